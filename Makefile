@@ -1,0 +1,49 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CATALOGS := $(wildcard locales/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+DEMO_DB ?= demo/demo.db
+
+.PHONY: test demo install catalogs lint typecheck pytest extract update-catalogs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d locales -D messages -l $* >/dev/null
+
+catalogs: $(COMPILED)
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot domain tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy domain
+
+pytest: $(STAMP) catalogs
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+demo: $(STAMP) catalogs
+	$(BIN)/deposit-bot chat --demo --db $(DEMO_DB)
+
+# Maintainers: pull new strings into the catalogs after changing the code.
+extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 -k npgettext:1c,2,3 \
+		--sort-by-file --omit-header -o locales/messages.pot bot
+update-catalogs: extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --omit-header
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(COMPILED)

@@ -1,0 +1,1 @@
+"""The aiosqlite storage adapter of the deposit core."""

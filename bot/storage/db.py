@@ -1,0 +1,108 @@
+"""The SQLite database: one file, WAL, foreign keys, numbered migrations (PRAGMA user_version)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+def ts(moment: datetime | None) -> str | None:
+    """A timestamp as sortable UTC text."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def dt(text: str | None) -> datetime | None:
+    """Back from sortable UTC text."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Numbered SQL files shipped in bot/storage/migrations, in order."""
+    folder = resources.files("bot.storage").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """One aiosqlite connection; an asyncio lock serialises transactions in this process."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) and migrate the database."""
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(target, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        db = cls(conn, target)
+        await db.migrate()
+        return db
+
+    async def migrate(self) -> int:
+        """Apply every migration newer than user_version, each in its own transaction."""
+        async with self.lock:
+            row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
+            version = int(row[0]) if row else 0
+            for number, sql in migrations():
+                if number <= version:
+                    continue
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._script(sql)
+                    await self.conn.execute(f"PRAGMA user_version={number}")
+                    await self.conn.execute("COMMIT")
+                except Exception:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                log.info("database migrated to version %d", number)
+                version = number
+            return version
+
+    async def _script(self, sql: str) -> None:
+        for statement in _statements(sql):
+            await self.conn.execute(statement)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.conn.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (triggers keep their BEGIN … END; bodies)."""
+    out, buf, in_trigger = [], [], False
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        buf.append(line)
+        upper = stripped.upper()
+        if upper.startswith("CREATE TRIGGER"):
+            in_trigger = True
+        if stripped.endswith(";") and (not in_trigger or upper.endswith("END;")):
+            out.append("\n".join(buf))
+            buf, in_trigger = [], False
+    if buf:
+        out.append("\n".join(buf))
+    return out

@@ -1,0 +1,67 @@
+"""The SQLite unit of work: BEGIN IMMEDIATE on enter, ROLLBACK unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from bot.storage.db import Database
+from bot.storage.repos import (
+    SqliteClosures,
+    SqliteEvents,
+    SqliteFx,
+    SqliteLedger,
+    SqliteOutbox,
+    SqlitePayments,
+    SqliteQuotes,
+    SqliteShops,
+    SqliteWithdrawals,
+)
+
+
+class SqliteUnitOfWork:
+    """One transaction over every repository; transactions in this process run one at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        conn = db.conn
+        self.shops = SqliteShops(conn)
+        self.ledger = SqliteLedger(conn)
+        self.withdrawals = SqliteWithdrawals(conn)
+        self.quotes = SqliteQuotes(conn)
+        self.payments = SqlitePayments(conn)
+        self.events = SqliteEvents(conn)
+        self.fx = SqliteFx(conn)
+        self.closures = SqliteClosures(conn)
+        self.outbox = SqliteOutbox(conn)
+        self._open = False
+
+    async def __aenter__(self) -> Self:
+        await self.db.lock.acquire()
+        try:
+            await self.db.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.db.lock.release()
+            raise
+        self._open = True
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if self._open:
+                await self.rollback()
+        finally:
+            self.db.lock.release()
+
+    async def commit(self) -> None:
+        """Make the transaction's changes durable."""
+        if self._open:
+            await self.db.conn.execute("COMMIT")
+            self._open = False
+
+    async def rollback(self) -> None:
+        """Undo everything since BEGIN."""
+        if self._open:
+            await self.db.conn.execute("ROLLBACK")
+            self._open = False

@@ -1,0 +1,321 @@
+"""apply_event: one platform event, validated, applied atomically, idempotent (SPEC §9)."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain import events as ev
+from domain import ledger, withdrawals
+from domain.closure_service import schedule_if_owed
+from domain.errors import AlreadyCredited, DuplicateTransfer, EventRejected
+from domain.model import (
+    ClosureStage,
+    Member,
+    Order,
+    OrderStatus,
+    QuoteStatus,
+    Shop,
+    ShopStatus,
+    WithdrawalKind,
+    WithdrawalStatus,
+)
+from domain.money import Money
+from domain.notices import Notice, money_fields
+from domain.policy import Policy
+from domain.ports import UnitOfWork
+from domain.services import load_facts, refresh_shop
+from domain.status import snapshot
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "already applied"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What became of one event; `field`/`reason` explain a rejection or conflict."""
+
+    event_id: str | None
+    outcome: Outcome
+    event_type: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) -> EventResult:
+    """Validate, deduplicate and apply one event; nothing of a rejected one is applied."""
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    event_id = event_id if isinstance(event_id, str) else None
+    try:
+        event = ev.parse_event(raw)
+    except EventRejected as exc:
+        return EventResult(event_id, Outcome.REJECTED, _type(raw), exc.field, exc.reason)
+    content = ev.digest(raw)
+    async with uow:
+        seen = await uow.events.digest_of(event.event_id)
+        if seen is not None:
+            if seen == content:
+                return EventResult(event.event_id, Outcome.DUPLICATE, event.type)
+            return EventResult(event.event_id, Outcome.CONFLICT, event.type, "event_id",
+                               "already used for an event with different content")
+        try:
+            await _apply(uow, event, now, policy)
+        except EventRejected as exc:
+            await uow.rollback()
+            return EventResult(event.event_id, Outcome.REJECTED, event.type, exc.field,
+                               exc.reason)
+        shop_id = getattr(event, "shop_id", None)
+        await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
+        if shop_id is not None:
+            await refresh_shop(uow, shop_id, now, policy)
+        await uow.commit()
+    return EventResult(event.event_id, Outcome.APPLIED, event.type)
+
+
+def _type(raw: Any) -> str | None:
+    value = raw.get("type") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+async def _shop(uow: UnitOfWork, shop_id: str) -> Shop:
+    shop = await uow.shops.get(shop_id)
+    if shop is None:
+        raise EventRejected("shop_id", "unknown shop")
+    return shop
+
+
+def _money(shop: Shop, amount: Any, currency: str, *, allow_zero: bool = False) -> Money:
+    if currency != shop.currency:
+        raise EventRejected("currency", f"must be the shop's settlement currency {shop.currency}")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise EventRejected("amount", "must be positive" if not allow_zero
+                            else "must not be negative")
+    return Money(amount, currency)
+
+
+async def _apply(uow: UnitOfWork, event: Any, now: datetime, policy: Policy) -> None:
+    if isinstance(event, ev.FxRate):
+        if event.rate <= 0:
+            raise EventRejected("rate", "must be positive")
+        await uow.fx.set_rate(event.base, event.quote, event.rate, event.occurred_at)
+        return
+    if isinstance(event, ev.ShopRegistered):
+        await _registered(uow, event, policy)
+        return
+    shop = await _shop(uow, event.shop_id)
+    handler = _HANDLERS[type(event)]
+    await handler(uow, shop, event, now, policy)
+
+
+async def _registered(uow: UnitOfWork, e: ev.ShopRegistered, policy: Policy) -> None:
+    existing = await uow.shops.get(e.shop_id)
+    scope = tuple(dict.fromkeys(e.scope_categories))
+    if existing is None:
+        await uow.shops.add(Shop(
+            shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
+            currency=policy.currency(e.market), company_region=e.company_region,
+            legal_rep_region=e.legal_rep_id_region, scope_categories=scope,
+            timezone=e.timezone, opened_at=e.occurred_at))
+        return
+    if existing.market != e.market:
+        raise EventRejected("market", "cannot change for a registered shop")
+    await uow.shops.update(existing.with_changes(
+        entity_name=e.entity_name, company_region=e.company_region,
+        legal_rep_region=e.legal_rep_id_region, scope_categories=scope, timezone=e.timezone))
+
+
+async def _member(uow: UnitOfWork, shop: Shop, e: ev.MemberAdded, now: datetime,
+                  policy: Policy) -> None:
+    await uow.shops.add_member(Member(shop.shop_id, e.telegram_user_id, e.role))
+
+
+async def _listing(uow: UnitOfWork, shop: Shop, e: ev.ListingChanged, now: datetime,
+                   policy: Policy) -> None:
+    await uow.shops.set_listing(shop.shop_id, e.category, e.live_listings)
+
+
+async def _order(uow: UnitOfWork, shop: Shop, e: ev.OrderUpdated, now: datetime,
+                 policy: Policy) -> None:
+    before = await uow.shops.get_order(shop.shop_id, e.order_id)
+    if before is not None and before.updated_at > e.occurred_at:
+        log.info("stale order.updated %s for %s ignored", e.event_id, e.order_id)
+        return
+    status = OrderStatus(e.status)
+    ended_at = None
+    if status is not OrderStatus.OPEN:
+        ended_at = before.ended_at if before is not None and before.ended_at else e.occurred_at
+    await uow.shops.put_order(shop.shop_id, Order(
+        e.order_id, e.category, status, e.after_sales_ends_at, e.dispute_open, e.occurred_at,
+        ended_at))
+
+
+async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed,
+                             now: datetime, policy: Policy) -> None:
+    amount = _money(shop, e.amount, e.currency)
+    quote = await uow.quotes.get(e.payment_ref)
+    if quote is not None and quote.shop_id != shop.shop_id:
+        raise EventRejected("payment_ref", "belongs to another shop")
+    try:
+        await uow.payments.record(e.payment_ref, shop.shop_id, amount, e.event_id, now)
+    except AlreadyCredited:
+        raise EventRejected("payment_ref", "already credited") from None
+    owed = -(await uow.ledger.balance(ledger.arrears_account(shop.shop_id), shop.currency))
+    moves = ledger.topup(shop.shop_id, amount, owed, e.payment_ref, now)
+    for move in moves:
+        await uow.ledger.post(move)
+    if quote is not None:
+        await uow.quotes.update(_replace_status(quote, QuoteStatus.PAID, None))
+    if shop.first_paid_at is None:
+        await uow.shops.update(shop.with_changes(first_paid_at=now))
+    to_arrears = sum((m.amount for m in moves if m.kind is ledger.TransferKind.ARREARS_PAYMENT),
+                     Money.zero(shop.currency))
+    await _notify(uow, shop, "payment_confirmed", e.payment_ref, now, policy,
+                  {"payment_ref": e.payment_ref, **money_fields("amount", amount),
+                   **money_fields("to_arrears", to_arrears)})
+
+
+def _replace_status(quote: Any, status: QuoteStatus, reason: str | None) -> Any:
+    from dataclasses import replace
+
+    return replace(quote, status=status, failure_reason=reason)
+
+
+async def _payment_failed(uow: UnitOfWork, shop: Shop, e: ev.PaymentFailed, now: datetime,
+                          policy: Policy) -> None:
+    quote = await uow.quotes.get(e.payment_ref)
+    if quote is not None and quote.shop_id != shop.shop_id:
+        raise EventRejected("payment_ref", "belongs to another shop")
+    if await uow.payments.credited(e.payment_ref):
+        raise EventRejected("payment_ref", "already credited")
+    if quote is not None:
+        await uow.quotes.update(_replace_status(quote, QuoteStatus.FAILED, e.reason))
+    await _notify(uow, shop, "payment_failed", f"{e.payment_ref}:{e.event_id}", now, policy,
+                  {"payment_ref": e.payment_ref, "reason": e.reason})
+
+
+async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: datetime,
+                     policy: Policy) -> None:
+    amount = _money(shop, e.amount, e.currency)
+    released = Money.zero(shop.currency)
+    for w in await uow.withdrawals.live(shop.shop_id):
+        if w.status is WithdrawalStatus.HELD:
+            await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.RELEASED, now,
+                                                         "deduction"))
+            released = released + w.amount if w.holds(now) else released
+    facts = await load_facts(uow, shop, now)
+    confirmed = sum((w.amount for w in facts.withdrawals), Money.zero(shop.currency))
+    try:
+        moves = ledger.deduction(shop.shop_id, amount, facts.balance - confirmed, e.deduction_id,
+                                 now, f"{e.reason}: {e.note}".strip(": "))
+        for move in moves:
+            await uow.ledger.post(move)
+    except DuplicateTransfer:
+        raise EventRejected("deduction_id", "already posted") from None
+    to_arrears = sum((m.amount for m in moves
+                      if m.kind is ledger.TransferKind.DEDUCTION_ARREARS),
+                     Money.zero(shop.currency))
+    await _notify(uow, shop, "deduction_posted", e.deduction_id, now, policy, {
+        "deduction_id": e.deduction_id, "reason": e.reason, "note": e.note,
+        **money_fields("amount", amount), **money_fields("to_arrears", to_arrears),
+        **money_fields("released", released)})
+
+
+async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, now: datetime,
+                           policy: Policy) -> None:
+    w = await _confirmed(uow, shop, e.withdrawal_id)
+    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
+    await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
+    if w.kind is WithdrawalKind.REFUND:
+        current = await uow.closures.current(shop.shop_id)
+        if current is not None and current.stage is ClosureStage.REFUNDING:
+            await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED,
+                                                         ended_at=now))
+            await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
+    await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
+                  {"withdrawal_id": w.withdrawal_id, "kind": w.kind.value,
+                   **money_fields("amount", w.amount)})
+
+
+async def _withdrawal_failed(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalFailed,
+                             now: datetime, policy: Policy) -> None:
+    w = await _confirmed(uow, shop, e.withdrawal_id)
+    await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.FAILED, now, e.reason))
+    if w.kind is WithdrawalKind.REFUND:
+        current = await uow.closures.current(shop.shop_id)
+        if current is not None and current.stage is ClosureStage.REFUNDING:
+            await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
+                                                         refund_withdrawal_id=None))
+    await _notify(uow, shop, "withdrawal_failed", w.withdrawal_id, now, policy,
+                  {"withdrawal_id": w.withdrawal_id, "reason": e.reason,
+                   **money_fields("amount", w.amount)})
+
+
+async def _confirmed(uow: UnitOfWork, shop: Shop, withdrawal_id: str) -> Any:
+    w = await uow.withdrawals.get(withdrawal_id)
+    if w is None or w.shop_id != shop.shop_id:
+        raise EventRejected("withdrawal_id", "unknown withdrawal for this shop")
+    if w.status is not WithdrawalStatus.CONFIRMED:
+        raise EventRejected("withdrawal_id", f"is {w.status.value}, not awaiting payout")
+    return w
+
+
+async def _marketing(uow: UnitOfWork, shop: Shop, e: ev.MarketingChanged, now: datetime,
+                     policy: Policy) -> None:
+    await uow.shops.update(shop.with_changes(active_campaigns=e.active_campaigns))
+
+
+async def _creators(uow: UnitOfWork, shop: Shop, e: ev.CreatorsChanged, now: datetime,
+                    policy: Policy) -> None:
+    await uow.shops.update(shop.with_changes(bound_creators=e.bound_creators))
+
+
+async def _notice_posted(uow: UnitOfWork, shop: Shop, e: ev.ClosureNoticePosted,
+                         now: datetime, policy: Policy) -> None:
+    await uow.shops.update(shop.with_changes(closure_notice_at=e.occurred_at))
+
+
+async def _arrears(uow: UnitOfWork, shop: Shop, e: ev.ArrearsUpdated, now: datetime,
+                   policy: Policy) -> None:
+    amount = _money(shop, e.amount, e.currency, allow_zero=True)
+    await uow.shops.set_arrears(shop.shop_id, e.kind, amount, e.occurred_at)
+    await schedule_if_owed(uow, shop.shop_id, now, policy)
+    current = await uow.closures.current(shop.shop_id)
+    if current is not None and current.stage in {ClosureStage.STARTED, ClosureStage.VERIFIED}:
+        await _notify(uow, shop, "arrears_updated", e.event_id, now, policy,
+                      {"kind": e.kind, **money_fields("amount", amount)})
+
+
+async def _notify(uow: UnitOfWork, shop: Shop, kind: str, ref: str, now: datetime,
+                  policy: Policy, data: dict[str, str]) -> None:
+    """Queue a push with the shop's figures after the change."""
+    facts = await load_facts(uow, await _shop(uow, shop.shop_id), now)
+    snap = snapshot(facts, now, policy)
+    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
+        **data, **money_fields("balance", snap.balance),
+        **money_fields("shortfall", snap.shortfall),
+        **money_fields("arrears_total", snap.arrears_total)}))
+
+
+_HANDLERS: dict[type, Any] = {
+    ev.MemberAdded: _member,
+    ev.ListingChanged: _listing,
+    ev.OrderUpdated: _order,
+    ev.PaymentConfirmed: _payment_confirmed,
+    ev.PaymentFailed: _payment_failed,
+    ev.DeductionPosted: _deduction,
+    ev.WithdrawalPaid: _withdrawal_paid,
+    ev.WithdrawalFailed: _withdrawal_failed,
+    ev.MarketingChanged: _marketing,
+    ev.CreatorsChanged: _creators,
+    ev.ClosureNoticePosted: _notice_posted,
+    ev.ArrearsUpdated: _arrears,
+}

@@ -1,0 +1,198 @@
+"""Closure use cases (SPEC §7): verify, checklist, arrears offset, sign, cancel, reopen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain import closure as closing
+from domain import ledger
+from domain.errors import ClosureStepRefused, ShopClosed, WrongVerificationCode
+from domain.model import Closure, ClosureStage, ShopFacts, ShopStatus, WithdrawalStatus
+from domain.money import Money
+from domain.notices import Notice, money_fields
+from domain.policy import Policy
+from domain.ports import UnitOfWork
+from domain.services import load_facts, shop_or_fail, start_closure_in
+from domain.status import Snapshot, snapshot
+from domain.withdrawals import end
+
+ARREARS_ORDER = ("commission", "invoice", "deposit")
+
+
+@dataclass(frozen=True)
+class ClosureView:
+    """A closure, its checklist and the deposit figures, as the seller sees them."""
+
+    closure: Closure
+    conditions: tuple[closing.ConditionStatus, ...]
+    snapshot: Snapshot
+    arrears: Money
+    can_sign: bool
+    reopen_from: datetime | None = None
+
+
+async def closure_view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
+                       ) -> ClosureView | None:
+    """Where the shop's closure stands, with each condition and its date; None if none."""
+    async with uow:
+        return await _view(uow, shop_id, now, policy)
+
+
+async def _view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
+                ) -> ClosureView | None:
+    shop = await shop_or_fail(uow, shop_id)
+    current = await uow.closures.current(shop_id)
+    if current is None:
+        return None
+    facts = await load_facts(uow, shop, now)
+    conditions = closing.checklist(facts, now, policy)
+    reopen = (closing.reopen_from(shop.closed_at, policy)
+              if shop.status is ShopStatus.CLOSED and shop.closed_at else None)
+    return ClosureView(current, conditions, snapshot(facts, now, policy),
+                       closing.arrears_owed(facts), closing.can_sign(current, conditions),
+                       reopen)
+
+
+async def start_closure(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime) -> Closure:
+    """Step 1: the seller read the steps and continued (or resumes the open application)."""
+    async with uow:
+        current = await start_closure_in(uow, shop_id, user_id, now)
+        await uow.commit()
+        return current
+
+
+async def verify_identity(uow: UnitOfWork, shop_id: str, code: str, reason: str,
+                          now: datetime, policy: Policy) -> Closure:
+    """Step 2: the one-time code and a reason; arrears, if any, start their 10 days."""
+    async with uow:
+        current = await _active(uow, shop_id)
+        try:
+            verified = closing.verify(current, code, reason, now)
+        except WrongVerificationCode:
+            await uow.closures.save(current.with_changes(code_attempts=current.code_attempts + 1))
+            await uow.commit()
+            raise
+        facts = await load_facts(uow, await shop_or_fail(uow, shop_id), now)
+        if closing.arrears_owed(facts).is_positive:
+            verified = closing.schedule_offset(verified, now, policy)
+        await uow.closures.save(verified)
+        await uow.commit()
+        return verified
+
+
+async def _active(uow: UnitOfWork, shop_id: str) -> Closure:
+    current = await uow.closures.current(shop_id)
+    if current is None or current.stage not in {ClosureStage.STARTED, ClosureStage.VERIFIED,
+                                                ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        raise ClosureStepRefused("closure", "not_started")
+    return current
+
+
+async def schedule_if_owed(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> None:
+    """Arrears appeared during a verified closure: start their 10-day offset."""
+    current = await uow.closures.current(shop_id)
+    if current is None or current.stage is not ClosureStage.VERIFIED:
+        return
+    facts = await load_facts(uow, await shop_or_fail(uow, shop_id), now)
+    if closing.arrears_owed(facts).is_positive and current.arrears_due_at is None:
+        await uow.closures.save(closing.schedule_offset(current, now, policy))
+
+
+async def sign_agreement(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime,
+                         policy: Policy) -> Closure:
+    """Step 5: sign (who and when); with nothing to refund the shop closes at once."""
+    async with uow:
+        current = await _active(uow, shop_id)
+        shop = await shop_or_fail(uow, shop_id)
+        facts = await load_facts(uow, shop, now)
+        signed = closing.sign(current, closing.checklist(facts, now, policy), user_id, now)
+        if not (facts.balance - _held(facts)).is_positive and not _held(facts).is_positive:
+            signed = signed.with_changes(stage=ClosureStage.CLOSED, ended_at=now)
+            await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
+        await uow.closures.save(signed)
+        await uow.commit()
+        return signed
+
+
+def _held(facts: ShopFacts) -> Money:
+    total = Money.zero(facts.balance.currency)
+    for w in facts.withdrawals:
+        if w.status is WithdrawalStatus.CONFIRMED:
+            total = total + w.amount
+    return total
+
+
+async def cancel_closure(uow: UnitOfWork, shop_id: str, now: datetime) -> Closure:
+    """Withdraw the application; possible until the agreement is signed."""
+    async with uow:
+        cancelled = closing.cancel(await _active(uow, shop_id), now)
+        await uow.closures.save(cancelled)
+        await uow.commit()
+        return cancelled
+
+
+async def reopen_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> None:
+    """Reopen a closed shop with the original account after the waiting period."""
+    async with uow:
+        shop = await shop_or_fail(uow, shop_id)
+        if shop.status is not ShopStatus.CLOSED or shop.closed_at is None:
+            raise ClosureStepRefused("reopen", "not_closed")
+        closing.check_reopen(shop.closed_at, now, policy)
+        await uow.shops.update(shop.with_changes(status=ShopStatus.OPEN, closed_at=None,
+                                                 shortfall_since=None))
+        await uow.commit()
+
+
+async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
+                         policy: Policy) -> None:
+    """Day 10: deduct the arrears from the deposit, or the whole deposit and fail (SPEC §7.4)."""
+    shop = await shop_or_fail(uow, current.shop_id)
+    if shop.status is ShopStatus.CLOSED:
+        raise ShopClosed(shop.shop_id)
+    for w in await uow.withdrawals.live(shop.shop_id):
+        if w.status is WithdrawalStatus.HELD:
+            await uow.withdrawals.update(end(w, WithdrawalStatus.RELEASED, now, "closure_offset"))
+    facts = await load_facts(uow, shop, now)
+    owed = closing.arrears_owed(facts)
+    available = (facts.balance - _held(facts)).positive_part()
+    ref = f"{shop.shop_id}:{current.started_at.isoformat()}"
+    unpaid_reported, unpaid_ledger = await _offset(uow, facts, available, ref, now)
+    remaining = unpaid_reported + unpaid_ledger
+    failed = remaining.is_positive
+    if unpaid_reported.is_positive:
+        await uow.ledger.post(ledger.arrears_carried(shop.shop_id, unpaid_reported, ref, now,
+                                                      "closure failed"))
+    stage = ClosureStage.FAILED if failed else ClosureStage.VERIFIED
+    await uow.closures.save(current.with_changes(
+        stage=stage, arrears_due_at=None, ended_at=now if failed else None))
+    kind = "closure_failed" if failed else "closure_arrears_settled"
+    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
+        **money_fields("arrears", owed), **money_fields("remaining", remaining)}))
+
+
+async def _offset(uow: UnitOfWork, facts: ShopFacts, available: Money, ref: str,
+                  now: datetime) -> tuple[Money, Money]:
+    """Take each reported kind, then ledger deposit arrears, out of what is available.
+
+    Returns what stays unpaid: of the reported arrears, and of the ledger's own.
+    """
+    sid, cur = facts.shop.shop_id, facts.balance.currency
+    left, remaining = available, Money.zero(cur)
+    for kind in ARREARS_ORDER:
+        owed = facts.reported_arrears.get(kind, Money.zero(cur))
+        if not owed.is_positive:
+            continue
+        taken = owed.min(left)
+        if taken.is_positive:
+            await uow.ledger.post(ledger.arrears_offset(sid, taken, f"{ref}:{kind}", now, kind))
+            left = left - taken
+        remaining = remaining + (owed - taken)
+        await uow.shops.set_arrears(sid, kind, Money.zero(cur), now)
+    unpaid_ledger = Money.zero(cur)
+    if facts.ledger_arrears.is_positive:
+        taken = facts.ledger_arrears.min(left)
+        if taken.is_positive:
+            await uow.ledger.post(ledger.arrears_settled(sid, taken, ref, now))
+        unpaid_ledger = facts.ledger_arrears - taken
+    return remaining, unpaid_ledger

@@ -1,0 +1,225 @@
+"""The platform events of SPEC §9 as pydantic models, and their validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
+
+from domain.errors import EventRejected
+
+
+def _decimal_text(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("must be a decimal string")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError("must be a decimal string") from exc
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA timezone name") from exc
+    return name
+
+
+def _places(limit: int) -> Any:
+    def check(value: Any) -> Decimal:
+        number = _decimal_text(value)
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > limit:
+            raise ValueError(f"must have at most {limit} decimal places")
+        return number
+    return check
+
+
+Amount = Annotated[Decimal, BeforeValidator(_places(2))]
+Rate = Annotated[Decimal, BeforeValidator(_places(6))]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Currency = Literal["GBP", "USD", "CNY", "HKD"]
+Market = Literal["GB", "US", "SG", "MY", "TH", "PH", "VN"]
+Count = Annotated[StrictInt, Field(ge=0)]
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
+    event_id: Text
+    occurred_at: AwareDatetime
+
+
+class ShopEvent(Event):
+    shop_id: Text
+
+
+class ShopRegistered(ShopEvent):
+    type: Literal["shop.registered"]
+    entity_name: Text
+    market: Market
+    company_region: Literal["CN", "HK"]
+    legal_rep_id_region: Literal["CN", "OTHER"]
+    scope_categories: list[Text]
+    timezone: Annotated[Text, AfterValidator(_timezone)] = "Asia/Shanghai"
+
+
+class MemberAdded(ShopEvent):
+    type: Literal["shop.member_added"]
+    telegram_user_id: Annotated[StrictInt, Field(gt=0)]
+    role: Literal["owner", "staff"]
+
+
+class ListingChanged(ShopEvent):
+    type: Literal["listing.changed"]
+    category: Text
+    live_listings: Count
+
+
+class OrderUpdated(ShopEvent):
+    type: Literal["order.updated"]
+    order_id: Text
+    category: Text
+    status: Literal["open", "completed", "closed"]
+    after_sales_ends_at: AwareDatetime | None = None
+    dispute_open: StrictBool = False
+
+
+class PaymentConfirmed(ShopEvent):
+    type: Literal["payment.confirmed"]
+    payment_ref: Text
+    amount: Amount
+    currency: Currency
+
+
+class PaymentFailed(ShopEvent):
+    type: Literal["payment.failed"]
+    payment_ref: Text
+    reason: Text
+
+
+class DeductionPosted(ShopEvent):
+    type: Literal["deduction.posted"]
+    deduction_id: Text
+    amount: Amount
+    currency: Currency
+    reason: Literal["fraud", "consumer_compensation", "off_platform", "platform_advance"]
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class WithdrawalPaid(ShopEvent):
+    type: Literal["withdrawal.paid"]
+    withdrawal_id: Text
+
+
+class WithdrawalFailed(ShopEvent):
+    type: Literal["withdrawal.failed"]
+    withdrawal_id: Text
+    reason: Text
+
+
+class MarketingChanged(ShopEvent):
+    type: Literal["marketing.changed"]
+    active_campaigns: Count
+
+
+class CreatorsChanged(ShopEvent):
+    type: Literal["creators.changed"]
+    bound_creators: Count
+
+
+class ClosureNoticePosted(ShopEvent):
+    type: Literal["closure_notice.posted"]
+
+
+class ArrearsUpdated(ShopEvent):
+    type: Literal["arrears.updated"]
+    kind: Literal["commission", "invoice", "deposit"]
+    amount: Amount
+    currency: Currency
+
+
+class FxRate(Event):
+    type: Literal["fx.rate"]
+    base: Literal["GBP", "USD"]
+    quote: Literal["CNY", "HKD"]
+    rate: Rate
+
+
+PlatformEvent = Annotated[
+    ShopRegistered | MemberAdded | ListingChanged | OrderUpdated | PaymentConfirmed
+    | PaymentFailed | DeductionPosted | WithdrawalPaid | WithdrawalFailed | MarketingChanged
+    | CreatorsChanged | ClosureNoticePosted | ArrearsUpdated | FxRate,
+    Field(discriminator="type"),
+]
+EVENT_TYPES = (
+    "shop.registered", "shop.member_added", "listing.changed", "order.updated",
+    "payment.confirmed", "payment.failed", "deduction.posted", "withdrawal.paid",
+    "withdrawal.failed", "marketing.changed", "creators.changed", "closure_notice.posted",
+    "arrears.updated", "fx.rate",
+)
+_ADAPTER: TypeAdapter[PlatformEvent] = TypeAdapter(PlatformEvent)
+
+
+def loads(text: str) -> Any:
+    """JSON with every number read as Decimal (never float)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def digest(raw: dict[str, Any]) -> str:
+    """A content digest independent of key order and spacing."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _first_error(exc: ValidationError) -> EventRejected:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    if loc and loc[0] in EVENT_TYPES:
+        loc = loc[1:]
+    field = ".".join(loc) or "type"
+    reason = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        reason = "is required"
+    elif err["type"] == "union_tag_invalid":
+        field, reason = "type", "unknown event type"
+    elif err["type"] == "union_tag_not_found":
+        field, reason = "type", "is required"
+    return EventRejected(field, reason)
+
+
+def parse_event(raw: Any) -> PlatformEvent:
+    """Validate one event; the first problem found is named with its field."""
+    if not isinstance(raw, dict):
+        raise EventRejected("event", "must be a JSON object")
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+
+
+def when(event: Event) -> datetime:
+    """The moment the platform says the event happened."""
+    return event.occurred_at

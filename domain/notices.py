@@ -1,0 +1,24 @@
+"""Pushes the core asks for: written to the outbox in the same transaction as their cause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.money import Money
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One push to every member of a shop; `key` makes it happen once."""
+
+    shop_id: str
+    kind: str
+    key: str
+    created_at: datetime
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def money_fields(prefix: str, amount: Money) -> dict[str, str]:
+    """Money as two text fields, so a notice renders without the ledger."""
+    return {prefix: str(amount.amount), f"{prefix}_currency": amount.currency}

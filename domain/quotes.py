@@ -1,0 +1,70 @@
+"""Top-up quotes (SPEC §4): 1% fee, live FX rate, 15-minute validity, recharge codes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from domain.errors import InvalidAmount, PaymentMethodNotAllowed, TopUpTooLarge
+from domain.model import Quote, Shop
+from domain.money import CENT, Money, convert
+from domain.policy import Policy
+
+OFFLINE = "offline_transfer"
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
+
+
+def validate_topup(amount: Decimal, currency: str, policy: Policy) -> Money:
+    """A top-up amount: > 0, at most two decimals, at most the configured maximum."""
+    if amount <= 0:
+        raise InvalidAmount("not_positive")
+    if amount != amount.quantize(CENT):
+        raise InvalidAmount("too_many_decimals")
+    if amount > policy.topup_max:
+        raise TopUpTooLarge(Money(policy.topup_max, currency))
+    return Money(amount, currency)
+
+
+def allowed_methods(shop: Shop, policy: Policy) -> tuple[str, ...]:
+    """Payment methods this company may use: the payer must be the registered entity."""
+    return policy.methods(shop.company_region, shop.legal_rep_region)
+
+
+def check_method(shop: Shop, method: str, policy: Policy) -> None:
+    """Refuse a method the company may not pay with."""
+    allowed = allowed_methods(shop, policy)
+    if method not in allowed:
+        raise PaymentMethodNotAllowed(method, allowed)
+
+
+def pay_currency(shop: Shop, policy: Policy) -> str:
+    """CNY for a mainland company, HKD for a Hong Kong one."""
+    return policy.pay_currency[shop.company_region]
+
+
+def price(amount: Money, rate: Decimal, pay_in: str, fee_rate: Decimal) -> tuple[Money, Money]:
+    """fee = amount × fee rate; pay = (amount + fee) × rate, each rounded half-up to 0.01."""
+    fee = amount * fee_rate
+    return fee, convert(amount + fee, rate, pay_in)
+
+
+def make_quote(shop: Shop, amount: Money, rate: Decimal, method: str | None, now: datetime,
+               policy: Policy, ref: str) -> Quote:
+    """A quote good for the configured window, at the rate of this moment."""
+    if method is not None:
+        check_method(shop, method, policy)
+    fee, pay = price(amount, rate, pay_currency(shop, policy), policy.fee_rate)
+    return Quote(ref=ref, shop_id=shop.shop_id, amount=amount, fee=fee, rate=str(rate),
+                 pay=pay, method=method, created_at=now,
+                 valid_until=now + policy.quote_validity)
+
+
+def new_reference(prefix: str = "PAY") -> str:
+    """A payment reference for an online method."""
+    return f"{prefix}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+def new_recharge_code() -> str:
+    """A recharge code (充值码) for the transfer memo: unambiguous characters only."""
+    return "RC" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))

@@ -1,0 +1,209 @@
+"""Use cases of the seller and the jobs: one `async with uow:` and one commit each."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from domain import closure as closing
+from domain import ledger, quotes, withdrawals
+from domain.errors import (
+    NoFxRate,
+    ShopClosed,
+    UnknownQuote,
+    UnknownShop,
+    UnknownWithdrawal,
+    WithdrawalNotPending,
+)
+from domain.model import (
+    Closure,
+    ClosureStage,
+    Destination,
+    Quote,
+    Shop,
+    ShopFacts,
+    ShopStatus,
+    Withdrawal,
+    WithdrawalKind,
+    WithdrawalStatus,
+)
+from domain.money import Money
+from domain.notices import Notice, money_fields
+from domain.policy import Policy
+from domain.ports import UnitOfWork, VerificationChannel
+from domain.status import Snapshot, local_today, snapshot
+
+ACTIVE_CLOSURE = {ClosureStage.STARTED, ClosureStage.VERIFIED, ClosureStage.SIGNED,
+                  ClosureStage.REFUNDING}
+
+
+async def shop_or_fail(uow: UnitOfWork, shop_id: str) -> Shop:
+    """The shop, or UnknownShop."""
+    shop = await uow.shops.get(shop_id)
+    if shop is None:
+        raise UnknownShop(shop_id)
+    return shop
+
+
+async def load_facts(uow: UnitOfWork, shop: Shop, now: datetime) -> ShopFacts:
+    """Read everything the rules need about one shop inside the current transaction."""
+    sid, cur = shop.shop_id, shop.currency
+    closure = await uow.closures.current(sid)
+    return ShopFacts(
+        shop=shop,
+        balance=await uow.ledger.balance(ledger.deposit_account(sid), cur),
+        withdrawals=tuple(await uow.withdrawals.live(sid)),
+        listings=await uow.shops.listings(sid),
+        unfinished_orders=tuple(await uow.shops.unfinished_orders(sid, now)),
+        open_orders_count=await uow.shops.open_orders_count(sid),
+        latest_order_end=await uow.shops.latest_order_end(sid),
+        reported_arrears=await uow.shops.arrears(sid),
+        ledger_arrears=-(await uow.ledger.balance(ledger.arrears_account(sid), cur)),
+        closure=closure if closure and closure.stage in ACTIVE_CLOSURE else None,
+        pending_quotes=tuple(await uow.quotes.pending(sid)),
+    )
+
+
+async def current_snapshot(uow: UnitOfWork, shop_id: str, now: datetime,
+                           policy: Policy) -> Snapshot:
+    """Snapshot inside an open unit of work."""
+    shop = await shop_or_fail(uow, shop_id)
+    return snapshot(await load_facts(uow, shop, now), now, policy)
+
+
+async def get_snapshot(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:
+    """The deposit page of SPEC §1 for one shop."""
+    async with uow:
+        return await current_snapshot(uow, shop_id, now, policy)
+
+
+async def refresh_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:
+    """Keep shortfall_since and first_paid_at true after anything that moved the figures."""
+    snap = await current_snapshot(uow, shop_id, now, policy)
+    shop = snap.facts.shop
+    since = shop.shortfall_since
+    if snap.shortfall.is_positive and since is None:
+        since = now
+    elif not snap.shortfall.is_positive:
+        since = None
+    if since != shop.shortfall_since:
+        await uow.shops.update(shop.with_changes(shortfall_since=since))
+    return snap
+
+
+async def _open_shop(uow: UnitOfWork, shop_id: str) -> Shop:
+    shop = await shop_or_fail(uow, shop_id)
+    if shop.status is ShopStatus.CLOSED:
+        raise ShopClosed(shop_id)
+    return shop
+
+
+async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: str | None,
+                       now: datetime, policy: Policy) -> Quote:
+    """Quote a top-up at this moment's rate; the offline method gets a recharge code."""
+    async with uow:
+        shop = await _open_shop(uow, shop_id)
+        money = quotes.validate_topup(amount, shop.currency, policy)
+        pay_in = quotes.pay_currency(shop, policy)
+        found = await uow.fx.rate(shop.currency, pay_in)
+        if found is None:
+            raise NoFxRate(shop.currency, pay_in)
+        ref = (quotes.new_recharge_code() if method == quotes.OFFLINE
+               else quotes.new_reference())
+        quote = quotes.make_quote(shop, money, found[0], method, now, policy, ref)
+        await uow.quotes.add(quote)
+        await uow.commit()
+        return quote
+
+
+async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: datetime,
+                           policy: Policy, kind: WithdrawalKind = WithdrawalKind.NORMAL
+                           ) -> Withdrawal:
+    """Validate an amount against what is withdrawable now and hold it for two hours."""
+    async with uow:
+        snap = await current_snapshot(uow, shop_id, now, policy)
+        shop = snap.facts.shop
+        if kind is WithdrawalKind.NORMAL and shop.status is ShopStatus.CLOSED:
+            raise ShopClosed(shop_id)
+        money = withdrawals.validate_amount(amount, snap.withdrawable, policy, kind)
+        hold = withdrawals.open_hold(f"W-{uuid.uuid4().hex[:12].upper()}", shop, money, kind,
+                                     now, policy)
+        await uow.withdrawals.add(hold)
+        await uow.commit()
+        return hold
+
+
+async def _withdrawal_of(uow: UnitOfWork, shop_id: str, withdrawal_id: str) -> Withdrawal:
+    found = await uow.withdrawals.get(withdrawal_id)
+    if found is None or found.shop_id != shop_id:
+        raise UnknownWithdrawal(withdrawal_id)
+    return found
+
+
+async def confirm_withdrawal(uow: UnitOfWork, shop_id: str, withdrawal_id: str,
+                             destination: Destination, now: datetime, policy: Policy
+                             ) -> Withdrawal:
+    """Check the destination and submit; refused at or after the hold's expiry."""
+    async with uow:
+        shop = await shop_or_fail(uow, shop_id)
+        held = await _withdrawal_of(uow, shop_id, withdrawal_id)
+        currency = withdrawals.check_destination(shop, destination, policy)
+        done = withdrawals.confirm(held, destination, currency, now)
+        await uow.withdrawals.update(done)
+        if done.kind is WithdrawalKind.REFUND:
+            current = await uow.closures.current(shop_id)
+            if current is not None and current.stage is ClosureStage.SIGNED:
+                await uow.closures.save(current.with_changes(
+                    stage=ClosureStage.REFUNDING, refund_withdrawal_id=done.withdrawal_id))
+        await uow.commit()
+        return done
+
+
+async def cancel_withdrawal(uow: UnitOfWork, shop_id: str, withdrawal_id: str,
+                            now: datetime) -> Withdrawal:
+    """The seller gave up before confirming: the hold is released at once."""
+    async with uow:
+        held = await _withdrawal_of(uow, shop_id, withdrawal_id)
+        if held.status is not WithdrawalStatus.HELD:
+            raise WithdrawalNotPending(withdrawal_id, held.status.value)
+        released = withdrawals.end(held, WithdrawalStatus.RELEASED, now, "cancelled")
+        await uow.withdrawals.update(released)
+        await uow.commit()
+        return released
+
+
+def new_code() -> str:
+    """A six-digit one-time code."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def today_in(shop: Shop, now: datetime) -> datetime:
+    """now in the shop's timezone (dates shown to the seller are local)."""
+    return local_today(now, shop.timezone)
+
+
+async def send_closure_code(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime,
+                            policy: Policy, channel: VerificationChannel) -> Closure:
+    """Start (or resume) a closure and send a fresh one-time code through the channel."""
+    code = new_code()
+    async with uow:
+        current = await start_closure_in(uow, shop_id, user_id, now)
+        updated = closing.issue_code(current, code, now, policy)
+        await uow.closures.save(updated)
+        await uow.commit()
+    await channel.send_code(shop_id, user_id, code)
+    return updated
+
+
+async def start_closure_in(uow: UnitOfWork, shop_id: str, user_id: int,
+                           now: datetime) -> Closure:
+    """The active closure of a shop, or a new one."""
+    shop = await _open_shop(uow, shop_id)
+    current = await uow.closures.current(shop.shop_id)
+    if current is not None and current.stage in ACTIVE_CLOSURE:
+        return current
+    fresh = closing.start(shop_id, user_id, now)
+    await uow.closures.save(fresh)
+    return fresh

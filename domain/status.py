@@ -1,0 +1,130 @@
+"""The deposit snapshot of SPEC §1 and the restriction state of SPEC §6."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from domain.model import ClosureStage, ShopFacts, ShopStatus, Withdrawal
+from domain.money import Money
+from domain.policy import Policy
+from domain.required import RequiredExplanation, required_amount
+
+
+class Restriction(enum.StrEnum):
+    OK = "ok"
+    SHORT = "short"
+    NOT_PAID = "not_paid"
+    OVERDUE = "overdue"
+    CLEARED = "cleared"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What the platform enforces in a restriction state."""
+
+    can_publish: bool
+    can_publish_new: bool
+    can_bind_creators: bool
+    delist_risk: bool
+    other_markets_limited: bool
+    clearing: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Balance, required, shortfall, holds, withdrawable, arrears and state of one shop."""
+
+    facts: ShopFacts
+    now: datetime
+    balance: Money
+    required: RequiredExplanation
+    shortfall: Money
+    in_withdrawal: Money
+    withdrawable: Money
+    holds: tuple[Withdrawal, ...]
+    arrears: dict[str, Money]
+    restriction: Restriction
+    effects: Effects
+
+    @property
+    def arrears_total(self) -> Money:
+        """Everything the shop owes the platform."""
+        total = Money.zero(self.balance.currency)
+        for amount in self.arrears.values():
+            total = total + amount
+        return total
+
+
+def local_today(now: datetime, timezone: str) -> datetime:
+    """now in the shop's own timezone."""
+    return now.astimezone(ZoneInfo(timezone))
+
+
+def _restriction(facts: ShopFacts, now: datetime, policy: Policy, balance: Money,
+                 shortfall: Money) -> Restriction:
+    shop = facts.shop
+    if shop.status is ShopStatus.CLOSED:
+        return Restriction.CLOSED
+    if (balance.is_zero and shop.first_paid_at is None
+            and now >= shop.opened_at + policy.clearing_after):
+        return Restriction.CLEARED
+    if (shortfall.is_positive and shop.shortfall_since is not None
+            and now >= shop.shortfall_since + policy.overdue_after):
+        return Restriction.OVERDUE
+    if balance.amount <= 0 and shortfall.is_positive:
+        return Restriction.NOT_PAID
+    if shortfall.is_positive:
+        return Restriction.SHORT
+    return Restriction.OK
+
+
+def effects_of(state: Restriction, balance: Money) -> Effects:
+    """The consequences SPEC §6 lists for a state."""
+    unpaid = balance.amount <= 0
+    short = state in {Restriction.SHORT, Restriction.NOT_PAID, Restriction.OVERDUE,
+                      Restriction.CLEARED}
+    return Effects(
+        can_publish=state is not Restriction.CLOSED and not (unpaid and short),
+        can_publish_new=state is not Restriction.CLOSED and not short,
+        can_bind_creators=state is not Restriction.CLOSED and not (unpaid and short),
+        delist_risk=state in {Restriction.OVERDUE, Restriction.CLEARED},
+        other_markets_limited=state is Restriction.OVERDUE,
+        clearing=state is Restriction.CLEARED,
+    )
+
+
+def arrears_by_kind(facts: ShopFacts) -> dict[str, Money]:
+    """Reported arrears (commission, invoice, deposit) plus ledger deposit arrears."""
+    result = {k: v for k, v in facts.reported_arrears.items() if v.is_positive}
+    if facts.ledger_arrears.is_positive:
+        result["deposit"] = result.get("deposit", Money.zero(facts.balance.currency)) + \
+            facts.ledger_arrears
+    return result
+
+
+def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
+    """Derive every figure of the deposit page from the shop's facts at now."""
+    shop, balance = facts.shop, facts.balance
+    today = local_today(now, shop.timezone).date()
+    required = required_amount(policy, shop.market, shop.scope_categories, facts.listings,
+                               facts.unfinished_orders, now, today)
+    holds = tuple(w for w in facts.withdrawals if w.holds(now))
+    in_withdrawal = Money.zero(shop.currency)
+    for w in holds:
+        in_withdrawal = in_withdrawal + w.amount
+    refunding = facts.closure is not None and facts.closure.stage in {
+        ClosureStage.SIGNED, ClosureStage.REFUNDING}
+    closed = shop.status is ShopStatus.CLOSED
+    if refunding or closed:
+        withdrawable = (balance - in_withdrawal).positive_part()
+        shortfall = Money.zero(shop.currency)
+    else:
+        withdrawable = (balance - required.amount - in_withdrawal).positive_part()
+        shortfall = (required.amount - balance).positive_part()
+    state = _restriction(facts, now, policy, balance, shortfall)
+    return Snapshot(facts, now, balance, required, shortfall, in_withdrawal, withdrawable,
+                    holds, arrears_by_kind(facts), state, effects_of(state, balance))

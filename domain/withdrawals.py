@@ -1,0 +1,115 @@
+"""Withdrawals (SPEC §5): whole amounts, minimum, withdrawable, 2-hour hold, destinations."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from domain.calendar import window
+from domain.errors import (
+    AboveWithdrawable,
+    BelowMinimumWithdrawal,
+    DestinationNameMismatch,
+    DestinationNotAllowed,
+    HoldExpired,
+    InvalidAmount,
+    NothingWithdrawable,
+    WithdrawalNotPending,
+    WithdrawalNotWhole,
+)
+from domain.model import (
+    Destination,
+    Shop,
+    Withdrawal,
+    WithdrawalKind,
+    WithdrawalStatus,
+)
+from domain.money import Money
+from domain.policy import Policy
+
+_NOISE = re.compile(r"[\s\.,，。·()（）\-_'\"&]+")
+
+
+def minimum(currency: str, policy: Policy, kind: WithdrawalKind) -> Money:
+    """20 in the settlement currency for a normal withdrawal; no minimum for the refund."""
+    if kind is WithdrawalKind.REFUND:
+        return Money(Decimal("0.01"), currency)
+    return Money(policy.min_withdrawal, currency)
+
+
+def validate_amount(amount: Decimal, withdrawable: Money, policy: Policy,
+                    kind: WithdrawalKind = WithdrawalKind.NORMAL) -> Money:
+    """Whole number, at least the minimum, at most withdrawable; refusals carry the range."""
+    cur = withdrawable.currency
+    low = minimum(cur, policy, kind)
+    if kind is WithdrawalKind.NORMAL and withdrawable < low:
+        raise NothingWithdrawable(low, withdrawable)
+    if amount <= 0:
+        raise InvalidAmount("not_positive")
+    if kind is WithdrawalKind.NORMAL and amount != amount.to_integral_value():
+        raise WithdrawalNotWhole(low, withdrawable)
+    if kind is WithdrawalKind.REFUND and amount != amount.quantize(Decimal("0.01")):
+        raise InvalidAmount("too_many_decimals")
+    if amount < low.amount:
+        raise BelowMinimumWithdrawal(low, withdrawable)
+    if amount > withdrawable.amount:
+        raise AboveWithdrawable(low, withdrawable)
+    return Money(amount, cur)
+
+
+def open_hold(withdrawal_id: str, shop: Shop, amount: Money, kind: WithdrawalKind,
+              now: datetime, policy: Policy) -> Withdrawal:
+    """Entering an amount holds it; the hold ends exactly `hold` after it was made."""
+    return Withdrawal(withdrawal_id, shop.shop_id, amount, kind, WithdrawalStatus.HELD,
+                      created_at=now, expires_at=now + policy.hold)
+
+
+def normalize_name(name: str) -> str:
+    """Compare entity names as people write them: width, case, spaces and punctuation."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return _NOISE.sub("", text)
+
+
+def check_destination(shop: Shop, destination: Destination, policy: Policy) -> str:
+    """Refuse a destination kind or account name the company may not use; give payout currency."""
+    allowed = policy.withdrawal_destinations[shop.company_region]
+    if destination.kind not in allowed:
+        raise DestinationNotAllowed(destination.kind, allowed)
+    if normalize_name(destination.account_name) != normalize_name(shop.entity_name):
+        raise DestinationNameMismatch(destination.account_name, shop.entity_name)
+    if not destination.account.strip():
+        raise DestinationNameMismatch(destination.account_name, shop.entity_name)
+    return payout_currency(shop, destination.kind, policy)
+
+
+def payout_currency(shop: Shop, kind: str, policy: Policy) -> str:
+    """PayPal pays in the settlement currency; every other destination in CNY."""
+    rule = policy.payout_currency.get(kind, "CNY")
+    return shop.currency if rule == "settlement" else rule
+
+
+def confirm(withdrawal: Withdrawal, destination: Destination, currency: str,
+            now: datetime) -> Withdrawal:
+    """Submit a held withdrawal; at or after its expiry it is refused even if not yet released."""
+    if withdrawal.status is not WithdrawalStatus.HELD:
+        raise WithdrawalNotPending(withdrawal.withdrawal_id, withdrawal.status.value)
+    if now >= withdrawal.expires_at:
+        raise HoldExpired(withdrawal.withdrawal_id, withdrawal.expires_at)
+    return replace(withdrawal, status=WithdrawalStatus.CONFIRMED, destination=destination,
+                   payout_currency=currency, confirmed_at=now)
+
+
+def end(withdrawal: Withdrawal, status: WithdrawalStatus, now: datetime,
+        reason: str) -> Withdrawal:
+    """Paid, failed or released: the hold no longer counts."""
+    return replace(withdrawal, status=status, ended_at=now, end_reason=reason)
+
+
+def payout_dates(withdrawal: Withdrawal, local_day: date, policy: Policy) -> tuple[date, date]:
+    """Expected payout window in business days (3–5; the closure refund has its own)."""
+    bounds = (policy.refund_business_days if withdrawal.kind is WithdrawalKind.REFUND
+              else policy.payout_business_days)
+    return window(local_day, bounds, policy.holidays)
