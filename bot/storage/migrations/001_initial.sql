@@ -176,5 +176,6 @@ CREATE INDEX outbox_pending ON outbox (sent_at, id);
 CREATE TABLE users (
     telegram_user_id INTEGER PRIMARY KEY,
     language TEXT,
+    seen_language TEXT,
     current_shop TEXT
 );

@@ -1,0 +1,130 @@
+"""`deposit-bot`: chat (the offline sandbox), run (Telegram long polling), migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.channels import LoggedChannel, PrintedChannel
+from bot.clock import ManualClock, SystemClock
+from bot.config import Settings
+from bot.context import Deps
+from bot.storage.db import Database
+from domain.policy import load_policy
+
+log = logging.getLogger("deposit-bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deposit-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat = sub.add_parser("chat", help="talk to the bot offline (SPEC §10 transcript protocol)")
+    chat.add_argument("--db", type=Path, help="database file (default: a fresh empty one)")
+    chat.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
+    chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
+    run = sub.add_parser("run", help="connect to Telegram by long polling")
+    run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
+    migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    return parser
+
+
+def _start_time(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise SystemExit("--now needs an offset, e.g. 2026-11-21T10:00+08:00")
+    return moment
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.sandbox.chat import Sandbox, input_lines
+    from bot.sandbox.demo import GUIDE, seed_demo
+
+    with tempfile.TemporaryDirectory(prefix="deposit-chat-") as scratch:
+        path = args.db or Path(scratch) / "chat.db"
+        db = await Database.open(path)
+        clock = ManualClock(_start_time(args.now))
+        deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
+                    settings.default_language)
+        try:
+            if args.demo:
+                await seed_demo(deps)
+                sys.stderr.write(GUIDE)
+            box = Sandbox(deps, clock, sys.stdout)
+            await box.run(input_lines(sys.stdin, sys.stdin.isatty()))
+        finally:
+            await db.close()
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.app import build_application
+
+    if not settings.telegram_bot_token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+    db = asyncio.run(Database.open(args.db or settings.db))
+    deps = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
+                settings.default_language)
+    app = build_application(deps, settings.telegram_bot_token,
+                            base_url=settings.telegram_api_base_url,
+                            job_interval=settings.job_interval_seconds)
+    app.run_polling(allowed_updates=["message", "callback_query"])
+
+
+async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
+    db = await Database.open(args.db or settings.db)
+    version = await db.migrate()
+    await db.close()
+    print(f"database {db.path} at schema version {version}")
+
+
+class _NoTraceback(logging.Formatter):
+    """One line per problem on the terminal; the full trace goes to DEPOSIT_LOG_FILE."""
+
+    def formatException(self, ei: object) -> str:  # noqa: N802 - logging's name
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = ""
+        text = super().format(record)
+        return text.splitlines()[0] if text else text
+
+
+def _logging(settings: Settings, *, quiet: bool) -> None:
+    """Logs to stderr; the chat sandbox keeps tracebacks out of sight (and out of stdout)."""
+    root = logging.getLogger()
+    root.setLevel(settings.log_level.upper())
+    console = logging.StreamHandler(sys.stderr)
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    console.setFormatter(_NoTraceback(fmt) if quiet else logging.Formatter(fmt))
+    if quiet:
+        console.setLevel(logging.WARNING)
+    root.addHandler(console)
+    if settings.log_file:
+        file_handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter(fmt))
+        root.addHandler(file_handler)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    _logging(settings, quiet=args.command == "chat")
+    if args.command == "chat":
+        asyncio.run(_chat(args, settings))
+    elif args.command == "run":
+        _run(args, settings)
+    else:
+        asyncio.run(_migrate(args, settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The one composition root: build_application(...) wires handlers to the core."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.context import Deps
+from bot.handlers import balance, fallback, start
+from bot.i18n import LANGUAGES, translator
+from bot.notify.sender import deliver_pending
+from domain.jobs import run_due
+
+log = logging.getLogger(__name__)
+COMMANDS = (
+    ("start", "Welcome and your shops"),
+    ("balance", "Deposit balance, required amount and why"),
+    ("language", "Choose your language"),
+    ("help", "What the bot can do"),
+)
+MENU_LANGUAGE_CODES = {"en": "en", "zh_Hans": "zh"}
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    """Every handler, in the order PTB should try them."""
+    app.add_handler(CommandHandler("start", start.start))
+    app.add_handler(CommandHandler("help", start.help_command))
+    app.add_handler(CommandHandler("language", start.language))
+    app.add_handler(CommandHandler("balance", balance.balance))
+    app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))
+    app.add_error_handler(fallback.on_error)
+
+
+async def set_menus(app: Application) -> None:  # type: ignore[type-arg]
+    """Localized command menus; a refusal by the Bot API is logged, never fatal."""
+    for language in LANGUAGES:
+        t = translator(language)
+        commands = [BotCommand(name, t.gettext(text)) for name, text in COMMANDS]
+        code = MENU_LANGUAGE_CODES.get(language)
+        try:
+            await app.bot.set_my_commands(commands, language_code=code)
+        except TelegramError as exc:
+            log.warning("set_my_commands(%s) refused: %s", language, exc)
+
+
+async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The periodic job: due domain work, then pending pushes."""
+    d: Deps = context.bot_data["deps"]
+    await run_due(d.uow(), d.clock.now(), d.policy)
+    await deliver_pending(context.bot, d)
+
+
+async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pushes caused by a handler go out right after it."""
+    d: Deps = context.bot_data["deps"]
+    await deliver_pending(context.bot, d)
+
+
+def build_application(d: Deps, token: str, *, request: BaseRequest | None = None,
+                      base_url: str | None = None,
+                      job_interval: float | None = None) -> Application:  # type: ignore[type-arg]
+    """The PTB Application with every handler; `request` replaces the network in tests."""
+    builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if base_url:
+        builder = builder.base_url(base_url.rstrip("/") + "/bot")
+        builder = builder.base_file_url(base_url.rstrip("/") + "/file/bot")
+    if job_interval is None:
+        builder = builder.job_queue(None)
+    app = builder.post_init(set_menus).build()
+    app.bot_data["deps"] = d
+    register(app)
+    if job_interval is not None and app.job_queue is not None:
+        app.job_queue.run_repeating(run_jobs, interval=job_interval, first=1)
+    return app

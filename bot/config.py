@@ -1,0 +1,32 @@
+"""Settings from the environment or a .env file (pydantic-settings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_db_path() -> Path:
+    """$XDG_DATA_HOME/deposit-bot/deposit.db, else ~/.local/share/deposit-bot/deposit.db."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "deposit-bot" / "deposit.db"
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; README lists them."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    db: Path = Field(default_factory=default_db_path, validation_alias="DEPOSIT_DB")
+    policy: Path | None = Field(default=None, validation_alias="DEPOSIT_POLICY")
+    telegram_bot_token: str | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str | None = Field(default=None,
+                                              validation_alias="TELEGRAM_API_BASE_URL")
+    default_language: str = Field(default="en", validation_alias="DEPOSIT_DEFAULT_LANGUAGE")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    log_file: Path | None = Field(default=None, validation_alias="DEPOSIT_LOG_FILE")
+    job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")

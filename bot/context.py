@@ -1,0 +1,57 @@
+"""What every handler reaches through context.bot_data: the application's collaborators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import Translator, resolve_language, translator
+from bot.storage.db import Database
+from bot.storage.uow import SqliteUnitOfWork
+from bot.storage.users import Users
+from domain.policy import Policy
+from domain.ports import Clock, VerificationChannel
+
+
+@dataclass
+class Deps:
+    """The composition root's products, shared by handlers, jobs and the sandbox."""
+
+    db: Database
+    policy: Policy
+    clock: Clock
+    channel: VerificationChannel
+    default_language: str = "en"
+    after_change: Callable[[], Any] | None = None
+
+    def uow(self) -> SqliteUnitOfWork:
+        """A fresh unit of work on the one database."""
+        return SqliteUnitOfWork(self.db)
+
+    @property
+    def users(self) -> Users:
+        return Users(self.db)
+
+
+def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
+    """The Deps the composition root put in bot_data."""
+    found = context.bot_data["deps"]
+    assert isinstance(found, Deps)
+    return found
+
+
+async def user_translator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
+    """The language the user chose, else their Telegram language, else the default."""
+    d = deps(context)
+    user = update.effective_user
+    if user is None:
+        return translator(d.default_language)
+    chosen, _ = await d.users.get(user.id)
+    seen = resolve_language(user.language_code, d.default_language)
+    if chosen is None and user.language_code:
+        await d.users.seen(user.id, seen)
+    return translator(chosen or seen)

@@ -1,0 +1,50 @@
+"""Helpers every handler uses: the user's translator, their shops, replying safely."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.context import deps, user_translator
+from bot.i18n import Translator
+from domain.model import Shop
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat the update came from (edits nothing)."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, reply_markup=markup)
+
+
+async def user_shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[Shop]:
+    """Every shop the user is a member of."""
+    user = update.effective_user
+    if user is None:
+        return []
+    uow = deps(context).uow()
+    async with uow:
+        return await uow.shops.shops_of(user.id)
+
+
+async def current_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                       t: Translator) -> tuple[Shop | None, list[Shop]]:
+    """The shop commands act on: the one the user picked, else their first; tells if none."""
+    shops = await user_shops(update, context)
+    if not shops:
+        await reply(update, t.gettext(
+            "No shop is linked to your Telegram account yet. Ask your platform operator for "
+            "a link to your shop, or contact support."))
+        return None, []
+    user = update.effective_user
+    assert user is not None
+    _, chosen = await deps(context).users.get(user.id)
+    for shop in shops:
+        if shop.shop_id == chosen:
+            return shop, shops
+    return shops[0], shops
+
+
+async def translator_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
+    """Shorthand used by every callback."""
+    return await user_translator(update, context)

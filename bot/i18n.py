@@ -1,0 +1,113 @@
+"""Catalogs, per-user locale and Babel formatting of money and dates.
+
+No process-global gettext: a Translator is resolved per update and passed along.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency, format_decimal
+from babel.support import NullTranslations, Translations
+
+from domain.money import Money
+
+log = logging.getLogger(__name__)
+LANGUAGES = ("en", "zh_Hans", "zh_Hant")
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+_HANT = {"hant", "tw", "hk", "mo"}
+
+
+def locales_dir() -> Path:
+    """Where the compiled catalogs live (the top-level `locales` package)."""
+    return Path(str(resources.files("locales")))
+
+
+def resolve_language(code: str | None, default: str = "en") -> str:
+    """Map a Telegram language_code (zh-hans, zh-TW, en-US…) to one of LANGUAGES."""
+    if not code:
+        return default
+    try:
+        loc = Locale.parse(code.replace("_", "-"), sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return default
+    if loc.language == "zh":
+        parts = {p.lower() for p in code.replace("_", "-").split("-")[1:]}
+        return "zh_Hant" if (loc.script == "Hant" or parts & _HANT) else "zh_Hans"
+    if loc.language == "en":
+        return "en"
+    return default
+
+
+@cache
+def _catalog(language: str) -> NullTranslations:
+    found = Translations.load(str(locales_dir()), locales=[language], domain="messages")
+    if not isinstance(found, Translations):
+        log.warning("no compiled catalog for %s; showing source strings", language)
+    return found
+
+
+@dataclass(frozen=True)
+class Translator:
+    """gettext and Babel formatting for one language."""
+
+    language: str
+
+    @property
+    def locale(self) -> Locale:
+        return Locale.parse(self.language)
+
+    def gettext(self, message: str) -> str:
+        return _catalog(self.language).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _catalog(self.language).ngettext(singular, plural, n)
+
+    def money(self, amount: Money) -> str:
+        """£1,234.50 / US$1,234.50 / CN¥809.01 in the user's locale."""
+        return format_currency(amount.amount, amount.currency, locale=self.locale)
+
+    def number(self, value: object) -> str:
+        return format_decimal(value, locale=self.locale)  # type: ignore[arg-type]
+
+    def date(self, moment: datetime | date, timezone: str | None = None) -> str:
+        """A medium date, in the shop's timezone when given."""
+        if isinstance(moment, datetime) and timezone:
+            moment = moment.astimezone(ZoneInfo(timezone)).date()
+        elif isinstance(moment, datetime):
+            moment = moment.date()
+        return format_date(moment, format="medium", locale=self.locale)
+
+    def datetime(self, moment: datetime, timezone: str) -> str:
+        """A short date and time in the shop's timezone, with the zone shown."""
+        local = moment.astimezone(ZoneInfo(timezone))
+        day = format_date(local.date(), format="medium", locale=self.locale)
+        clock = format_time(local.time(), "HH:mm", locale=self.locale)
+        return f"{day} {clock} ({_zone_label(local)})"
+
+
+def _zone_label(local: datetime) -> str:
+    offset = local.utcoffset()
+    if offset is None:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def translator(language: str) -> Translator:
+    """The translator of a supported language (English otherwise)."""
+    return Translator(language if language in LANGUAGES else "en")
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; translated later with a Translator."""
+    return message

@@ -1,0 +1,1 @@
+"""Pushes: rendering outbox notices and sending them to every member of a shop."""

@@ -1,0 +1,120 @@
+"""Text of each push kind, in the member's language (HTML)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+
+from bot.i18n import N_, Translator
+from bot.render import shop_title
+from domain.model import Shop
+from domain.money import Money
+from domain.notices import Notice
+
+DEDUCTION_REASONS = {
+    "fraud": N_("fraud or abuse of promotions, coupons or subsidies"),
+    "consumer_compensation": N_("compensation to consumers for the shop's faults"),
+    "off_platform": N_("an off-platform trade with written evidence"),
+    "platform_advance": N_("losses or advances the platform covered (e.g. shipping fees)"),
+}
+
+
+def _m(n: Notice, key: str) -> Money:
+    return Money.of(n.data[key], n.data[f"{key}_currency"])
+
+
+def _figures(n: Notice, t: Translator) -> list[str]:
+    lines = [t.gettext("New balance: {amount}").format(amount=t.money(_m(n, "balance")))]
+    if _m(n, "shortfall").is_positive:
+        lines.append(t.gettext("Shortfall: {amount} — top up to avoid restrictions.").format(
+            amount=t.money(_m(n, "shortfall"))))
+    if _m(n, "arrears_total").is_positive:
+        lines.append(t.gettext("Arrears owed: {amount} — your next top-ups pay this first.")
+                     .format(amount=t.money(_m(n, "arrears_total"))))
+    return lines
+
+
+def _payment_confirmed(n: Notice, t: Translator) -> list[str]:
+    lines = [t.gettext("Top-up received: {amount} (reference {ref}).").format(
+        amount=t.money(_m(n, "amount")), ref=escape(n.data["payment_ref"]))]
+    if _m(n, "to_arrears").is_positive:
+        lines.append(t.gettext("{amount} of it paid arrears first.").format(
+            amount=t.money(_m(n, "to_arrears"))))
+    return lines + _figures(n, t)
+
+
+def _payment_failed(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Payment {ref} failed: {reason}").format(
+        ref=escape(n.data["payment_ref"]), reason=escape(n.data["reason"])),
+        t.gettext("Nothing was credited. Check that the payer is your registered entity and "
+                  "try again, or choose another payment method.")]
+
+
+def _deduction(n: Notice, t: Translator) -> list[str]:
+    reason = t.gettext(DEDUCTION_REASONS.get(n.data["reason"], n.data["reason"]))
+    lines = [t.gettext("The platform deducted {amount} from your deposit.").format(
+        amount=t.money(_m(n, "amount"))), t.gettext("Reason: {reason}").format(reason=reason)]
+    if n.data.get("note"):
+        lines.append(t.gettext("Note: {note}").format(note=escape(n.data["note"])))
+    if _m(n, "released").is_positive:
+        lines.append(t.gettext("Your unconfirmed withdrawal of {amount} was cancelled.").format(
+            amount=t.money(_m(n, "released"))))
+    if _m(n, "to_arrears").is_positive:
+        lines.append(t.gettext("Your balance did not cover {amount}; it is now owed as "
+                               "deposit arrears.").format(amount=t.money(_m(n, "to_arrears"))))
+    return lines + _figures(n, t)
+
+
+def _withdrawal_paid(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Withdrawal {ref} of {amount} has been paid out.").format(
+        ref=escape(n.data["withdrawal_id"]), amount=t.money(_m(n, "amount")))] + _figures(n, t)
+
+
+def _withdrawal_failed(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Withdrawal {ref} of {amount} failed: {reason}").format(
+        ref=escape(n.data["withdrawal_id"]), amount=t.money(_m(n, "amount")),
+        reason=escape(n.data["reason"])),
+        t.gettext("The hold is released and the money is back in your withdrawable balance. "
+                  "Check the destination account name matches your registered entity.")]
+
+
+def _hold_expired(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Your withdrawal of {amount} was not confirmed within 2 hours, so the "
+                      "hold was released. Start again with a new withdrawal if you still "
+                      "want it.").format(amount=t.money(_m(n, "amount")))]
+
+
+def _arrears_updated(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Arrears updated during your closure: {amount} outstanding.").format(
+        amount=t.money(_m(n, "amount")))] + _figures(n, t)
+
+
+def _closure_settled(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Your arrears of {amount} were deducted from the deposit. You can "
+                      "continue closing the shop.").format(amount=t.money(_m(n, "arrears")))]
+
+
+def _closure_failed(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Your deposit did not cover the arrears, so the whole deposit was "
+                      "deducted and the closure failed. Still owed: {amount}. Your next "
+                      "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))]
+
+
+RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
+    "payment_confirmed": _payment_confirmed,
+    "payment_failed": _payment_failed,
+    "deduction_posted": _deduction,
+    "withdrawal_paid": _withdrawal_paid,
+    "withdrawal_failed": _withdrawal_failed,
+    "hold_expired": _hold_expired,
+    "arrears_updated": _arrears_updated,
+    "closure_arrears_settled": _closure_settled,
+    "closure_failed": _closure_failed,
+}
+
+
+def render_notice(notice: Notice, shop: Shop, t: Translator) -> str:
+    """The push text, headed by the shop and market it is about."""
+    body = RENDERERS[notice.kind](notice, t)
+    return "\n".join([f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>",
+                      *body])

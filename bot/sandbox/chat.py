@@ -1,0 +1,258 @@
+"""`deposit-bot chat`: the chat transcript protocol of SPEC §10, on the real Application."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.context import Deps
+from bot.notify.sender import deliver_pending
+from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
+from domain.apply import EventResult, apply_event
+from domain.events import loads
+from domain.jobs import run_due
+
+log = logging.getLogger(__name__)
+TOKEN = "0:sandbox"
+_STEP = re.compile(r"([0-9]+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class LineError(ValueError):
+    """A malformed `!` line: printed as `error: …`, and the script goes on."""
+
+
+@dataclass
+class Shown:
+    """A bot message as the sandbox remembers it, for `!press`."""
+
+    chat_id: int
+    message_id: int
+    keyboard: list[list[dict[str, Any]]]
+
+
+def plain(text: str) -> str:
+    """What the user sees of an HTML message."""
+    return html.unescape(_TAGS.sub("", text))
+
+
+def parse_clock(arg: str, now: datetime) -> datetime:
+    """`+2h`, `+10d`, `+1d2h30m` or an ISO moment with an offset."""
+    arg = arg.strip()
+    if arg.startswith("+"):
+        steps = _STEP.findall(arg[1:])
+        if not steps or _STEP.sub("", arg[1:]).strip():
+            raise LineError(f"cannot read clock step {arg!r} (use +30m, +2h, +10d)")
+        delta = timedelta()
+        for number, unit in steps:
+            delta += timedelta(**{_UNITS[unit]: int(number)})
+        return now + delta
+    try:
+        moment = datetime.fromisoformat(arg)
+    except ValueError as exc:
+        raise LineError(f"cannot read clock moment {arg!r}") from exc
+    if moment.tzinfo is None:
+        raise LineError("a clock moment needs an offset, e.g. 2026-12-01T09:00+08:00")
+    if moment < now:
+        raise LineError("the clock never goes back")
+    return moment
+
+
+@dataclass
+class Sandbox:
+    """One chat session: the Application, its recording request, the clock and the user."""
+
+    deps: Deps
+    clock: ManualClock
+    out: TextIO
+    app: Application = field(init=False)  # type: ignore[type-arg]
+    request: RecordingRequest = field(init=False)
+    user_id: int = 1001
+    languages: dict[int, str | None] = field(default_factory=dict)
+    shown: list[Shown] = field(default_factory=list)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _seen_calls: int = 0
+
+    def __post_init__(self) -> None:
+        self.request = RecordingRequest(clock=self.clock)
+        self.app = build_application(self.deps, TOKEN, request=self.request)
+
+    async def run(self, lines: Iterable[str]) -> None:
+        """Handle every line to completion, in order."""
+        async with self.app:
+            for raw in lines:
+                await self.handle(raw.rstrip("\n"))
+
+    async def handle(self, line: str) -> None:
+        """One input line: a directive, a comment or a message from the current user."""
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return
+        try:
+            if stripped.startswith("!"):
+                await self._directive(stripped)
+            else:
+                await self._message(stripped)
+            await deliver_pending(self.app.bot, self.deps)
+        except LineError as exc:
+            self._print(f"error: {exc}")
+        except Exception:  # the sandbox reports and goes on; details go to the log only
+            log.exception("sandbox line failed: %s", stripped[:200])
+            self._print("error: the line could not be handled (details in the log)")
+        self._flush()
+
+    async def _directive(self, line: str) -> None:
+        name, _, arg = line[1:].partition(" ")
+        arg = arg.strip()
+        if name == "as":
+            self._as(arg)
+        elif name == "press":
+            if not arg:
+                raise LineError("!press needs a button label")
+            await self._press(arg)
+        elif name == "event":
+            self._print_result(await self._event(arg))
+        elif name == "clock":
+            if not arg:
+                raise LineError("!clock needs +DURATION or an ISO moment")
+            self.clock.advance_to(parse_clock(arg, self.clock.now()))
+            await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
+        elif name == "run-jobs":
+            await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
+        elif name == "echo":
+            self._print(arg)
+        else:
+            raise LineError(f"unknown directive !{name}")
+
+    def _as(self, arg: str) -> None:
+        parts = arg.split()
+        if not parts or not parts[0].lstrip("-").isdigit() or int(parts[0]) <= 0:
+            raise LineError("!as needs a positive Telegram user id, e.g. !as 1001 zh-hans")
+        self.user_id = int(parts[0])
+        if len(parts) > 1:
+            self.languages[self.user_id] = parts[1]
+
+    async def _event(self, arg: str) -> EventResult:
+        try:
+            raw = loads(arg)
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise LineError(f"!event needs one JSON object: {exc}") from None
+        return await apply_event(self.deps.uow(), raw, self.clock.now(), self.deps.policy)
+
+    def _print_result(self, result: EventResult) -> None:
+        text = f"event> {result.event_id or '?'}: {result.outcome.value}"
+        if result.field:
+            text += f" ({result.field}: {result.reason})"
+        self._print(text)
+
+    def _user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.user_id, "is_bot": False,
+                                "first_name": f"User {self.user_id}"}
+        language = self.languages.get(self.user_id)
+        if language:
+            user["language_code"] = language
+        return user
+
+    async def _message(self, text: str) -> None:
+        message: dict[str, Any] = {
+            "message_id": self.request.next_message_id(), "date": self._ts(),
+            "chat": {"id": self.user_id, "type": "private"}, "from": self._user(), "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        await self._process({"update_id": next(self._update_ids), "message": message})
+
+    async def _press(self, label: str) -> None:
+        for shown in reversed(self.shown):
+            if shown.chat_id != self.user_id:
+                continue
+            for row in shown.keyboard:
+                for button in row:
+                    if button.get("text") == label and "callback_data" in button:
+                        await self._callback(shown, button["callback_data"])
+                        return
+        raise LineError(f"no button labelled {label!r} in this chat")
+
+    async def _callback(self, shown: Shown, data: str) -> None:
+        query = {"id": str(next(self._update_ids)), "from": self._user(),
+                 "chat_instance": str(shown.chat_id), "data": data,
+                 "message": {"message_id": shown.message_id, "date": self._ts(),
+                             "chat": {"id": shown.chat_id, "type": "private"},
+                             "from": {"id": 7000000001, "is_bot": True,
+                                      "first_name": "Deposit Desk"}, "text": "…"}}
+        await self._process({"update_id": next(self._update_ids), "callback_query": query})
+
+    async def _process(self, data: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+
+    def _ts(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def _flush(self) -> None:
+        """Print every message the bot sent or edited since the last line."""
+        for call in self.request.calls[self._seen_calls:]:
+            self._show(call)
+        self._seen_calls = len(self.request.calls)
+
+    def _show(self, call: Call) -> None:
+        if call.method == "answerCallbackQuery" and call.params.get("text"):
+            self._print(f"bot> {call.params['text']}")
+            return
+        if call.method not in MESSAGE_METHODS | EDIT_METHODS or not isinstance(call.result,
+                                                                               dict):
+            return
+        chat_id = int(call.params["chat_id"])
+        prefix = "bot> " if chat_id == self.user_id else f"bot@{chat_id}> "
+        body = self._body(call)
+        self._print(prefix + body.replace("\n", "\n  "))
+        keyboard = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
+        for row in keyboard:
+            self._print(" ".join(f"[{b.get('text', '')}]" for b in row))
+        message_id = int(call.result["message_id"])
+        self.shown = [s for s in self.shown
+                      if (s.chat_id, s.message_id) != (chat_id, message_id)]
+        self.shown.append(Shown(chat_id, message_id, keyboard))
+
+    def _body(self, call: Call) -> str:
+        result = call.result
+        if call.method == "sendDocument":
+            name = result.get("document", {}).get("file_name", "file")
+            return f"[document: {name}]" + _caption(call)
+        if call.method == "sendPhoto":
+            return f"[photo: {call.params.get('filename', 'chart.png')}]" + _caption(call)
+        return plain(str(call.params.get("text", call.params.get("caption", ""))))
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+def _caption(call: Call) -> str:
+    caption = call.params.get("caption")
+    return f"\n{plain(str(caption))}" if caption else ""
+
+
+def input_lines(stream: TextIO, interactive: bool) -> Iterable[str]:
+    """Lines from stdin; a prompt when a person is typing."""
+    while True:
+        if interactive:
+            sys.stderr.write("> ")
+            sys.stderr.flush()
+        line = stream.readline()
+        if not line:
+            return
+        yield line

@@ -1,0 +1,126 @@
+"""A BaseRequest that answers the Bot API in-process and records every call (no network)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Deposit Desk",
+            "username": "deposit_desk_bot", "can_join_groups": False}
+MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
+
+
+@dataclass
+class Call:
+    """One Bot API call the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    result: Any = None
+
+
+@dataclass
+class Failure:
+    """A scripted error answer: status code, description, optional retry_after."""
+
+    status: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class RecordingRequest(BaseRequest):
+    """Answers like the Bot API would; tests read `calls`, script errors with `fail`."""
+
+    clock: Any = None
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[int, list[Failure]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    def fail(self, chat_id: int, failure: Failure) -> None:
+        """The next message to chat_id gets this error instead of a result."""
+        self.failures.setdefault(chat_id, []).append(failure)
+
+    def next_message_id(self) -> int:
+        return next(self._ids)
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None,
+                         connect_timeout: Any = None, pool_timeout: Any = None
+                         ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        for key in ("reply_markup", "commands"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        chat_id = params.get("chat_id")
+        queued = self.failures.get(int(chat_id)) if isinstance(chat_id, int | str) and \
+            str(chat_id).lstrip("-").isdigit() else None
+        if queued and api_method in MESSAGE_METHODS:
+            failure = queued.pop(0)
+            self.calls.append(Call(api_method, params, failure))
+            body: dict[str, Any] = {"ok": False, "error_code": failure.status,
+                                    "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return failure.status, json.dumps(body).encode()
+        result = self._result(api_method, params)
+        self.calls.append(Call(api_method, params, result))
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp()) if self.clock is not None else 0
+
+    def _message(self, params: dict[str, Any], message_id: int) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        msg: dict[str, Any] = {"message_id": message_id, "date": self._now(),
+                               "chat": {"id": chat_id, "type": "private" if chat_id > 0
+                                        else "supergroup"}, "from": BOT_USER}
+        if "text" in params:
+            msg["text"] = params["text"]
+        if "caption" in params:
+            msg["caption"] = params["caption"]
+        if isinstance(params.get("reply_markup"), dict):
+            msg["reply_markup"] = params["reply_markup"]
+        return msg
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in MESSAGE_METHODS:
+            msg = self._message(params, self.next_message_id())
+            if method == "sendDocument":
+                msg["document"] = {"file_id": f"doc{msg['message_id']}",
+                                   "file_unique_id": f"u{msg['message_id']}",
+                                   "file_name": _file_name(params.get("document"))}
+            if method == "sendPhoto":
+                msg["photo"] = [{"file_id": f"ph{msg['message_id']}",
+                                 "file_unique_id": f"p{msg['message_id']}",
+                                 "width": 800, "height": 500}]
+            return msg
+        if method in EDIT_METHODS and "chat_id" in params:
+            return self._message(params, int(params["message_id"]))
+        if method == "getUpdates":
+            return []
+        return True
+
+
+def _file_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("filename") or value.get("file_name") or "file")
+    return "file"
