@@ -146,9 +146,7 @@ class Quote:
 
 class ClosureStage(enum.StrEnum):
     STARTED = "started"  # read the steps
-    VERIFIED = "verified"  # identity confirmed with a one-time code and a reason
-    ARREARS_PENDING = "arrears_pending"  # 10-day offset scheduled
-    READY = "ready"  # conditions met, arrears settled: may sign
+    VERIFIED = "verified"  # identity confirmed; conditions checked, arrears offset may be due
     SIGNED = "signed"
     REFUNDING = "refunding"  # full refund submitted
     CLOSED = "closed"

@@ -64,9 +64,11 @@ class Policy:
 
     def tier_table(self, market: str, today: date) -> TierTable:
         """The newest tier table of a market whose effective_from is not after today."""
-        tables = self.tiers.get(market) or self.tiers["*"]
-        in_force = [t for t in tables if t.effective_from <= today]
-        return max(in_force, key=lambda t: t.effective_from) if in_force else tables[0]
+        for tables in (self.tiers.get(market, ()), self.tiers["*"]):
+            in_force = [t for t in tables if t.effective_from <= today]
+            if in_force:
+                return max(in_force, key=lambda t: t.effective_from)
+        return min(self.tiers["*"], key=lambda t: t.effective_from)
 
     def tier_amount(self, market: str, tier: str, today: date) -> Money:
         """What one tier requires in a market on a day."""
@@ -86,7 +88,8 @@ def _tier_tables(raw: dict[str, Any]) -> dict[str, tuple[TierTable, ...]]:
     tables: dict[str, tuple[TierTable, ...]] = {}
     for market, rows in raw.items():
         parsed = [
-            TierTable(date.fromisoformat(str(r["effective_from"])), {t: D(str(r[t])) for t in TIERS})
+            TierTable(date.fromisoformat(str(r["effective_from"])),
+                      {t: D(str(r[t])) for t in TIERS})
             for r in rows
         ]
         tables[market] = tuple(sorted(parsed, key=lambda t: t.effective_from))

@@ -17,12 +17,14 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over th
 
 def validate_topup(amount: Decimal, currency: str, policy: Policy) -> Money:
     """A top-up amount: > 0, at most two decimals, at most the configured maximum."""
+    if not amount.is_finite():
+        raise InvalidAmount("not_a_number")
     if amount <= 0:
         raise InvalidAmount("not_positive")
-    if amount != amount.quantize(CENT):
-        raise InvalidAmount("too_many_decimals")
     if amount > policy.topup_max:
         raise TopUpTooLarge(Money(policy.topup_max, currency))
+    if amount != amount.quantize(CENT):
+        raise InvalidAmount("too_many_decimals")
     return Money(amount, currency)
 
 

@@ -78,7 +78,8 @@ def counted_categories(
 ) -> tuple[CountedCategory, ...]:
     """Scope categories, categories with live listings, categories of unfinished orders."""
     unfinished = [o for o in orders if not o.finished(now)]
-    names = set(scope) | {c for c, n in listings.items() if n > 0} | {o.category for o in unfinished}
+    names = (set(scope) | {c for c, n in listings.items() if n > 0}
+             | {o.category for o in unfinished})
     result = []
     for name in sorted(names):
         tier, known = _tier(policy, name)

@@ -12,7 +12,6 @@ from domain import ledger, quotes, withdrawals
 from domain.errors import (
     NoFxRate,
     ShopClosed,
-    UnknownQuote,
     UnknownShop,
     UnknownWithdrawal,
     WithdrawalNotPending,
@@ -29,8 +28,6 @@ from domain.model import (
     WithdrawalKind,
     WithdrawalStatus,
 )
-from domain.money import Money
-from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork, VerificationChannel
 from domain.status import Snapshot, local_today, snapshot

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from domain.calendar import window
 from domain.errors import (
@@ -45,19 +45,28 @@ def validate_amount(amount: Decimal, withdrawable: Money, policy: Policy,
     """Whole number, at least the minimum, at most withdrawable; refusals carry the range."""
     cur = withdrawable.currency
     low = minimum(cur, policy, kind)
-    if kind is WithdrawalKind.NORMAL and withdrawable < low:
+    high = largest(withdrawable, kind)
+    if kind is WithdrawalKind.NORMAL and high < low:
         raise NothingWithdrawable(low, withdrawable)
-    if amount <= 0:
-        raise InvalidAmount("not_positive")
-    if kind is WithdrawalKind.NORMAL and amount != amount.to_integral_value():
-        raise WithdrawalNotWhole(low, withdrawable)
-    if kind is WithdrawalKind.REFUND and amount != amount.quantize(Decimal("0.01")):
-        raise InvalidAmount("too_many_decimals")
+    if not amount.is_finite():
+        raise InvalidAmount("not_a_number")
+    if amount > high.amount:
+        raise AboveWithdrawable(low, high)
     if amount < low.amount:
-        raise BelowMinimumWithdrawal(low, withdrawable)
-    if amount > withdrawable.amount:
-        raise AboveWithdrawable(low, withdrawable)
+        raise BelowMinimumWithdrawal(low, high)
+    if kind is WithdrawalKind.NORMAL and amount != amount.to_integral_value():
+        raise WithdrawalNotWhole(low, high)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidAmount("too_many_decimals")
     return Money(amount, cur)
+
+
+def largest(withdrawable: Money, kind: WithdrawalKind) -> Money:
+    """The most one may ask for: whole units for a normal withdrawal, every cent at closure."""
+    if kind is WithdrawalKind.REFUND:
+        return withdrawable
+    return Money(withdrawable.amount.to_integral_value(rounding=ROUND_FLOOR),
+                 withdrawable.currency)
 
 
 def open_hold(withdrawal_id: str, shop: Shop, amount: Money, kind: WithdrawalKind,

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.money import D, CurrencyMismatch, Money, convert, quantize
+from domain.money import CurrencyMismatch, D, Money, convert, quantize
 
 
 @pytest.mark.parametrize(
@@ -51,14 +51,14 @@ def test_money_times_money_is_refused() -> None:
     price = Money.of("2", "GBP")
 
     with pytest.raises(TypeError):
-        price * price  # noqa: B018
+        price * price
 
 
 def test_money_times_a_float_is_refused() -> None:
     price = Money.of("2", "GBP")
 
     with pytest.raises(TypeError):
-        price * 1.5  # noqa: B018
+        price * 1.5
 
 
 def test_money_cannot_be_built_from_a_float() -> None:

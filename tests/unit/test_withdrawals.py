@@ -65,15 +65,23 @@ def test_each_refused_amount_carries_the_minimum_and_the_maximum(amount: str,
         validate_amount(Decimal(amount), usd("300.75"), POLICY)
 
     assert refused.value.minimum == usd("20")
-    assert refused.value.maximum == usd("300.75")
+    assert refused.value.maximum == usd("300")
 
 
 @pytest.mark.parametrize("amount", ["0", "-20"])
-def test_a_non_positive_withdrawal_is_refused(amount: str) -> None:
+def test_a_non_positive_withdrawal_is_refused_with_the_allowed_range(amount: str) -> None:
+    with pytest.raises(BelowMinimumWithdrawal) as refused:
+        validate_amount(Decimal(amount), usd("300"), POLICY)
+
+    assert (refused.value.minimum, refused.value.maximum) == (usd("20"), usd("300"))
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity"])
+def test_a_withdrawal_that_is_not_a_number_is_refused(amount: str) -> None:
     with pytest.raises(InvalidAmount) as refused:
         validate_amount(Decimal(amount), usd("300"), POLICY)
 
-    assert refused.value.reason == "not_positive"
+    assert refused.value.reason == "not_a_number"
 
 
 def test_nothing_is_withdrawable_below_twenty() -> None:
