@@ -87,7 +87,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
 class _NoTraceback(logging.Formatter):
     """One line per problem on the terminal; the full trace goes to DEPOSIT_LOG_FILE."""
 
-    def formatException(self, ei: object) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: object) -> str:
         return ""
 
     def format(self, record: logging.LogRecord) -> str:

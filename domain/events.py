@@ -194,6 +194,22 @@ def digest(raw: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_REASONS = {
+    "timezone_aware": "must be ISO 8601 with a UTC offset, e.g. 2026-11-21T10:00:00+08:00",
+    "datetime_parsing": "must be ISO 8601 with a UTC offset, e.g. 2026-11-21T10:00:00+08:00",
+    "datetime_type": "must be ISO 8601 with a UTC offset, e.g. 2026-11-21T10:00:00+08:00",
+    "datetime_from_date_parsing": "must be ISO 8601 with a UTC offset",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "string_too_short": "must not be empty",
+    "extra_forbidden": "is not allowed",
+}
+
+
 def _first_error(exc: ValidationError) -> EventRejected:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"]]
@@ -201,6 +217,7 @@ def _first_error(exc: ValidationError) -> EventRejected:
         loc = loc[1:]
     field = ".".join(loc) or "type"
     reason = str(err["msg"]).removeprefix("Value error, ")
+    reason = _REASONS.get(str(err["type"]), reason)
     if err["type"] == "missing":
         reason = "is required"
     elif err["type"] == "union_tag_invalid":

@@ -13,19 +13,33 @@ import pytest
 from bot.storage.db import Database
 from bot.storage.uow import SqliteUnitOfWork
 from domain.apply import EventResult, apply_event
-from domain.model import Destination
+from domain.closure_service import ClosureView, closure_view, verify_identity
+from domain.jobs import JobReport, run_due
+from domain.model import Closure, Destination, WithdrawalKind
+from domain.money import Money
 from domain.policy import Policy, load_policy
-from domain.services import get_snapshot
+from domain.services import (
+    confirm_withdrawal,
+    get_snapshot,
+    send_closure_code,
+    start_withdrawal,
+)
 from domain.status import Snapshot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 ENTITY = "Shenzhen Example Trading Co., Ltd."
 BANK = Destination("corporate_bank", ENTITY, "6222 0000 1111 2222")
+OWNER = 42
 
 
 def D(text: str) -> Decimal:
     """A Decimal from text, as every amount in these tests."""
     return Decimal(text)
+
+
+def usd(text: str) -> Money:
+    """Dollars, the settlement currency of the US shop most tests use."""
+    return Money.of(text, "USD")
 
 
 class Clock:
@@ -126,6 +140,47 @@ class Platform:
             return await self.rows("SELECT kind, dedup_key, data FROM outbox ORDER BY id")
         return await self.rows("SELECT kind, dedup_key, data FROM outbox WHERE kind = ? "
                                "ORDER BY id", kind)
+
+
+async def ready_shop(platform: Platform, balance: str = "600") -> None:
+    """A US shop meeting every closing condition: notice up 31 days, last order 91 days ago."""
+    await platform.register()
+    await platform.apply("closure_notice.posted",
+                         occurred_at=(T0 - timedelta(days=31)).isoformat())
+    await platform.apply("order.updated", order_id="O1", category="home_goods", status="closed",
+                         occurred_at=(T0 - timedelta(days=91)).isoformat())
+    if balance != "0":
+        await platform.top_up(balance)
+
+
+async def verified(platform: Platform, channel: RecordingChannel) -> Closure:
+    """Start a closure, send the code and verify with it."""
+    now, policy = platform.clock.now(), platform.policy
+    await send_closure_code(platform.uow(), "S1", OWNER, now, policy, channel)
+    return await verify_identity(platform.uow(), "S1", channel.last_code, "moving markets",
+                                 now, policy)
+
+
+async def view(platform: Platform) -> ClosureView:
+    """The closure page of shop S1 now."""
+    found = await closure_view(platform.uow(), "S1", platform.clock.now(), platform.policy)
+    assert found is not None
+    return found
+
+
+async def refund_all(platform: Platform, amount: str) -> str:
+    """Start and confirm the full refund; returns the withdrawal id."""
+    now, policy = platform.clock.now(), platform.policy
+    w = await start_withdrawal(platform.uow(), "S1", D(amount), now, policy,
+                               kind=WithdrawalKind.REFUND)
+    await confirm_withdrawal(platform.uow(), "S1", w.withdrawal_id, BANK, now, policy)
+    return w.withdrawal_id
+
+
+async def run_jobs(platform: Platform, at: datetime) -> JobReport:
+    """Move the clock to `at` and run every due job there."""
+    platform.clock.set(at)
+    return await run_due(platform.uow(), at, platform.policy)
 
 
 @pytest.fixture

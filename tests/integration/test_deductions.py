@@ -6,14 +6,9 @@ import json
 
 from domain.apply import Outcome
 from domain.model import WithdrawalStatus
-from domain.money import Money
 from domain.services import confirm_withdrawal, start_withdrawal
 
-from .conftest import BANK, D
-
-
-def usd(text: str) -> Money:
-    return Money.of(text, "USD")
+from .conftest import BANK, D, usd
 
 
 async def deduct(platform, amount: str, deduction_id: str = "D1"):

@@ -23,14 +23,9 @@ from domain.errors import (
 )
 from domain.jobs import run_due
 from domain.model import Destination, WithdrawalStatus
-from domain.money import Money
 from domain.services import cancel_withdrawal, confirm_withdrawal, start_withdrawal
 
-from .conftest import BANK, ENTITY, D
-
-
-def usd(text: str) -> Money:
-    return Money.of(text, "USD")
+from .conftest import BANK, ENTITY, D, usd
 
 
 async def funded(platform, amount: str = "600", region: str = "CN") -> None:
