@@ -21,18 +21,20 @@ from telegram.request import BaseRequest
 
 from bot.context import Deps
 from bot.handlers import balance, fallback, start
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import N_, translator
 from bot.notify.sender import deliver_pending
 from domain.jobs import run_due
 
 log = logging.getLogger(__name__)
 COMMANDS = (
-    ("start", "Welcome and your shops"),
-    ("balance", "Deposit balance, required amount and why"),
-    ("language", "Choose your language"),
-    ("help", "What the bot can do"),
+    ("start", N_("Welcome and your shops")),
+    ("balance", N_("Deposit balance, required amount and why")),
+    ("language", N_("Choose your language")),
+    ("help", N_("What the bot can do")),
 )
-MENU_LANGUAGE_CODES = {"en": "en", "zh_Hans": "zh"}
+# Telegram takes two-letter codes only: "zh" gets Simplified; zh-hant users see it too and
+# can switch the bot's own language with /language. None is the default menu (English).
+MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -51,10 +53,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
 
 async def set_menus(app: Application) -> None:  # type: ignore[type-arg]
     """Localized command menus; a refusal by the Bot API is logged, never fatal."""
-    for language in LANGUAGES:
+    for code, language in MENUS:
         t = translator(language)
         commands = [BotCommand(name, t.gettext(text)) for name, text in COMMANDS]
-        code = MENU_LANGUAGE_CODES.get(language)
         try:
             await app.bot.set_my_commands(commands, language_code=code)
         except TelegramError as exc:

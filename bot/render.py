@@ -16,7 +16,16 @@ MARKETS = {
 TIERS = {"standard": N_("standard"), "elevated": N_("elevated"), "high_risk": N_("high risk")}
 ARREARS_KINDS = {"commission": N_("affiliate commission"), "invoice": N_("platform invoices"),
                  "deposit": N_("deposit arrears")}
+CATEGORIES = {"home_goods": N_("Home goods"), "apparel": N_("Apparel"), "beauty": N_("Beauty"),
+              "jewellery": N_("Jewellery"), "electronics": N_("Electronics"),
+              "supplements": N_("Supplements")}
 MAX_ORDERS_SHOWN = 3
+
+
+def category_label(t: Translator, category: str) -> str:
+    """A known category's translated name; an unknown one as the platform sent it."""
+    known = CATEGORIES.get(category)
+    return t.gettext(known) if known else escape(category)
 
 
 def shop_title(t: Translator, shop_id: str, entity_name: str, market: str) -> str:
@@ -100,7 +109,7 @@ def explanation(req: RequiredExplanation, t: Translator, timezone: str) -> str:
         tier=t.gettext(TIERS.get(req.tier, req.tier)))]
     for c in req.setters:
         lines.append(t.gettext("• {category}: {reasons}").format(
-            category=escape(c.category), reasons=_reasons(c, t)))
+            category=category_label(t, c.category), reasons=_reasons(c, t)))
     for name in req.unknown_categories:
         lines.append(t.gettext("• {category} is not in the tier table, so it counts as high "
                                "risk; support has been told.").format(category=escape(name)))

@@ -28,7 +28,7 @@ async def test_the_balance_card_shows_every_figure_and_why_required_is_what_it_i
     assert "Required: £2,000.00" in out
     assert "Shortfall: £799.50" in out
     assert "In withdrawal: £0.00" in out
-    assert "electronics: 1 unfinished order (O-77)" in out
+    assert "Electronics: 1 unfinished order (O-77)" in out
     assert "Expected to drop to £500.00 on Dec 15, 2026" in out
     assert "Status: short — you cannot publish new products until you top up £799.50." in out
     assert "[Refresh] [Why this amount]" in out
