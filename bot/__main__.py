@@ -68,12 +68,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
 
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
-    db = asyncio.run(Database.open(args.db or settings.db))
+    loop = asyncio.new_event_loop()  # the loop PTB's run_polling will use, set up front
+    asyncio.set_event_loop(loop)
+    db = loop.run_until_complete(Database.open(args.db or settings.db))
     deps = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
                 settings.default_language)
     app = build_application(deps, settings.telegram_bot_token,
                             base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds)
+    log.info("polling Telegram with database %s", db.path)
     app.run_polling(allowed_updates=["message", "callback_query"])
 
 

@@ -62,6 +62,12 @@ async def set_menus(app: Application) -> None:  # type: ignore[type-arg]
             log.warning("set_my_commands(%s) refused: %s", language, exc)
 
 
+async def close_database(app: Application) -> None:  # type: ignore[type-arg]
+    """Resources opened for the application are closed with it."""
+    d: Deps = app.bot_data["deps"]
+    await d.db.close()
+
+
 async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The periodic job: due domain work, then pending pushes."""
     d: Deps = context.bot_data["deps"]
@@ -83,11 +89,11 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if base_url:
-        builder = builder.base_url(base_url.rstrip("/") + "/bot")
-        builder = builder.base_file_url(base_url.rstrip("/") + "/file/bot")
+        root = base_url.rstrip("/").removesuffix("/bot")
+        builder = builder.base_url(root + "/bot").base_file_url(root + "/file/bot")
     if job_interval is None:
         builder = builder.job_queue(None)
-    app = builder.post_init(set_menus).build()
+    app = builder.post_init(set_menus).post_shutdown(close_database).build()
     app.bot_data["deps"] = d
     register(app)
     if job_interval is not None and app.job_queue is not None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from domain import closure as closing
 from domain import ledger, quotes, withdrawals
 from domain.errors import (
+    ClosureStepRefused,
     NoFxRate,
     ShopClosed,
     UnknownShop,
@@ -121,15 +122,27 @@ async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: 
     """Validate an amount against what is withdrawable now and hold it for two hours."""
     async with uow:
         snap = await current_snapshot(uow, shop_id, now, policy)
+        _check_kind(snap, kind)
         shop = snap.facts.shop
-        if kind is WithdrawalKind.NORMAL and shop.status is ShopStatus.CLOSED:
-            raise ShopClosed(shop_id)
         money = withdrawals.validate_amount(amount, snap.withdrawable, policy, kind)
         hold = withdrawals.open_hold(f"W-{uuid.uuid4().hex[:12].upper()}", shop, money, kind,
                                      now, policy)
         await uow.withdrawals.add(hold)
         await uow.commit()
         return hold
+
+
+def _check_kind(snap: Snapshot, kind: WithdrawalKind) -> None:
+    """The full refund needs a signed agreement; after signing, the refund is the only way out."""
+    shop, closure = snap.facts.shop, snap.facts.closure
+    signed = closure is not None and closure.stage is ClosureStage.SIGNED
+    if shop.status is ShopStatus.CLOSED:
+        raise ShopClosed(shop.shop_id)
+    if kind is WithdrawalKind.REFUND and not signed:
+        raise ClosureStepRefused("refund", "agreement_not_signed")
+    if kind is WithdrawalKind.NORMAL and closure is not None and closure.stage in {
+            ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        raise ClosureStepRefused("withdraw", "closure_signed")
 
 
 async def _withdrawal_of(uow: UnitOfWork, shop_id: str, withdrawal_id: str) -> Withdrawal:

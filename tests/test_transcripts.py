@@ -39,7 +39,8 @@ def test_a_transcript_prints_what_the_golden_file_says(script: Path) -> None:
 
 
 def test_malformed_directives_print_an_error_and_the_script_goes_on() -> None:
-    result = run_chat("!as\n!clock yesterday\n!press\n!press Nothing\n!whatever\n!echo still here\n")
+    result = run_chat("!as\n!clock yesterday\n!press\n!press Nothing\n!whatever\n"
+                      "!echo still here\n")
 
     lines = result.stdout.splitlines()
     assert result.returncode == 0
