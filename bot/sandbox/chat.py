@@ -19,6 +19,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.context import Deps
+from bot.i18n import resolve_language
 from bot.notify.sender import deliver_pending
 from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
 from domain.apply import EventResult, apply_event
@@ -119,7 +120,7 @@ class Sandbox:
         name, _, arg = line[1:].partition(" ")
         arg = arg.strip()
         if name == "as":
-            self._as(arg)
+            await self._as(arg)
         elif name == "press":
             if not arg:
                 raise LineError("!press needs a button label")
@@ -138,13 +139,15 @@ class Sandbox:
         else:
             raise LineError(f"unknown directive !{name}")
 
-    def _as(self, arg: str) -> None:
+    async def _as(self, arg: str) -> None:
         parts = arg.split()
-        if not parts or not parts[0].lstrip("-").isdigit() or int(parts[0]) <= 0:
+        if not parts or not parts[0].isdigit() or int(parts[0]) <= 0:
             raise LineError("!as needs a positive Telegram user id, e.g. !as 1001 zh-hans")
         self.user_id = int(parts[0])
         if len(parts) > 1:
             self.languages[self.user_id] = parts[1]
+            # the client's language is known from now on, also for pushes before any message
+            await self.deps.users.seen(self.user_id, resolve_language(parts[1]))
 
     async def _event(self, arg: str) -> EventResult:
         try:

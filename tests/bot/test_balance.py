@@ -144,3 +144,15 @@ async def test_start_names_the_users_shops(chat: Chat) -> None:
     out = await chat.say("!as 501 en", "/start")
 
     assert "Acme Trading Ltd · United Kingdom shop (S-GB)" in out
+
+
+async def test_a_push_uses_the_language_declared_with_as_before_any_message(
+        chat: Chat) -> None:
+    await register(chat)
+    await chat.say("!as 501 zh-hant")
+
+    out = await chat.event(type="payment.confirmed", event_id="p1", shop_id="S-GB",
+                           payment_ref="REF-1", amount="100", currency="GBP")
+
+    assert "bot> " in out
+    assert "£100.00" in out and "Top-up received" not in out
