@@ -88,6 +88,8 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:  # the shutdown's last getUpdates must not wait for the long poll's connection
+        builder = builder.get_updates_connection_pool_size(2).get_updates_pool_timeout(5)
     if base_url:
         root = base_url.rstrip("/").removesuffix("/bot")
         builder = builder.base_url(root + "/bot").base_file_url(root + "/file/bot")

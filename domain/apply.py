@@ -11,7 +11,7 @@ from typing import Any
 from domain import events as ev
 from domain import ledger, withdrawals
 from domain.closure_service import schedule_if_owed
-from domain.errors import AlreadyCredited, DuplicateTransfer, EventRejected
+from domain.errors import AlreadyCredited, AlreadyDeducted, EventRejected
 from domain.model import (
     ClosureStage,
     Member,
@@ -73,6 +73,11 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
             await uow.rollback()
             return EventResult(event.event_id, Outcome.REJECTED, event.type, exc.field,
                                exc.reason)
+        except (ArithmeticError, OverflowError) as exc:  # a value beyond what can be stored
+            await uow.rollback()
+            log.warning("event %s rejected: %r", event.event_id, exc)
+            return EventResult(event.event_id, Outcome.REJECTED, event.type, "event",
+                               "a value is out of range")
         shop_id = getattr(event, "shop_id", None)
         await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
         if shop_id is not None:
@@ -161,6 +166,8 @@ async def _order(uow: UnitOfWork, shop: Shop, e: ev.OrderUpdated, now: datetime,
 async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed,
                              now: datetime, policy: Policy) -> None:
     amount = _money(shop, e.amount, e.currency)
+    if shop.status is ShopStatus.CLOSED:
+        raise EventRejected("shop_id", "shop is closed; return the payment to the payer")
     quote = await uow.quotes.get(e.payment_ref)
     if quote is not None and quote.shop_id != shop.shop_id:
         raise EventRejected("payment_ref", "belongs to another shop")
@@ -205,6 +212,10 @@ async def _payment_failed(uow: UnitOfWork, shop: Shop, e: ev.PaymentFailed, now:
 async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: datetime,
                      policy: Policy) -> None:
     amount = _money(shop, e.amount, e.currency)
+    try:
+        await uow.payments.record_deduction(e.deduction_id, shop.shop_id, amount, e.event_id, now)
+    except AlreadyDeducted:
+        raise EventRejected("deduction_id", "already posted") from None
     released = Money.zero(shop.currency)
     for w in await uow.withdrawals.live(shop.shop_id):
         if w.status is WithdrawalStatus.HELD:
@@ -213,13 +224,11 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
             released = released + w.amount if w.holds(now) else released
     facts = await load_facts(uow, shop, now)
     confirmed = sum((w.amount for w in facts.withdrawals), Money.zero(shop.currency))
-    try:
-        moves = ledger.deduction(shop.shop_id, amount, facts.balance - confirmed, e.deduction_id,
-                                 now, f"{e.reason}: {e.note}".strip(": "))
-        for move in moves:
-            await uow.ledger.post(move)
-    except DuplicateTransfer:
-        raise EventRejected("deduction_id", "already posted") from None
+    moves = ledger.deduction(shop.shop_id, amount, facts.balance - confirmed, e.deduction_id,
+                             now, f"{e.reason}: {e.note}".strip(": "))
+    for move in moves:
+        await uow.ledger.post(move)
+    await schedule_if_owed(uow, shop.shop_id, now, policy)
     to_arrears = sum((m.amount for m in moves
                       if m.kind is ledger.TransferKind.DEDUCTION_ARREARS),
                      Money.zero(shop.currency))
@@ -235,14 +244,24 @@ async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, no
     await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
     if w.kind is WithdrawalKind.REFUND:
-        current = await uow.closures.current(shop.shop_id)
-        if current is not None and current.stage is ClosureStage.REFUNDING:
-            await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED,
-                                                         ended_at=now))
-            await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
+        await _after_refund(uow, shop, now)
     await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
                   {"withdrawal_id": w.withdrawal_id, "kind": w.kind.value,
                    **money_fields("amount", w.amount)})
+
+
+async def _after_refund(uow: UnitOfWork, shop: Shop, now: datetime) -> None:
+    """The shop closes once the refund left nothing; money that arrived since is refunded next."""
+    current = await uow.closures.current(shop.shop_id)
+    if current is None or current.stage is not ClosureStage.REFUNDING:
+        return
+    balance = await uow.ledger.balance(ledger.deposit_account(shop.shop_id), shop.currency)
+    if balance.is_positive:
+        await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
+                                                     refund_withdrawal_id=None))
+        return
+    await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED, ended_at=now))
+    await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
 
 
 async def _withdrawal_failed(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalFailed,
@@ -286,6 +305,10 @@ async def _notice_posted(uow: UnitOfWork, shop: Shop, e: ev.ClosureNoticePosted,
 async def _arrears(uow: UnitOfWork, shop: Shop, e: ev.ArrearsUpdated, now: datetime,
                    policy: Policy) -> None:
     amount = _money(shop, e.amount, e.currency, allow_zero=True)
+    known = await uow.shops.arrears_as_of(shop.shop_id, e.kind)
+    if known is not None and known > e.occurred_at:
+        log.info("stale arrears.updated %s ignored", e.event_id)
+        return
     await uow.shops.set_arrears(shop.shop_id, e.kind, amount, e.occurred_at)
     await schedule_if_owed(uow, shop.shop_id, now, policy)
     current = await uow.closures.current(shop.shop_id)

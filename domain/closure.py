@@ -40,16 +40,14 @@ class ConditionStatus:
 
 def checklist(facts: ShopFacts, now: datetime, policy: Policy) -> tuple[ConditionStatus, ...]:
     """Every condition of SPEC §7 step 3 with its status."""
-    shop, cur = facts.shop, facts.balance.currency
+    shop = facts.shop
     notice_on = (shop.closure_notice_at + timedelta(days=policy.announcement_days)
                  if shop.closure_notice_at else None)
     orders_on = None
     if facts.open_orders_count == 0 and facts.latest_order_end is not None:
         orders_on = facts.latest_order_end + timedelta(days=policy.last_order_days)
-    commission = facts.reported_arrears.get("commission", Money.zero(cur))
-    unsettled = (facts.reported_arrears.get("invoice", Money.zero(cur))
-                 + facts.reported_arrears.get("deposit", Money.zero(cur))
-                 + facts.ledger_arrears)
+    commission = reported(facts, "commission")
+    unsettled = reported(facts, "invoice") + deposit_arrears(facts)
     orders_met = facts.open_orders_count == 0 and (orders_on is None or orders_on <= now)
     return (
         ConditionStatus(Condition.MARKETING, shop.active_campaigns == 0,
@@ -62,12 +60,19 @@ def checklist(facts: ShopFacts, now: datetime, policy: Policy) -> tuple[Conditio
     )
 
 
+def reported(facts: ShopFacts, kind: str) -> Money:
+    """What the platform last reported outstanding for one kind (zero if nothing)."""
+    return facts.reported_arrears.get(kind, Money.zero(facts.balance.currency))
+
+
+def deposit_arrears(facts: ShopFacts) -> Money:
+    """Deposit arrears: the ledger's receivable and the platform's report describe one debt."""
+    return facts.ledger_arrears.max(reported(facts, "deposit"))
+
+
 def arrears_owed(facts: ShopFacts) -> Money:
-    """All arrears the closure must settle: reported kinds plus ledger deposit arrears."""
-    total = facts.ledger_arrears
-    for amount in facts.reported_arrears.values():
-        total = total + amount
-    return total
+    """All arrears the closure must settle: commission, invoices and deposit arrears."""
+    return reported(facts, "commission") + reported(facts, "invoice") + deposit_arrears(facts)
 
 
 def start(shop_id: str, user_id: int, now: datetime) -> Closure:

@@ -156,7 +156,8 @@ async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
     facts = await load_facts(uow, shop, now)
     owed = closing.arrears_owed(facts)
     available = (facts.balance - _held(facts)).positive_part()
-    ref = f"{shop.shop_id}:{current.started_at.isoformat()}"
+    due = current.arrears_due_at or now
+    ref = f"{shop.shop_id}:{due.isoformat()}"  # one per scheduled offset
     unpaid_reported, unpaid_ledger = await _offset(uow, facts, available, ref, now)
     remaining = unpaid_reported + unpaid_ledger
     failed = remaining.is_positive
@@ -173,26 +174,28 @@ async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
 
 async def _offset(uow: UnitOfWork, facts: ShopFacts, available: Money, ref: str,
                   now: datetime) -> tuple[Money, Money]:
-    """Take each reported kind, then ledger deposit arrears, out of what is available.
+    """Take commission, invoices, then deposit arrears out of what is available.
 
-    Returns what stays unpaid: of the reported arrears, and of the ledger's own.
+    Returns what stays unpaid: of the platform-reported arrears, and of the ledger's own.
     """
     sid, cur = facts.shop.shop_id, facts.balance.currency
-    left, remaining = available, Money.zero(cur)
-    for kind in ARREARS_ORDER:
-        owed = facts.reported_arrears.get(kind, Money.zero(cur))
-        if not owed.is_positive:
-            continue
+    left, unpaid_reported = available, Money.zero(cur)
+    extra_deposit = (closing.reported(facts, "deposit") - facts.ledger_arrears).positive_part()
+    for kind, owed in (("commission", closing.reported(facts, "commission")),
+                       ("invoice", closing.reported(facts, "invoice")),
+                       ("deposit", extra_deposit)):
         taken = owed.min(left)
         if taken.is_positive:
             await uow.ledger.post(ledger.arrears_offset(sid, taken, f"{ref}:{kind}", now, kind))
             left = left - taken
-        remaining = remaining + (owed - taken)
-        await uow.shops.set_arrears(sid, kind, Money.zero(cur), now)
+        unpaid_reported = unpaid_reported + (owed - taken)
+    for kind in ARREARS_ORDER:
+        if closing.reported(facts, kind).is_positive:
+            await uow.shops.set_arrears(sid, kind, Money.zero(cur), now)
     unpaid_ledger = Money.zero(cur)
     if facts.ledger_arrears.is_positive:
         taken = facts.ledger_arrears.min(left)
         if taken.is_positive:
             await uow.ledger.post(ledger.arrears_settled(sid, taken, ref, now))
         unpaid_ledger = facts.ledger_arrears - taken
-    return remaining, unpaid_ledger
+    return unpaid_reported, unpaid_ledger

@@ -153,3 +153,15 @@ class DuplicateTransfer(DepositError):
 @dataclass
 class AlreadyCredited(DepositError):
     payment_ref: str
+
+
+@dataclass
+class AlreadyDeducted(DepositError):
+    deduction_id: str
+
+
+@dataclass
+class RefundNotWhole(DepositError):
+    """The closure refund pays out the whole balance, nothing less."""
+
+    amount: Money

@@ -45,9 +45,16 @@ def _timezone(name: str) -> str:
     return name
 
 
-def _places(limit: int) -> Any:
+MAX_AMOUNT = Decimal("1000000000000")  # 10^12: far above any deposit, safe in int64 cents
+MAX_RATE = Decimal("1000000")
+EARLIEST, LATEST = 2000, 2200
+
+
+def _places(limit: int, ceiling: Decimal) -> Any:
     def check(value: Any) -> Decimal:
         number = _decimal_text(value)
+        if abs(number) > ceiling:
+            raise ValueError(f"must not exceed {ceiling:,}")
         exponent = number.as_tuple().exponent
         if isinstance(exponent, int) and -exponent > limit:
             raise ValueError(f"must have at most {limit} decimal places")
@@ -55,12 +62,19 @@ def _places(limit: int) -> Any:
     return check
 
 
-Amount = Annotated[Decimal, BeforeValidator(_places(2))]
-Rate = Annotated[Decimal, BeforeValidator(_places(6))]
+def _moment(value: datetime) -> datetime:
+    if not EARLIEST <= value.year <= LATEST:
+        raise ValueError(f"must be between the years {EARLIEST} and {LATEST}")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_places(2, MAX_AMOUNT))]
+Rate = Annotated[Decimal, BeforeValidator(_places(6, MAX_RATE))]
+Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Currency = Literal["GBP", "USD", "CNY", "HKD"]
 Market = Literal["GB", "US", "SG", "MY", "TH", "PH", "VN"]
-Count = Annotated[StrictInt, Field(ge=0)]
+Count = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 
 
 class Event(BaseModel):
@@ -68,7 +82,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
     event_id: Text
-    occurred_at: AwareDatetime
+    occurred_at: Moment
 
 
 class ShopEvent(Event):
@@ -87,7 +101,7 @@ class ShopRegistered(ShopEvent):
 
 class MemberAdded(ShopEvent):
     type: Literal["shop.member_added"]
-    telegram_user_id: Annotated[StrictInt, Field(gt=0)]
+    telegram_user_id: Annotated[StrictInt, Field(gt=0, lt=2**53)]
     role: Literal["owner", "staff"]
 
 
@@ -102,7 +116,7 @@ class OrderUpdated(ShopEvent):
     order_id: Text
     category: Text
     status: Literal["open", "completed", "closed"]
-    after_sales_ends_at: AwareDatetime | None = None
+    after_sales_ends_at: Moment | None = None
     dispute_open: StrictBool = False
 
 

@@ -31,6 +31,7 @@ class Policy:
     topup_max: Decimal
     min_withdrawal: Decimal
     quote_validity: timedelta
+    recharge_code_validity: timedelta
     hold: timedelta
     payout_business_days: tuple[int, int]
     refund_business_days: tuple[int, int]
@@ -106,6 +107,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         topup_max=D(str(raw["topup_max"])),
         min_withdrawal=D(str(raw["min_withdrawal"])),
         quote_validity=timedelta(minutes=int(raw["quote_validity_minutes"])),
+        recharge_code_validity=timedelta(days=int(raw.get("recharge_code_days", 30))),
         hold=timedelta(minutes=int(raw["hold_minutes"])),
         payout_business_days=_days_pair(raw["payout_business_days"]),
         refund_business_days=_days_pair(raw["refund_business_days"]),

@@ -43,6 +43,7 @@ class ShopRepository(Protocol):
     async def set_arrears(self, shop_id: str, kind: str, amount: Money,
                           as_of: datetime) -> None: ...
     async def arrears(self, shop_id: str) -> dict[str, Money]: ...
+    async def arrears_as_of(self, shop_id: str, kind: str) -> datetime | None: ...
 
 
 class LedgerRepository(Protocol):
@@ -71,7 +72,8 @@ class QuoteRepository(Protocol):
     async def add(self, quote: Quote) -> None: ...
     async def get(self, ref: str) -> Quote | None: ...
     async def update(self, quote: Quote) -> None: ...
-    async def pending(self, shop_id: str) -> list[Quote]: ...
+    async def pending(self, shop_id: str, now: datetime) -> list[Quote]:
+        """Quotes with a method chosen, not paid or failed, and still valid at now."""
 
 
 class PaymentRepository(Protocol):
@@ -79,6 +81,9 @@ class PaymentRepository(Protocol):
                      at: datetime) -> None:
         """Remember a credited payment; a second one for the ref raises AlreadyCredited."""
     async def credited(self, payment_ref: str) -> bool: ...
+    async def record_deduction(self, deduction_id: str, shop_id: str, amount: Money,
+                               event_id: str, at: datetime) -> None:
+        """Remember a posted deduction; a second one for the id raises AlreadyDeducted."""
 
 
 class EventLog(Protocol):

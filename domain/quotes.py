@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from domain.errors import InvalidAmount, PaymentMethodNotAllowed, TopUpTooLarge
+from domain.errors import InvalidAmount, PaymentMethodNotAllowed, QuoteExpired, TopUpTooLarge
 from domain.model import Quote, Shop
 from domain.money import CENT, Money, convert
 from domain.policy import Policy
@@ -57,9 +58,17 @@ def make_quote(shop: Shop, amount: Money, rate: Decimal, method: str | None, now
     if method is not None:
         check_method(shop, method, policy)
     fee, pay = price(amount, rate, pay_currency(shop, policy), policy.fee_rate)
+    validity = policy.recharge_code_validity if method == OFFLINE else policy.quote_validity
     return Quote(ref=ref, shop_id=shop.shop_id, amount=amount, fee=fee, rate=str(rate),
-                 pay=pay, method=method, created_at=now,
-                 valid_until=now + policy.quote_validity)
+                 pay=pay, method=method, created_at=now, valid_until=now + validity)
+
+
+def choose(quote: Quote, method: str, shop: Shop, now: datetime, policy: Policy) -> Quote:
+    """Pay a quote with a method: refused once the quote expired (re-quote at the new rate)."""
+    if quote.expired(now):
+        raise QuoteExpired(quote.ref, quote.valid_until)
+    check_method(shop, method, policy)
+    return replace(quote, method=method)
 
 
 def new_reference(prefix: str = "PAY") -> str:

@@ -13,6 +13,7 @@ from domain.errors import (
     ClosureStepRefused,
     NoFxRate,
     ShopClosed,
+    UnknownQuote,
     UnknownShop,
     UnknownWithdrawal,
     WithdrawalNotPending,
@@ -60,7 +61,7 @@ async def load_facts(uow: UnitOfWork, shop: Shop, now: datetime) -> ShopFacts:
         reported_arrears=await uow.shops.arrears(sid),
         ledger_arrears=-(await uow.ledger.balance(ledger.arrears_account(sid), cur)),
         closure=closure if closure and closure.stage in ACTIVE_CLOSURE else None,
-        pending_quotes=tuple(await uow.quotes.pending(sid)),
+        pending_quotes=tuple(await uow.quotes.pending(sid, now)),
     )
 
 
@@ -116,6 +117,20 @@ async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: s
         return quote
 
 
+async def choose_method(uow: UnitOfWork, shop_id: str, ref: str, method: str, now: datetime,
+                        policy: Policy) -> Quote:
+    """The seller picks how to pay a quote; an expired quote must be made again."""
+    async with uow:
+        shop = await _open_shop(uow, shop_id)
+        quote = await uow.quotes.get(ref)
+        if quote is None or quote.shop_id != shop_id:
+            raise UnknownQuote(ref)
+        chosen = quotes.choose(quote, method, shop, now, policy)
+        await uow.quotes.update(chosen)
+        await uow.commit()
+        return chosen
+
+
 async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: datetime,
                            policy: Policy, kind: WithdrawalKind = WithdrawalKind.NORMAL
                            ) -> Withdrawal:
@@ -143,6 +158,15 @@ def _check_kind(snap: Snapshot, kind: WithdrawalKind) -> None:
     if kind is WithdrawalKind.NORMAL and closure is not None and closure.stage in {
             ClosureStage.SIGNED, ClosureStage.REFUNDING}:
         raise ClosureStepRefused("withdraw", "closure_signed")
+
+
+async def start_refund(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
+                       ) -> Withdrawal:
+    """Closure step 6: hold the whole balance for the full refund (no minimum)."""
+    async with uow:
+        snap = await current_snapshot(uow, shop_id, now, policy)
+    return await start_withdrawal(uow, shop_id, snap.withdrawable.amount, now, policy,
+                                  WithdrawalKind.REFUND)
 
 
 async def _withdrawal_of(uow: UnitOfWork, shop_id: str, withdrawal_id: str) -> Withdrawal:

@@ -98,11 +98,12 @@ def effects_of(state: Restriction, balance: Money) -> Effects:
 
 
 def arrears_by_kind(facts: ShopFacts) -> dict[str, Money]:
-    """Reported arrears (commission, invoice, deposit) plus ledger deposit arrears."""
+    """Outstanding commission, invoices and deposit arrears (ledger and report reconciled)."""
     result = {k: v for k, v in facts.reported_arrears.items() if v.is_positive}
-    if facts.ledger_arrears.is_positive:
-        result["deposit"] = result.get("deposit", Money.zero(facts.balance.currency)) + \
-            facts.ledger_arrears
+    deposit = facts.ledger_arrears.max(
+        facts.reported_arrears.get("deposit", Money.zero(facts.balance.currency)))
+    if deposit.is_positive:
+        result["deposit"] = deposit
     return result
 
 

@@ -17,6 +17,7 @@ from domain.errors import (
     HoldExpired,
     InvalidAmount,
     NothingWithdrawable,
+    RefundNotWhole,
     WithdrawalNotPending,
     WithdrawalNotWhole,
 )
@@ -54,6 +55,8 @@ def validate_amount(amount: Decimal, withdrawable: Money, policy: Policy,
         raise AboveWithdrawable(low, high)
     if amount < low.amount:
         raise BelowMinimumWithdrawal(low, high)
+    if kind is WithdrawalKind.REFUND and amount != high.amount:
+        raise RefundNotWhole(high)
     if kind is WithdrawalKind.NORMAL and amount != amount.to_integral_value():
         raise WithdrawalNotWhole(low, high)
     if amount != amount.quantize(Decimal("0.01")):

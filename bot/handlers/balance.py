@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
-from bot.handlers.common import current_shop, reply, translator_for, user_shops
+from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.i18n import Translator
 from bot.render import balance_card, explanation
 from domain.model import Shop
@@ -15,15 +15,16 @@ from domain.services import get_snapshot
 
 def card_keyboard(t: Translator, shop: Shop, shops: list[Shop]) -> InlineKeyboardMarkup:
     """Refresh and 'why', plus one button per other shop of the user."""
-    rows = [[InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{shop.shop_id}"),
+    token = shop_token(shop.shop_id)
+    rows = [[InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}"),
              InlineKeyboardButton(t.gettext("Why this amount"),
-                                  callback_data=f"bal:why:{shop.shop_id}")]]
+                                  callback_data=f"bal:why:{token}")]]
     others = [s for s in shops if s.shop_id != shop.shop_id]
     if others:
         rows.append([InlineKeyboardButton(
             t.gettext("Switch to {market} · {shop_id}").format(
                 market=s.market, shop_id=s.shop_id),
-            callback_data=f"bal:show:{s.shop_id}") for s in others])
+            callback_data=f"bal:show:{shop_token(s.shop_id)}") for s in others])
     return InlineKeyboardMarkup(rows)
 
 
@@ -43,23 +44,14 @@ async def _send_card(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
     await reply(update, balance_card(snap, t), card_keyboard(t, shop, shops))
 
 
-async def _member_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                       shop_id: str) -> tuple[Shop | None, list[Shop]]:
-    shops = await user_shops(update, context)
-    for shop in shops:
-        if shop.shop_id == shop_id:
-            return shop, shops
-    return None, shops
-
-
 async def balance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """bal:show:SHOP or bal:why:SHOP — only for a shop the user belongs to."""
+    """bal:show:TOKEN or bal:why:TOKEN — only for a shop the user belongs to."""
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
     t = await translator_for(update, context)
-    _, action, shop_id = ((query.data or "") + "::").split(":")[:3]
-    shop, shops = await _member_shop(update, context, shop_id)
+    _, action, token = ((query.data or "") + "::").split(":", 2)
+    shop, shops = await member_shop(update, context, token.rstrip(":"))
     if shop is None or action not in {"show", "why"}:
         await query.answer(t.gettext("That button is no longer valid."), show_alert=True)
         return

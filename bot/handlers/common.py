@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
@@ -48,3 +50,18 @@ async def current_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
 async def translator_for(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
     """Shorthand used by every callback."""
     return await user_translator(update, context)
+
+
+def shop_token(shop_id: str) -> str:
+    """A short, fixed-length stand-in for a shop id in callback data (64-byte limit)."""
+    return hashlib.blake2s(shop_id.encode(), digest_size=6).hexdigest()
+
+
+async def member_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                      token: str) -> tuple[Shop | None, list[Shop]]:
+    """The user's own shop whose token this is; None for anyone else's or a forged token."""
+    shops = await user_shops(update, context)
+    for shop in shops:
+        if shop_token(shop.shop_id) == token:
+            return shop, shops
+    return None, shops

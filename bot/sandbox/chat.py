@@ -44,6 +44,7 @@ class Shown:
     chat_id: int
     message_id: int
     keyboard: list[list[dict[str, Any]]]
+    text: str = ""
 
 
 def plain(text: str) -> str:
@@ -101,7 +102,7 @@ class Sandbox:
     async def handle(self, line: str) -> None:
         """One input line: a directive, a comment or a message from the current user."""
         stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if not stripped or stripped == "#" or stripped.startswith("# "):
             return
         try:
             if stripped.startswith("!"):
@@ -219,16 +220,18 @@ class Sandbox:
                                                                                dict):
             return
         chat_id = int(call.params["chat_id"])
+        message_id = int(call.result["message_id"])
+        before = next((s for s in self.shown
+                       if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
         prefix = "bot> " if chat_id == self.user_id else f"bot@{chat_id}> "
-        body = self._body(call)
+        body = (before.text if before and call.method == "editMessageReplyMarkup"
+                else self._body(call))
         self._print(prefix + body.replace("\n", "\n  "))
         keyboard = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
         for row in keyboard:
             self._print(" ".join(f"[{b.get('text', '')}]" for b in row))
-        message_id = int(call.result["message_id"])
-        self.shown = [s for s in self.shown
-                      if (s.chat_id, s.message_id) != (chat_id, message_id)]
-        self.shown.append(Shown(chat_id, message_id, keyboard))
+        self.shown = [s for s in self.shown if s is not before]
+        self.shown.append(Shown(chat_id, message_id, keyboard, body))
 
     def _body(self, call: Call) -> str:
         result = call.result

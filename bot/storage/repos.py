@@ -11,7 +11,7 @@ from typing import Any
 import aiosqlite
 
 from bot.storage.db import dt, ts
-from domain.errors import AlreadyCredited, DuplicateTransfer
+from domain.errors import AlreadyCredited, AlreadyDeducted, DuplicateTransfer
 from domain.ledger import Transfer, TransferKind
 from domain.model import (
     Closure,
@@ -168,6 +168,11 @@ class SqliteShops(_Repo):
             "amount_minor = excluded.amount_minor, currency = excluded.currency, "
             "as_of = excluded.as_of", shop_id, kind, amount.minor, amount.currency, ts(as_of))
 
+    async def arrears_as_of(self, shop_id: str, kind: str) -> datetime | None:
+        row = await self._one("SELECT as_of FROM arrears WHERE shop_id = ? AND kind = ?",
+                              shop_id, kind)
+        return dt(row[0]) if row else None
+
     async def arrears(self, shop_id: str) -> dict[str, Money]:
         rows = await self._all("SELECT * FROM arrears WHERE shop_id = ?", shop_id)
         return {r["kind"]: Money.from_minor(r["amount_minor"], r["currency"]) for r in rows}
@@ -303,9 +308,10 @@ class SqliteQuotes(_Repo):
         await self._run("UPDATE quotes SET status = ?, failure_reason = ?, method = ? "
                         "WHERE ref = ?", q.status.value, q.failure_reason, q.method, q.ref)
 
-    async def pending(self, shop_id: str) -> list[Quote]:
+    async def pending(self, shop_id: str, now: datetime) -> list[Quote]:
         rows = await self._all("SELECT * FROM quotes WHERE shop_id = ? AND status = 'open' "
-                               "AND method IS NOT NULL ORDER BY created_at", shop_id)
+                               "AND method IS NOT NULL AND valid_until > ? ORDER BY created_at",
+                               shop_id, ts(now))
         return [_quote(r) for r in rows]
 
 
@@ -319,6 +325,16 @@ class SqlitePayments(_Repo):
                 amount.currency, event_id, ts(at))
         except sqlite3.IntegrityError as exc:
             raise AlreadyCredited(payment_ref) from exc
+
+    async def record_deduction(self, deduction_id: str, shop_id: str, amount: Money,
+                               event_id: str, at: datetime) -> None:
+        try:
+            await self._run(
+                "INSERT INTO deductions (deduction_id, shop_id, amount_minor, currency, "
+                "event_id, at) VALUES (?, ?, ?, ?, ?, ?)", deduction_id, shop_id,
+                amount.minor, amount.currency, event_id, ts(at))
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyDeducted(deduction_id) from exc
 
     async def credited(self, payment_ref: str) -> bool:
         return await self._one("SELECT 1 FROM payments WHERE payment_ref = ?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.handlers.common import shop_token
 from tests.bot.conftest import Chat, register
 
 
@@ -100,7 +101,7 @@ async def test_a_forged_button_for_someone_elses_shop_reveals_nothing(chat: Chat
     shown = chat.box.shown[-1]
     sent_before = len(chat.calls("sendMessage"))
 
-    await chat.box._callback(shown, "bal:show:S-OTHER")
+    await chat.box._callback(shown, f"bal:show:{shop_token('S-OTHER')}")
     await chat.box._callback(shown, "bal:why:S-OTHER")
     out = await chat.say("!echo done")
 
@@ -156,3 +157,16 @@ async def test_a_push_uses_the_language_declared_with_as_before_any_message(
 
     assert "bot> " in out
     assert "£100.00" in out and "Top-up received" not in out
+
+
+async def test_buttons_work_for_long_shop_ids_with_colons(chat: Chat) -> None:
+    long_id = "TT:GB:" + "x" * 90
+    await register(chat, shop_id=long_id)
+
+    await chat.say("!as 501 en", "/balance")
+    out = await chat.say("!press Why this amount")
+
+    assert "Why £500.00 is required" in out
+    assert all(len(b["callback_data"].encode()) <= 64
+               for p in chat.calls("sendMessage") if p.get("reply_markup")
+               for row in p["reply_markup"]["inline_keyboard"] for b in row)

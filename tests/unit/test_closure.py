@@ -117,9 +117,16 @@ def test_invoices_and_deposit_arrears_leave_payments_unsettled() -> None:
 
     settled = status_of(facts, Condition.SETTLED)
 
-    assert (settled.met, settled.amount) == (False, gbp("20"))
+    assert (settled.met, settled.amount) == (False, gbp("17.50"))
     assert status_of(facts, Condition.COMMISSION).met
-    assert closing.arrears_owed(facts) == gbp("20")
+    assert closing.arrears_owed(facts) == gbp("17.50")
+
+
+def test_reported_deposit_arrears_and_the_ledgers_are_one_debt_not_two() -> None:
+    facts = replace(ready_facts(), reported_arrears={"deposit": gbp("100")},
+                    ledger_arrears=gbp("100"))
+
+    assert closing.arrears_owed(facts) == gbp("100")
 
 
 def test_the_right_code_and_a_reason_verify_the_identity() -> None:

@@ -211,7 +211,7 @@ def test_after_signing_the_closure_the_whole_balance_is_withdrawable() -> None:
     assert snap.shortfall == usd("0")
 
 
-def test_arrears_combine_reported_kinds_with_ledger_deposit_arrears() -> None:
+def test_arrears_take_the_larger_of_reported_and_ledger_deposit_arrears() -> None:
     shop_facts = replace(facts("100"),
                          reported_arrears={"commission": usd("12"), "deposit": usd("3"),
                                            "invoice": usd("0")},
@@ -219,8 +219,8 @@ def test_arrears_combine_reported_kinds_with_ledger_deposit_arrears() -> None:
 
     snap = snapshot(shop_facts, NOW, POLICY)
 
-    assert snap.arrears == {"commission": usd("12"), "deposit": usd("8")}
-    assert snap.arrears_total == usd("20")
+    assert snap.arrears == {"commission": usd("12"), "deposit": usd("5")}
+    assert snap.arrears_total == usd("17")
 
 
 def test_a_tier_table_change_creates_a_shortfall_from_its_date_in_the_shops_timezone(
