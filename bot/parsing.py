@@ -1,0 +1,70 @@
+"""Amounts as people type them: 100, 100.50, 100 GBP, £100, 100英镑, 100美元, １００."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+SYMBOLS = {"£": "GBP", "$": "USD", "us$": "USD", "usd$": "USD", "＄": "USD", "￡": "GBP"}
+WORDS = {
+    "gbp": "GBP", "usd": "USD", "pound": "GBP", "pounds": "GBP", "dollar": "USD",
+    "dollars": "USD", "英镑": "GBP", "英鎊": "GBP", "镑": "GBP", "鎊": "GBP", "美元": "USD",
+    "美金": "USD", "刀": "USD",
+}
+_NUMBER = r"(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)"
+_PATTERN = re.compile(
+    rf"^(?P<pre>[^\d\s.,\-]*)\s*(?P<sign>-)?\s*{_NUMBER}\s*(?P<post>[^\d.,\-]*)$",
+    re.IGNORECASE)
+_GROUPED = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An amount the user typed, and the currency they named (if any)."""
+
+    amount: Decimal
+    currency: str | None
+
+
+class AmountUnreadable(ValueError):
+    """The text is not an amount; `reason` picks the explanation shown."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "empty" | "not_a_number" | "unknown_currency" | "two_currencies"
+
+
+def _currency(token: str) -> str | None:
+    key = token.strip().lower().rstrip(".")
+    if not key:
+        return None
+    if key in SYMBOLS:
+        return SYMBOLS[key]
+    if key in WORDS:
+        return WORDS[key]
+    raise AmountUnreadable("unknown_currency")
+
+
+def parse_amount(text: str) -> Parsed:
+    """Read one amount with an optional currency before or after it."""
+    clean = unicodedata.normalize("NFKC", text or "").strip().rstrip("。")
+    if len(clean) > 1 and clean.endswith(".") and not clean[-2].isdigit():
+        clean = clean[:-1]
+    if not clean:
+        raise AmountUnreadable("empty")
+    match = _PATTERN.match(clean)
+    if not match:
+        raise AmountUnreadable("not_a_number")
+    number = match["number"]
+    if "," in number and not _GROUPED.match(number):
+        raise AmountUnreadable("not_a_number")
+    before, after = _currency(match["pre"]), _currency(match["post"])
+    if before and after and before != after:
+        raise AmountUnreadable("two_currencies")
+    try:
+        amount = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        raise AmountUnreadable("not_a_number") from None
+    return Parsed(-amount if match["sign"] else amount, before or after)
