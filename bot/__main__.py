@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
     run = sub.add_parser("run", help="connect to Telegram by long polling")
     run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop")
+    link.add_argument("shop_id")
+    link.add_argument("--role", choices=("owner", "staff"), default="owner")
+    link.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     return parser
@@ -80,6 +84,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     app.run_polling(allowed_updates=["message", "callback_query"])
 
 
+async def _link(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.storage.links import Links
+    from domain.errors import UnknownShop
+
+    db = await Database.open(args.db or settings.db)
+    try:
+        token = await Links(db).issue(args.shop_id, args.role, datetime.now(UTC))
+    except UnknownShop:
+        raise SystemExit(f"unknown shop {args.shop_id!r}") from None
+    finally:
+        await db.close()
+    if settings.telegram_bot_username:
+        print(f"https://t.me/{settings.telegram_bot_username}?start={token}")
+    else:
+        print(f"/start {token}")
+    print(f"one-time {args.role} link for shop {args.shop_id}, valid 7 days", file=sys.stderr)
+
+
 async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     db = await Database.open(args.db or settings.db)
     version = await db.migrate()
@@ -125,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_chat(args, settings))
     elif args.command == "run":
         _run(args, settings)
+    elif args.command == "link":
+        asyncio.run(_link(args, settings))
     else:
         asyncio.run(_migrate(args, settings))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -18,19 +19,30 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Deps
-from bot.handlers import balance, fallback, start
+from bot.conversations import withdraw
+from bot.conversations.topup import build_topup
+from bot.conversations.withdraw import build_withdraw
+from bot.handlers import balance, fallback, shops, start
 from bot.i18n import N_, translator
 from bot.notify.sender import deliver_pending
+from bot.storage.persistence import SqlitePersistence
 from domain.jobs import run_due
 
 log = logging.getLogger(__name__)
+# Text steps and button steps share conversations, so per_message stays False (PTB-NOTES).
+warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
 COMMANDS = (
-    ("start", N_("Welcome and your shops")),
     ("balance", N_("Deposit balance, required amount and why")),
+    ("topup", N_("Top up the deposit")),
+    ("withdraw", N_("Withdraw what is above the required amount")),
+    ("shops", N_("Choose which shop to act on")),
     ("language", N_("Choose your language")),
+    ("cancel", N_("Cancel the current step")),
     ("help", N_("What the bot can do")),
+    ("start", N_("Welcome and your shops")),
 )
 # Telegram takes two-letter codes only: "zh" gets Simplified; zh-hant users see it too and
 # can switch the bot's own language with /language. None is the default menu (English).
@@ -39,12 +51,18 @@ MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
+    app.add_handler(build_topup())
+    app.add_handler(build_withdraw())
+    app.add_handler(CallbackQueryHandler(withdraw.confirmed, pattern=r"^wd:ok:"))
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("language", start.language))
     app.add_handler(CommandHandler("balance", balance.balance))
+    app.add_handler(CommandHandler("shops", shops.shops))
+    app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
+    app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))
@@ -95,6 +113,7 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
         builder = builder.base_url(root + "/bot").base_file_url(root + "/file/bot")
     if job_interval is None:
         builder = builder.job_queue(None)
+    builder = builder.persistence(SqlitePersistence(d.db))
     app = builder.post_init(set_menus).post_shutdown(close_database).build()
     app.bot_data["deps"] = d
     register(app)

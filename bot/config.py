@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str | None = Field(default=None,
                                               validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_bot_username: str | None = Field(default=None,
+                                              validation_alias="TELEGRAM_BOT_USERNAME")
     default_language: str = Field(default="en", validation_alias="DEPOSIT_DEFAULT_LANGUAGE")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_file: Path | None = Field(default=None, validation_alias="DEPOSIT_LOG_FILE")

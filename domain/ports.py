@@ -72,8 +72,8 @@ class QuoteRepository(Protocol):
     async def add(self, quote: Quote) -> None: ...
     async def get(self, ref: str) -> Quote | None: ...
     async def update(self, quote: Quote) -> None: ...
-    async def pending(self, shop_id: str, now: datetime) -> list[Quote]:
-        """Quotes with a method chosen, not paid or failed, and still valid at now."""
+    async def pending(self, shop_id: str, now: datetime, since: datetime) -> list[Quote]:
+        """Quotes with a method chosen, not paid or failed: valid at now or made since."""
 
 
 class PaymentRepository(Protocol):

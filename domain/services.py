@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from domain import closure as closing
@@ -34,6 +35,7 @@ from domain.policy import Policy
 from domain.ports import UnitOfWork, VerificationChannel
 from domain.status import Snapshot, local_today, snapshot
 
+PENDING_ONLINE = timedelta(days=1)  # a payment made inside the quote window may confirm later
 ACTIVE_CLOSURE = {ClosureStage.STARTED, ClosureStage.VERIFIED, ClosureStage.SIGNED,
                   ClosureStage.REFUNDING}
 
@@ -61,7 +63,7 @@ async def load_facts(uow: UnitOfWork, shop: Shop, now: datetime) -> ShopFacts:
         reported_arrears=await uow.shops.arrears(sid),
         ledger_arrears=-(await uow.ledger.balance(ledger.arrears_account(sid), cur)),
         closure=closure if closure and closure.stage in ACTIVE_CLOSURE else None,
-        pending_quotes=tuple(await uow.quotes.pending(sid, now)),
+        pending_quotes=tuple(await uow.quotes.pending(sid, now, now - PENDING_ONLINE)),
     )
 
 
@@ -126,9 +128,25 @@ async def choose_method(uow: UnitOfWork, shop_id: str, ref: str, method: str, no
         if quote is None or quote.shop_id != shop_id:
             raise UnknownQuote(ref)
         chosen = quotes.choose(quote, method, shop, now, policy)
-        await uow.quotes.update(chosen)
+        if method == quotes.OFFLINE:  # the transfer memo carries a recharge code of its own
+            chosen = replace(chosen, ref=quotes.new_recharge_code(), created_at=now,
+                             valid_until=now + policy.recharge_code_validity)
+            await uow.quotes.add(chosen)
+        else:
+            await uow.quotes.update(chosen)
         await uow.commit()
         return chosen
+
+
+async def requote(uow: UnitOfWork, shop_id: str, ref: str, now: datetime,
+                  policy: Policy) -> tuple[Quote, Quote]:
+    """An expired quote made again at this moment's rate: (old, new)."""
+    async with uow:
+        old = await uow.quotes.get(ref)
+        if old is None or old.shop_id != shop_id:
+            raise UnknownQuote(ref)
+    new = await create_quote(uow, shop_id, old.amount.amount, None, now, policy)
+    return old, new
 
 
 async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: datetime,

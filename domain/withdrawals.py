@@ -85,13 +85,18 @@ def normalize_name(name: str) -> str:
     return _NOISE.sub("", text)
 
 
+def check_account_name(shop: Shop, name: str) -> None:
+    """The account holder must be the registered entity (checked before anything is sent)."""
+    if not name.strip() or normalize_name(name) != normalize_name(shop.entity_name):
+        raise DestinationNameMismatch(name, shop.entity_name)
+
+
 def check_destination(shop: Shop, destination: Destination, policy: Policy) -> str:
     """Refuse a destination kind or account name the company may not use; give payout currency."""
     allowed = policy.withdrawal_destinations[shop.company_region]
     if destination.kind not in allowed:
         raise DestinationNotAllowed(destination.kind, allowed)
-    if normalize_name(destination.account_name) != normalize_name(shop.entity_name):
-        raise DestinationNameMismatch(destination.account_name, shop.entity_name)
+    check_account_name(shop, destination.account_name)
     if not destination.account.strip():
         raise DestinationNameMismatch(destination.account_name, shop.entity_name)
     return payout_currency(shop, destination.kind, policy)

@@ -16,9 +16,12 @@ from domain.services import get_snapshot
 def card_keyboard(t: Translator, shop: Shop, shops: list[Shop]) -> InlineKeyboardMarkup:
     """Refresh and 'why', plus one button per other shop of the user."""
     token = shop_token(shop.shop_id)
-    rows = [[InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}"),
+    rows = [[InlineKeyboardButton(t.gettext("Top up"), callback_data=f"tu:start:{token}"),
+             InlineKeyboardButton(t.gettext("Withdraw"), callback_data=f"wd:start:{token}")],
+            [InlineKeyboardButton(t.gettext("History"), callback_data=f"bal:history:{token}"),
              InlineKeyboardButton(t.gettext("Why this amount"),
-                                  callback_data=f"bal:why:{token}")]]
+                                  callback_data=f"bal:why:{token}")],
+            [InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}")]]
     others = [s for s in shops if s.shop_id != shop.shop_id]
     if others:
         rows.append([InlineKeyboardButton(
@@ -45,20 +48,26 @@ async def _send_card(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
 
 
 async def balance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """bal:show:TOKEN or bal:why:TOKEN — only for a shop the user belongs to."""
+    """bal:show|why|history:TOKEN — only for a shop the user belongs to."""
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
     t = await translator_for(update, context)
     _, action, token = ((query.data or "") + "::").split(":", 2)
     shop, shops = await member_shop(update, context, token.rstrip(":"))
-    if shop is None or action not in {"show", "why"}:
+    if shop is None or action not in {"show", "why", "history"}:
         await query.answer(t.gettext("That button is no longer valid."), show_alert=True)
         return
     await query.answer()
     d = deps(context)
-    if action == "show":
+    if action in {"show", "history"}:
         await d.users.set_current_shop(user.id, shop.shop_id)
+    if action == "history":
+        from bot.handlers.history import history
+
+        await history(update, context)
+        return
+    if action == "show":
         await _send_card(update, context, t, shop, shops)
         return
     snap = await get_snapshot(d.uow(), shop.shop_id, d.clock.now(), d.policy)

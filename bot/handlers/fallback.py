@@ -18,6 +18,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, t.gettext("I don't know that command. Send /help to see what I can do."))
 
 
+async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel outside any flow."""
+    t = await translator_for(update, context)
+    await reply(update, t.gettext("There is nothing to cancel."))
+
+
 async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text outside any flow."""
     t = await translator_for(update, context)

@@ -9,11 +9,14 @@ from bot.context import deps
 from bot.handlers.common import reply, translator_for, user_shops
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, translator
 from bot.render import shop_title
+from bot.storage.links import Links, Redemption
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Welcome the user and name the shops linked to them."""
+    """Redeem a deep-link token if given, then welcome the user and name their shops."""
     t = await translator_for(update, context)
+    if context.args:
+        await _redeem(update, context, context.args[0])
     shops = await user_shops(update, context)
     lines = [t.gettext("Welcome to the store deposit desk. Here you can see your shop "
                        "deposit (店铺保证金): balance, required amount, what you can withdraw "
@@ -28,13 +31,40 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "\n".join(lines))
 
 
+async def _redeem(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str) -> None:
+    """Bind the user to a shop with an operator's one-time link."""
+    t = await translator_for(update, context)
+    user = update.effective_user
+    assert user is not None
+    d = deps(context)
+    outcome, shop = await Links(d.db).redeem(token[:64], user.id, d.clock.now())
+    if outcome is Redemption.LINKED and shop is not None:
+        await d.users.set_current_shop(user.id, shop.shop_id)
+        await reply(update, t.gettext("Linked: you can now act for {shop}.").format(
+            shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market)))
+        return
+    texts = {Redemption.USED: t.gettext("This link was already used by someone else. Ask your "
+                                        "platform operator for a new one."),
+             Redemption.EXPIRED: t.gettext("This link has expired. Ask your platform operator "
+                                           "for a new one."),
+             Redemption.UNKNOWN: t.gettext("This link is not valid. Check that you opened the "
+                                           "whole link, or ask your operator for a new one.")}
+    await reply(update, texts[outcome])
+
+
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands."""
     t = await translator_for(update, context)
     await reply(update, "\n".join([
         t.gettext("<b>What I can do</b>"),
         t.gettext("/balance — balance, required amount and why, withdrawable, holds, status"),
+        t.gettext("/topup [amount] — quote in CNY/HKD with the 1% fee, then pay"),
+        t.gettext("/withdraw [amount] — withdraw what is above the required amount"),
+        t.gettext("/history — top-ups, deductions and payouts; CSV statement and chart"),
+        t.gettext("/close — close the shop and get the whole deposit back"),
+        t.gettext("/shops — choose which shop to act on"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
+        t.gettext("/cancel — stop the current step"),
         t.gettext("/help — this list"),
         "",
         t.gettext("Each shop has its own deposit in its market's settlement currency "

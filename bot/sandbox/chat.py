@@ -110,6 +110,7 @@ class Sandbox:
             else:
                 await self._message(stripped)
             await deliver_pending(self.app.bot, self.deps)
+            await self.app.update_persistence()
         except LineError as exc:
             self._print(f"error: {exc}")
         except Exception:  # the sandbox reports and goes on; details go to the log only

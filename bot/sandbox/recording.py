@@ -22,6 +22,7 @@ class Call:
     method: str
     params: dict[str, Any]
     result: Any = None
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # param → (name, bytes)
 
 
 @dataclass
@@ -68,19 +69,24 @@ class RecordingRequest(BaseRequest):
         for key in ("reply_markup", "commands"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
+        files = _uploads(request_data)
+        for key, (name, _content) in files.items():
+            params.setdefault(key, {"filename": name})
+            if api_method == "sendPhoto":  # the sandbox prints a photo's name from here
+                params.setdefault("filename", name)
         chat_id = params.get("chat_id")
         queued = self.failures.get(int(chat_id)) if isinstance(chat_id, int | str) and \
             str(chat_id).lstrip("-").isdigit() else None
         if queued and api_method in MESSAGE_METHODS:
             failure = queued.pop(0)
-            self.calls.append(Call(api_method, params, failure))
+            self.calls.append(Call(api_method, params, failure, files))
             body: dict[str, Any] = {"ok": False, "error_code": failure.status,
                                     "description": failure.description}
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return failure.status, json.dumps(body).encode()
         result = self._result(api_method, params)
-        self.calls.append(Call(api_method, params, result))
+        self.calls.append(Call(api_method, params, result, files))
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _now(self) -> int:
@@ -118,6 +124,17 @@ class RecordingRequest(BaseRequest):
         if method == "getUpdates":
             return []
         return True
+
+
+def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:
+    """Files uploaded with the request (multipart), by parameter name: real name and bytes."""
+    if request_data is None or not request_data.contains_files:
+        return {}
+    found: dict[str, tuple[str, bytes]] = {}
+    for key, value in request_data.multipart_data.items():
+        content = value[1] if len(value) > 1 else b""
+        found[key] = (str(value[0]), content if isinstance(content, bytes) else b"")
+    return found
 
 
 def _file_name(value: Any) -> str:

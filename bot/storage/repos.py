@@ -308,10 +308,10 @@ class SqliteQuotes(_Repo):
         await self._run("UPDATE quotes SET status = ?, failure_reason = ?, method = ? "
                         "WHERE ref = ?", q.status.value, q.failure_reason, q.method, q.ref)
 
-    async def pending(self, shop_id: str, now: datetime) -> list[Quote]:
+    async def pending(self, shop_id: str, now: datetime, since: datetime) -> list[Quote]:
         rows = await self._all("SELECT * FROM quotes WHERE shop_id = ? AND status = 'open' "
-                               "AND method IS NOT NULL AND valid_until > ? ORDER BY created_at",
-                               shop_id, ts(now))
+                               "AND method IS NOT NULL AND (valid_until > ? OR created_at > ?) "
+                               "ORDER BY created_at", shop_id, ts(now), ts(since))
         return [_quote(r) for r in rows]
 
 

@@ -32,7 +32,7 @@ async def test_the_balance_card_shows_every_figure_and_why_required_is_what_it_i
     assert "Electronics: 1 unfinished order (O-77)" in out
     assert "Expected to drop to £500.00 on Dec 15, 2026" in out
     assert "Status: short — you cannot publish new products until you top up £799.50." in out
-    assert "[Refresh] [Why this amount]" in out
+    assert "[Top up] [Withdraw]\n[History] [Why this amount]\n[Refresh]" in out
 
 
 async def test_withdrawable_is_shown_only_above_zero(chat: Chat) -> None:

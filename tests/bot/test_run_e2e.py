@@ -54,7 +54,8 @@ async def test_run_answers_balance_and_a_button_press_over_http(tmp_path: Path) 
                 if m == "sendMessage"))
             card = next(p for m, p in api.calls if m == "sendMessage")
             markup: dict[str, Any] = json.loads(card["reply_markup"])
-            why = markup["inline_keyboard"][0][1]
+            why = next(b for row in markup["inline_keyboard"] for b in row
+                       if b["text"] == "Why this amount")
             api.push("callback_query", {"id": "cb1", "from": USER, "chat_instance": "1",
                                         "data": why["callback_data"],
                                         "message": {"message_id": 101, "date": 0,

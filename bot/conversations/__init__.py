@@ -1,0 +1,1 @@
+"""Multi-step seller flows: one module per conversation."""

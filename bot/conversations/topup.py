@@ -1,0 +1,242 @@
+"""/topup: amount → quote (rate, 1% fee, payable) → allowed methods → reference or recharge code.
+
+The state diagram is topup.mmd beside this file.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import deps
+from bot.conversations.flow import (
+    answer_button,
+    button_data,
+    cancel_button,
+    draft,
+    drop_draft,
+    flow_shop,
+    say,
+)
+from bot.errors_text import explain, method_name
+from bot.handlers.common import translator_for
+from bot.i18n import Translator
+from bot.parsing import AmountUnreadable, parse_amount
+from bot.render import shop_title
+from domain.calendar import window
+from domain.errors import DepositError, QuoteExpired
+from domain.model import Quote, Shop
+from domain.policy import Policy
+from domain.quotes import OFFLINE, allowed_methods
+from domain.services import choose_method, create_quote, requote
+
+FLOW = "topup"
+
+
+class State(enum.StrEnum):
+    AMOUNT = "topup.amount"
+    METHOD = "topup.method"
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
+    """Entry (/topup [amount [currency]] or the Top up button): store the shop, ask the amount."""
+    t = await translator_for(update, context)
+    token = button_data(update).removeprefix("tu:start:") if update.callback_query else None
+    shop = await flow_shop(update, context, t, token)
+    if shop is None:
+        return ConversationHandler.END
+    await answer_button(update)
+    draft(context, FLOW).clear()
+    draft(context, FLOW)["shop"] = shop.shop_id
+    args = " ".join(context.args or [])
+    if args:
+        return await _quote(update, context, t, shop, args)
+    await say(update, t.gettext("How much do you want to add to the deposit of {shop}? Send an "
+                                "amount in {currency}, for example 500.").format(
+        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market),
+        currency=shop.currency), InlineKeyboardMarkup([[cancel_button(t, "tu:cancel")]]))
+    return State.AMOUNT
+
+
+async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
+    """Store a quote for the typed amount and offer the payment methods (or ask again)."""
+    t = await translator_for(update, context)
+    shop = await _draft_shop(update, context, t)
+    if shop is None:
+        return ConversationHandler.END
+    text = update.effective_message.text if update.effective_message else ""
+    return await _quote(update, context, t, shop, text or "")
+
+
+async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, shop: Shop,
+                 text: str) -> State:
+    d = deps(context)
+    try:
+        parsed = parse_amount(text)
+        if parsed.currency not in (None, shop.currency):
+            await say(update, t.gettext("This shop's deposit is in {currency}. Send the amount "
+                                        "in {currency}; the cashier converts it for you.")
+                      .format(currency=shop.currency))
+            return State.AMOUNT
+        quote = await create_quote(d.uow(), shop.shop_id, parsed.amount, None, d.clock.now(),
+                                   d.policy)
+    except (AmountUnreadable, DepositError) as err:
+        await say(update, explain(t, err))
+        return State.AMOUNT
+    draft(context, FLOW)["ref"] = quote.ref
+    await say(update, quote_text(t, shop, quote), _methods(t, shop, d.policy))
+    return State.METHOD
+
+
+def quote_text(t: Translator, shop: Shop, quote: Quote) -> str:
+    """The cashier's quote: amount, 1% fee, rate, what to pay and until when."""
+    return "\n".join([
+        t.gettext("<b>Top-up quote</b>"),
+        t.gettext("Deposit credited: {amount}").format(amount=t.money(quote.amount)),
+        t.gettext("Technical service fee (1%): {fee}").format(fee=t.money(quote.fee)),
+        t.gettext("Exchange rate: 1 {base} = {rate} {quote}").format(
+            base=quote.amount.currency, rate=quote.rate, quote=quote.pay.currency),
+        t.gettext("You pay: <b>{pay}</b> = ({amount} + {fee}) × {rate}").format(
+            pay=t.money(quote.pay), amount=quote.amount.amount, fee=quote.fee.amount,
+            rate=quote.rate),
+        t.gettext("Valid until {time}; after that the rate is quoted again.").format(
+            time=t.datetime(quote.valid_until, shop.timezone)),
+        "", t.gettext("Choose how to pay (the payer must be “{entity}”):").format(
+            entity=escape(shop.entity_name))])
+
+
+def _methods(t: Translator, shop: Shop, policy: Policy) -> InlineKeyboardMarkup:
+    methods = allowed_methods(shop, policy)
+    rows = [[InlineKeyboardButton(method_name(t, m), callback_data=f"tu:m:{i}")]
+            for i, m in enumerate(methods)]
+    return InlineKeyboardMarkup([*rows, [cancel_button(t, "tu:cancel")]])
+
+
+async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
+    """Pay the stored quote with the chosen method; an expired quote is quoted again."""
+    t = await translator_for(update, context)
+    shop = await _draft_shop(update, context, t)
+    if shop is None:
+        return ConversationHandler.END
+    d = deps(context)
+    methods = allowed_methods(shop, d.policy)
+    index = button_data(update).removeprefix("tu:m:")
+    if not index.isdigit() or int(index) >= len(methods):
+        await _stale(update, t)
+        return State.METHOD
+    await answer_button(update)
+    ref = str(draft(context, FLOW).get("ref", ""))
+    try:
+        quote = await choose_method(d.uow(), shop.shop_id, ref, methods[int(index)],
+                                    d.clock.now(), d.policy)
+    except QuoteExpired:
+        return await _requote(update, context, t, shop, ref)
+    except DepositError as err:
+        await say(update, explain(t, err))
+        return State.METHOD
+    await say(update, _instructions(t, shop, quote, d.clock.now(), d.policy))
+    drop_draft(context, FLOW)
+    return ConversationHandler.END
+
+
+async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                   shop: Shop, ref: str) -> State:
+    d = deps(context)
+    try:
+        old, new = await requote(d.uow(), shop.shop_id, ref, d.clock.now(), d.policy)
+    except DepositError as err:
+        await say(update, explain(t, err))
+        return State.AMOUNT
+    draft(context, FLOW)["ref"] = new.ref
+    note = t.gettext("The quote of {old_time} expired, so this is a new one at the current "
+                     "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
+                     "of {old_rate}). Rates move; each quote holds for 15 minutes.").format(
+        old_time=t.datetime(old.created_at, shop.timezone), new_pay=t.money(new.pay),
+        old_pay=t.money(old.pay), new_rate=new.rate, old_rate=old.rate)
+    await say(update, note + "\n\n" + quote_text(t, shop, new), _methods(t, shop, d.policy))
+    return State.METHOD
+
+
+def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
+                  policy: Policy) -> str:
+    if quote.method == OFFLINE:
+        first, last = window(now.date(), policy.offline_transfer_business_days,
+                             policy.holidays)
+        return "\n".join([
+            t.gettext("<b>Recharge code: {code}</b>").format(code=quote.ref),
+            t.gettext("Transfer {pay} from the bank account of “{entity}” to:").format(
+                pay=t.money(quote.pay), entity=escape(shop.entity_name)),
+            t.gettext("Payee: {name}").format(name=escape(policy.payee.get("name", ""))),
+            t.gettext("Bank: {bank}").format(bank=escape(policy.payee.get("bank", ""))),
+            t.gettext("Account: {account}").format(
+                account=escape(policy.payee.get("account", ""))),
+            t.gettext("Put the recharge code {code} in the transfer memo (附言); the platform "
+                      "matches your transfer by it.").format(code=quote.ref),
+            t.gettext("Money arrives in 1–7 business days (between {first} and {last}). "
+                      "Your deposit is credited {amount} when it is matched.").format(
+                first=t.date(first), last=t.date(last), amount=t.money(quote.amount))])
+    return "\n".join([
+        t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref),
+        t.gettext("Pay {pay} with {method} in the cashier.").format(
+            pay=t.money(quote.pay), method=method_name(t, quote.method or "")),
+        t.gettext("Paying account holder: {entity}").format(entity=escape(shop.entity_name)),
+        t.gettext("Your deposit is credited {amount} when the payment is confirmed; the fee "
+                  "{fee} is not deposit money. Until then /balance shows it as pending.")
+        .format(amount=t.money(quote.amount), fee=t.money(quote.fee))])
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """/cancel or the Cancel button: forget the draft; nothing was charged."""
+    t = await translator_for(update, context)
+    await answer_button(update)
+    drop_draft(context, FLOW)
+    await say(update, t.gettext("Top-up cancelled. Nothing was charged."))
+    return ConversationHandler.END
+
+
+async def _draft_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                      t: Translator) -> Shop | None:
+    shop_id = draft(context, FLOW).get("shop")
+    d = deps(context)
+    uow = d.uow()
+    async with uow:
+        shops = await uow.shops.shops_of(update.effective_user.id if update.effective_user
+                                         else 0)
+    shop = next((s for s in shops if s.shop_id == shop_id), None)
+    if shop is None:
+        await say(update, t.gettext("This top-up is no longer open. Start again with /topup."))
+    return shop
+
+
+async def _stale(update: Update, t: Translator) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(t.gettext("That button is no longer valid."),
+                                           show_alert=True)
+
+
+def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
+    """The /topup conversation."""
+    return ConversationHandler(
+        entry_points=[CommandHandler("topup", start),
+                      CallbackQueryHandler(start, pattern=r"^tu:start:")],
+        states={
+            State.AMOUNT: [MessageHandler(filters.TEXT & ~filters.COMMAND, amount_sent)],
+            State.METHOD: [CallbackQueryHandler(method_chosen, pattern=r"^tu:m:"),
+                           MessageHandler(filters.TEXT & ~filters.COMMAND, amount_sent)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel),
+                   CallbackQueryHandler(cancel, pattern=r"^tu:cancel$")],
+        name="topup", persistent=persistent, allow_reentry=True,
+    )
+

@@ -1,0 +1,146 @@
+"""Each named domain refusal as a message in the user's language, saying what to do next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.i18n import N_, Translator
+from bot.parsing import AmountUnreadable
+from domain import errors as e
+
+METHODS = {
+    "personal_online_banking": N_("Personal online banking"),
+    "corporate_online_banking": N_("Corporate online banking"),
+    "personal_alipay": N_("Personal Alipay"),
+    "payoneer": N_("Payoneer"),
+    "offline_transfer": N_("Offline bank transfer (recharge code)"),
+    "paypal": N_("PayPal"),
+    "debit_card": N_("Debit card"),
+}
+DESTINATIONS = {"corporate_bank": N_("Corporate bank account"), "paypal": N_("PayPal account")}
+UNREADABLE = {
+    "empty": N_("Please send an amount, for example 100 or 100.50."),
+    "not_a_number": N_("That is not an amount I can read. Send a number such as 100, 100.50, "
+                       "£100 or 100美元."),
+    "unknown_currency": N_("I can read GBP (£, 英镑) and USD ($, 美元) only. Send the amount in "
+                           "your shop's settlement currency."),
+    "two_currencies": N_("That amount names two different currencies. Send one amount in your "
+                         "shop's settlement currency."),
+}
+INVALID = {
+    "not_positive": N_("The amount must be more than zero."),
+    "too_many_decimals": N_("Use at most two decimal places, for example 100.50."),
+    "not_a_number": N_("That is not an amount I can read. Send a number such as 100."),
+}
+
+
+def method_name(t: Translator, method: str) -> str:
+    """A payment method's name in the user's language."""
+    return t.gettext(METHODS.get(method, method))
+
+
+def destination_name(t: Translator, kind: str) -> str:
+    """A withdrawal destination's name in the user's language."""
+    return t.gettext(DESTINATIONS.get(kind, kind))
+
+
+def _range(t: Translator, err: Any) -> str:
+    return t.gettext("You can withdraw a whole number from {minimum} to {maximum}.").format(
+        minimum=t.money(err.minimum), maximum=t.money(err.maximum))
+
+
+def _nothing(t: Translator, err: e.NothingWithdrawable) -> str:
+    return t.gettext("Nothing can be withdrawn now: withdrawable is {amount} and the minimum is "
+                     "{minimum}. Below the minimum the deposit comes back only when you close "
+                     "the shop (/close).").format(amount=t.money(err.withdrawable),
+                                                  minimum=t.money(err.minimum))
+
+
+_TEXTS: dict[type, Callable[[Translator, Any], str]] = {
+    e.UnknownShop: lambda t, err: t.gettext("That shop is not linked to your account."),
+    e.ShopClosed: lambda t, err: t.gettext("This shop is closed. Use /reopen when reopening "
+                                           "is allowed."),
+    e.InvalidAmount: lambda t, err: t.gettext(INVALID.get(err.reason, INVALID["not_a_number"])),
+    e.TopUpTooLarge: lambda t, err: t.gettext(
+        "A single top-up can be at most {maximum}. Split larger amounts.").format(
+        maximum=t.money(err.maximum)),
+    e.NoFxRate: lambda t, err: t.gettext(
+        "No exchange rate {base}/{quote} is available right now, so no quote can be made. "
+        "Please try again later.").format(base=err.base, quote=err.quote),
+    e.PaymentMethodNotAllowed: lambda t, err: t.gettext(
+        "Your company cannot pay with {method}: the payer must be your registered entity. "
+        "Choose one of: {allowed}.").format(method=method_name(t, err.method),
+                                           allowed=", ".join(method_name(t, m)
+                                                             for m in err.allowed)),
+    e.QuoteExpired: lambda t, err: t.gettext(
+        "That quote expired (quotes are valid 15 minutes). Start again with /topup for a "
+        "quote at the current rate."),
+    e.UnknownQuote: lambda t, err: t.gettext("That quote is no longer available. Start again "
+                                             "with /topup."),
+    e.WithdrawalNotWhole: lambda t, err: t.gettext(
+        "Withdrawals are whole numbers only.") + " " + _range(t, err),
+    e.BelowMinimumWithdrawal: lambda t, err: t.gettext(
+        "That is below the minimum withdrawal.") + " " + _range(t, err),
+    e.AboveWithdrawable: lambda t, err: t.gettext(
+        "That is more than you can withdraw now.") + " " + _range(t, err),
+    e.NothingWithdrawable: _nothing,
+    e.HoldExpired: lambda t, err: t.gettext(
+        "This withdrawal was not confirmed within 2 hours, so the hold was released and "
+        "nothing was submitted. Start again with /withdraw."),
+    e.UnknownWithdrawal: lambda t, err: t.gettext("That withdrawal is no longer open. Start "
+                                                  "again with /withdraw."),
+    e.WithdrawalNotPending: lambda t, err: t.gettext(
+        "This withdrawal was already submitted or ended; nothing more was done."),
+    e.DestinationNotAllowed: lambda t, err: t.gettext(
+        "Your company can withdraw only to: {allowed}.").format(
+        allowed=", ".join(destination_name(t, k) for k in err.allowed)),
+    e.DestinationNameMismatch: lambda t, err: t.gettext(
+        "The account holder must be your registered entity “{entity}”. A different name is "
+        "refused before anything is submitted; send the account name exactly as registered.")
+    .format(entity=err.entity_name),
+    e.RefundNotWhole: lambda t, err: t.gettext(
+        "The closing refund pays out the whole balance, {amount}.").format(
+        amount=t.money(err.amount)),
+    e.WrongVerificationCode: lambda t, err: t.ngettext(
+        "That code is not right. {n} attempt left.", "That code is not right. {n} attempts "
+        "left.", err.attempts_left).format(n=err.attempts_left),
+    e.ReopenTooEarly: lambda t, err: t.gettext(
+        "A closed shop can reopen with the original account 6 months after closing: from "
+        "{date}.").format(date=t.date(err.allowed_from)),
+}
+
+
+def explain(t: Translator, err: Exception) -> str:
+    """The user-facing text of a refusal (HTML-safe where it embeds user text)."""
+    from html import escape
+
+    if isinstance(err, AmountUnreadable):
+        return t.gettext(UNREADABLE.get(err.reason, UNREADABLE["not_a_number"]))
+    if isinstance(err, e.DestinationNameMismatch):
+        err = e.DestinationNameMismatch(escape(err.given), escape(err.entity_name))
+    if isinstance(err, e.ClosureStepRefused):
+        return closure_refusal(t, err)
+    for kind in type(err).__mro__:
+        if kind in _TEXTS:
+            return _TEXTS[kind](t, err)
+    return t.gettext("That cannot be done right now. Nothing was changed.")
+
+
+def closure_refusal(t: Translator, err: e.ClosureStepRefused) -> str:
+    """Why a closure step was refused."""
+    texts = {
+        "code_expired": N_("The verification code expired or was tried too often. Ask for a "
+                           "new code."),
+        "reason_missing": N_("Please give a reason for closing the shop."),
+        "conditions_not_met": N_("Not every closing condition is met yet; see the checklist."),
+        "agreement_not_signed": N_("The full refund starts after you sign the closure "
+                                   "agreement (/close)."),
+        "closure_signed": N_("You signed the closure agreement: the deposit comes back as the "
+                             "full refund (/close)."),
+        "not_started": N_("There is no closing application for this shop. Start one with "
+                          "/close."),
+        "not_closed": N_("This shop is not closed."),
+    }
+    return t.gettext(texts.get(err.reason, N_("That closing step is not available now. "
+                                              "Send /close to see where you are.")))
