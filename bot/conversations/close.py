@@ -24,10 +24,10 @@ from telegram.ext import (
 )
 
 from bot.context import deps
-from bot.conversations.flow import answer_button, draft, drop_draft, say
+from bot.conversations.flow import draft, drop_draft, say
 from bot.errors_text import destination_name, explain
 from bot.handlers.common import current_shop, shop_token, translator_for
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.render import ARREARS_KINDS, MARKETS, shop_title
 from domain.closure import Condition, ConditionStatus
 from domain.closure_service import (
@@ -79,23 +79,24 @@ class State(enum.StrEnum):
 Step = State | int | None
 NOT_SIGNED = {ClosureStage.STARTED, ClosureStage.VERIFIED}
 CONDITIONS = {
-    Condition.MARKETING: "All marketing activities stopped",
-    Condition.CREATORS: "All creator accounts unbound",
-    Condition.NOTICE: "Closure announcement on the shop's home page for {days} days",
-    Condition.ORDERS: "Every order completed or closed, the latest at least {days} days ago",
-    Condition.COMMISSION: "No affiliate commission owed",
-    Condition.SETTLED: "All payments settled (deposit arrears, platform invoices)",
+    Condition.MARKETING: N_("All marketing activities stopped"),
+    Condition.CREATORS: N_("All creator accounts unbound"),
+    Condition.NOTICE: N_("Closure announcement on the shop's home page for {days} days"),
+    Condition.ORDERS: N_("Every order completed or closed, the latest at least {days} days "
+                         "ago"),
+    Condition.COMMISSION: N_("No affiliate commission owed"),
+    Condition.SETTLED: N_("All payments settled (deposit arrears, platform invoices)"),
 }
+Row = tuple[tuple[str, str], ...]
 
 
 # ---- shared pieces --------------------------------------------------------------------
 
 
-def _buttons(t: Translator, shop: Shop, *rows: tuple[tuple[str, str], ...]
-             ) -> InlineKeyboardMarkup:
+def _buttons(t: Translator, shop: Shop, *rows: Row) -> InlineKeyboardMarkup:
     """Rows of (label, action); the data is cl:ACTION:TOKEN (no shop id, under 64 bytes)."""
     token = shop_token(shop.shop_id)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext(label) if label else action,
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.gettext(label),
                                                        callback_data=f"cl:{action}:{token}")
                                   for label, action in row] for row in rows])
 
@@ -168,34 +169,35 @@ async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transla
     if shop.status is ShopStatus.CLOSED:
         return await _closed(update, context, t, shop, view)
     if view is None or stage in {ClosureStage.CANCELLED, ClosureStage.CLOSED}:
-        return await _intro(update, t, shop, flow)
+        return await _intro(update, context, t, shop, flow)
     if stage is ClosureStage.FAILED:
         return await _failed(update, t, shop, view, flow)
     if stage is ClosureStage.STARTED:
         return await _identity(update, context, t, shop, view, resend=False)
     if stage is ClosureStage.VERIFIED:
-        return await _checklist(update, t, shop, view)
+        return await _checklist(update, context, t, shop, view)
     if stage is ClosureStage.SIGNED:
         return await _refund_resume(update, context, t, shop, view, flow)
     return await _submitted(update, context, t, shop, view)
 
 
-async def _intro(update: Update, t: Translator, shop: Shop, flow: dict[str, Any]) -> State:
-    policy_days, months = "", ""
+async def _intro(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                 shop: Shop, flow: dict[str, Any]) -> State:
+    policy = deps(context).policy
     flow.clear()
     flow["shop"], flow["step"] = shop.shop_id, "intro"
-    del policy_days, months
     await say(update, t.gettext(
-        "<b>Close the shop and get the deposit back</b>\n{shop}\n\n"
-        "Steps:\n1. Confirm your identity with a one-time code and give a reason.\n"
-        "2. Meet every closing condition (the checklist shows each one and when it will be "
-        "met).\n3. Any arrears are deducted from the deposit after 10 days; if the deposit "
-        "does not cover them, top up first.\n4. Sign the closure agreement.\n"
-        "5. Receive the whole balance as a full refund; the shop closes once it is paid out."
-        "\n\nCautions:\n• You can cancel until you sign the agreement; after signing you "
-        "cannot.\n• A closed shop can be reopened with the original account only 6 months "
-        "after closing.").format(shop=_title(t, shop)),
-        _buttons(t, shop, (("Continue", "go"), ("Cancel", "cancel"))))
+        "<b>Step 1 · Close the shop and get the deposit back</b>\n{shop}\n\n"
+        "Steps:\n1. Read these steps and cautions.\n2. Confirm your identity with a one-time "
+        "code and give a reason.\n3. Meet every closing condition (the checklist shows each "
+        "one and when it will be met).\n4. Any arrears are deducted from the deposit after "
+        "{days} days; if the deposit does not cover them, top up first.\n5. Sign the closure "
+        "agreement.\n6. Receive the whole balance as a full refund.\n7. The shop closes once "
+        "the refund is paid out.\n\nCautions:\n• You can cancel until you sign the "
+        "agreement; after signing you cannot.\n• A closed shop can be reopened with the "
+        "original account only {months} months after closing.").format(
+        shop=_title(t, shop), days=policy.arrears_offset_days, months=policy.reopen_months),
+        _buttons(t, shop, ((N_("Continue"), "go"), (N_("Cancel"), "cancel"))))
     return State.INTRO
 
 
@@ -208,7 +210,7 @@ async def _failed(update: Update, t: Translator, shop: Shop, view: ClosureView,
         "arrears, so the whole deposit was deducted. Arrears still owed: {amount}. Every "
         "top-up pays them first. Once they are paid you can apply to close again.").format(
         shop=_title(t, shop), amount=t.money(view.arrears)),
-        _buttons(t, shop, (("Start a new application", "go"),)))
+        _buttons(t, shop, ((N_("Start a new application"), "go"),)))
     return State.INTRO
 
 
@@ -286,7 +288,7 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
         t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
                   "before {time}.").format(time=t.datetime(current.code_expires_at,
                                                            shop.timezone))]),
-        _buttons(t, shop, (("Send a new code", "code"), ("Cancel closing", "cancel"))))
+        _buttons(t, shop, ((N_("Send a new code"), "code"), (N_("Cancel closing"), "cancel"))))
     return State.CODE
 
 
@@ -333,7 +335,7 @@ async def _verify(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transla
     await say(update, t.gettext("Identity confirmed."))
     view = await _view(context, shop)
     assert view is not None
-    return await _checklist(update, t, shop, view)
+    return await _checklist(update, context, t, shop, view)
 
 
 async def _code_refused(update: Update, t: Translator, shop: Shop, flow: dict[str, Any],
@@ -346,8 +348,8 @@ async def _code_refused(update: Update, t: Translator, shop: Shop, flow: dict[st
     text = explain(t, err)
     if isinstance(err, WrongVerificationCode) and err.attempts_left > 0:
         text += "\n" + t.gettext("Send the code again.")
-    await say(update, text, _buttons(t, shop, (("Send a new code", "code"),
-                                               ("Cancel closing", "cancel"))))
+    await say(update, text, _buttons(t, shop, ((N_("Send a new code"), "code"),
+                                               (N_("Cancel closing"), "cancel"))))
     return State.CODE
 
 
@@ -362,29 +364,30 @@ async def refresh(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return await _resume(update, context, t, shop)
 
 
-async def _checklist(update: Update, t: Translator, shop: Shop, view: ClosureView) -> State:
-    p = view.snapshot
+async def _checklist(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                     shop: Shop, view: ClosureView) -> State:
+    policy = deps(context).policy
+    days = {Condition.NOTICE: policy.announcement_days,
+            Condition.ORDERS: policy.last_order_days}
     lines = [t.gettext("<b>Step 3 · Closing conditions</b>"), _title(t, shop), ""]
-    lines += [_condition(t, shop, c) for c in view.conditions]
-    lines += ["", t.gettext("Balance: {amount}").format(amount=t.money(p.balance))]
+    lines += [_condition(t, shop, c, days.get(c.condition, 0)) for c in view.conditions]
+    lines += ["", t.gettext("Balance: {amount}").format(amount=t.money(view.snapshot.balance))]
     lines += _arrears(t, shop, view)
-    rows: list[tuple[tuple[str, str], ...]] = [(("Refresh checklist", "check"),)]
+    rows: list[Row] = [((N_("Refresh checklist"), "check"),)]
     if view.can_sign:
         lines += ["", t.gettext("Every condition is met: you can sign the closure agreement.")]
-        rows.append((("Sign agreement", "sign"),))
+        rows.append(((N_("Sign agreement"), "sign"),))
     else:
         lines += ["", t.gettext("Not every condition is met yet. Come back when they are, or "
                                 "press Refresh checklist.")]
-    rows.append((("Cancel closing", "cancel"),))
+    rows.append(((N_("Cancel closing"), "cancel"),))
     await say(update, "\n".join(lines), _buttons(t, shop, *rows))
     return State.CHECKLIST
 
 
-def _condition(t: Translator, shop: Shop, c: ConditionStatus) -> str:
+def _condition(t: Translator, shop: Shop, c: ConditionStatus, days: int) -> str:
     """One line: ✅/⏳, the condition, and what is missing or when it will be met."""
-    policy_days = {Condition.NOTICE: 30, Condition.ORDERS: 90}.get(c.condition, 0)
-    line = ("✅ " if c.met else "⏳ ") + t.gettext(CONDITIONS[c.condition]).format(
-        days=policy_days)
+    line = ("✅ " if c.met else "⏳ ") + t.gettext(CONDITIONS[c.condition]).format(days=days)
     detail = "" if c.met else _missing(t, shop, c)
     return f"{line} — {detail}" if detail else line
 
@@ -421,18 +424,16 @@ def _arrears(t: Translator, shop: Shop, view: ClosureView) -> list[str]:
         return lines
     balance = view.snapshot.balance
     day, moment = t.date(due, shop.timezone), t.datetime(due, shop.timezone)
-    covered = balance >= view.arrears
     lines.append(t.gettext("• Balance at least the arrears: they are deducted from the deposit "
                            "on {date}, then you continue closing.").format(date=day))
     lines.append(t.gettext("• Balance below the arrears: top up at least {amount} before "
                            "{time}; otherwise the whole deposit is deducted, the closure fails "
                            "and later top-ups pay the remaining arrears first.").format(
         amount=t.money((view.arrears - balance).positive_part()), time=moment))
-    lines.append(t.gettext("Your balance {balance} covers the arrears.") if covered else
-                 t.gettext("Your balance {balance} does not cover the arrears.")
-                 .replace("{balance}", "{balance}"))
-    lines[-1] = lines[-1].format(balance=t.money(balance))
-    return lines
+    status = (t.gettext("Your balance, {balance}, covers the arrears now.")
+              if balance >= view.arrears else
+              t.gettext("Your balance, {balance}, does not cover the arrears now."))
+    return [*lines, status.format(balance=t.money(balance))]
 
 
 # ---- step 5: the agreement ------------------------------------------------------------
@@ -448,18 +449,21 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
         if view is not None and view.closure.stage is ClosureStage.VERIFIED:
             await say(update, explain(t, ClosureStepRefused("sign", "conditions_not_met")))
         return await _resume(update, context, t, shop)
-    d = deps(context)
-    low, high = d.policy.refund_business_days
+    policy = deps(context).policy
+    low, high = policy.refund_business_days
     await say(update, t.gettext(
-        "<b>Step 4 · Closure agreement</b>\n{shop}\n\nBy signing you agree that:\n"
+        "<b>Step 5 · Closure agreement</b>\n{shop}\n\nBy signing you agree that:\n"
         "• the shop closes and this application can no longer be cancelled;\n"
         "• the whole balance, {amount}, is refunded to an account of {entity}, with no "
         "minimum;\n• the refund is paid out in {low}–{high} business days and the shop is "
-        "closed once it is paid;\n• the shop can be reopened with the original account 6 "
-        "months after closing.\nYour Telegram account and the time of signing are recorded."
+        "closed once it is paid;\n• the shop can be reopened with the original account "
+        "{months} months after closing.\nYour Telegram account and the time of signing are "
+        "recorded."
     ).format(shop=_title(t, shop), amount=t.money(view.snapshot.balance),
-             entity=escape(shop.entity_name), low=low, high=high),
-        _buttons(t, shop, (("I agree and sign", "agree"),), (("Cancel closing", "cancel"),)))
+             entity=escape(shop.entity_name), low=low, high=high,
+             months=policy.reopen_months),
+        _buttons(t, shop, ((N_("I agree and sign"), "agree"),),
+                 ((N_("Cancel closing"), "cancel"),)))
     return State.AGREEMENT
 
 
@@ -505,7 +509,7 @@ async def _refund_resume(update: Update, context: ContextTypes.DEFAULT_TYPE, t: 
         return await _summary(update, context, t, shop)
     kinds = deps(context).policy.withdrawal_destinations[shop.company_region]
     await say(update, "\n".join([
-        t.gettext("<b>Step 5 · Full refund</b>"), _title(t, shop),
+        t.gettext("<b>Step 6 · Full refund</b>"), _title(t, shop),
         t.gettext("Amount: {amount}, the whole balance. The {minimum} minimum of normal "
                   "withdrawals does not apply.").format(
             amount=t.money(view.snapshot.balance),
@@ -605,7 +609,7 @@ async def _summary(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
             first=t.date(first), last=t.date(last)),
         t.gettext("The amount is held until {time}; confirm before then.").format(
             time=t.datetime(held.expires_at, shop.timezone))]),
-        _buttons(t, shop, (("Confirm refund", "ok"),), (("Change account", "change"),)))
+        _buttons(t, shop, ((N_("Confirm refund"), "ok"),), ((N_("Change account"), "change"),)))
     return State.CONFIRM
 
 
@@ -670,7 +674,8 @@ async def _submitted(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
     first, last = payout_dates(w, today_in(shop, w.confirmed_at or d.clock.now()).date(),
                                d.policy)
     await say(update, "\n".join([
-        t.gettext("<b>Full refund submitted</b>"), _title(t, shop),
+        t.gettext("<b>Full refund {ref} submitted</b>").format(ref=escape(w.withdrawal_id)),
+        _title(t, shop),
         t.gettext("{amount} to {kind}, {name}, {account}, paid out in {currency}.").format(
             amount=t.money(w.amount), kind=destination_name(t, w.destination.kind),
             name=escape(w.destination.account_name), account=escape(w.destination.account),
@@ -686,10 +691,14 @@ async def _submitted(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/cancel or Cancel: withdraw the application before signing; after, explain why not."""
-    await answer_button(update)
-    t, shop = await _shop(update, context)
-    if shop is None:
-        return END
+    if update.callback_query is not None:
+        t, shop, _ = await _pressed(update, context)
+        if shop is None:
+            return None
+    else:
+        t, shop = await _shop(update, context)
+        if shop is None:
+            return END
     d = deps(context)
     view = await _view(context, shop)
     stage = view.closure.stage if view else None

@@ -35,7 +35,7 @@ from bot.handlers.common import translator_for, user_shops
 from bot.i18n import Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import shop_title
-from domain.errors import DepositError, WithdrawalNotPending
+from domain.errors import DepositError, HoldExpired, WithdrawalNotPending
 from domain.model import Destination, Shop, Withdrawal, WithdrawalKind, WithdrawalStatus
 from domain.policy import Policy
 from domain.services import cancel_withdrawal, confirm_withdrawal, get_snapshot, start_withdrawal
@@ -269,6 +269,8 @@ def _already(t: Translator, found: Withdrawal) -> str:
     if found.status in {WithdrawalStatus.CONFIRMED, WithdrawalStatus.PAID}:
         return t.gettext("This withdrawal was already submitted; nothing more was done. "
                          "/balance shows it as in withdrawal until it is paid out.")
+    if found.end_reason == "expired":
+        return explain(t, HoldExpired(found.withdrawal_id, found.expires_at))
     return t.gettext("This withdrawal is no longer open (cancelled or expired); nothing was "
                      "sent. Start again with /withdraw.")
 
