@@ -25,7 +25,7 @@ from bot.context import Deps
 from bot.conversations import withdraw
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
-from bot.handlers import balance, fallback, shops, start
+from bot.handlers import balance, fallback, history, shops, start
 from bot.i18n import N_, translator
 from bot.notify.sender import deliver_pending
 from bot.storage.persistence import SqlitePersistence
@@ -38,6 +38,7 @@ COMMANDS = (
     ("balance", N_("Deposit balance, required amount and why")),
     ("topup", N_("Top up the deposit")),
     ("withdraw", N_("Withdraw what is above the required amount")),
+    ("history", N_("Top-ups, deductions and payouts")),
     ("shops", N_("Choose which shop to act on")),
     ("language", N_("Choose your language")),
     ("cancel", N_("Cancel the current step")),
@@ -59,10 +60,12 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("language", start.language))
     app.add_handler(CommandHandler("balance", balance.balance))
     app.add_handler(CommandHandler("shops", shops.shops))
+    app.add_handler(CommandHandler("history", history.history))
     app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
     app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
+    app.add_handler(CallbackQueryHandler(history.history_button, pattern=r"^hi:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))

@@ -47,6 +47,11 @@ def font_families() -> tuple[str, ...]:
     return ("DejaVu Sans", *(name for name in CJK_FONTS if name in installed))
 
 
+def _plain(text: str) -> str:
+    # matplotlib reads $…$ as math; an entity name with dollar signs must stay text.
+    return text.replace("$", r"\$")
+
+
 def _y(amount: Money) -> float:
     # Plotting only: a pixel position, never stored, summed or shown as a figure.
     return float(amount.amount)
@@ -60,16 +65,16 @@ def balance_chart(steps: Sequence[tuple[datetime, Money]], required: Money, text
     fig = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.step([m.astimezone(tz) for m, _ in steps], [_y(b) for _, b in steps], where="post",
-            color=BALANCE_COLOUR, linewidth=2, label=text.balance)
+            color=BALANCE_COLOUR, linewidth=2, label=_plain(text.balance))
     ax.axhline(_y(required), color=REQUIRED_COLOUR, linestyle="--", linewidth=1.5,
-               label=text.required)
+               label=_plain(text.required))
     locator = AutoDateLocator(tz=tz)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
     ax.set_ylim(bottom=min(0.0, *(_y(b) for _, b in steps)))
-    ax.set_title(text.title, fontfamily=fonts)
-    ax.set_xlabel(text.x_label, fontfamily=fonts)
-    ax.set_ylabel(text.y_label, fontfamily=fonts)
+    ax.set_title(_plain(text.title), fontfamily=fonts)
+    ax.set_xlabel(_plain(text.x_label), fontfamily=fonts)
+    ax.set_ylabel(_plain(text.y_label), fontfamily=fonts)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", prop={"family": fonts})
     out = io.BytesIO()

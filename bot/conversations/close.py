@@ -29,7 +29,7 @@ from bot.errors_text import destination_name, explain
 from bot.handlers.common import current_shop, shop_token, translator_for
 from bot.i18n import N_, Translator
 from bot.render import ARREARS_KINDS, MARKETS, shop_title
-from domain.closure import Condition, ConditionStatus
+from domain.closure import MAX_CODE_ATTEMPTS, Condition, ConditionStatus
 from domain.closure_service import (
     ClosureView,
     cancel_closure,
@@ -267,7 +267,7 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
     if flow.get("step") == "reason" and flow.get("code") and not resend:
         return await _ask_reason(update, t)
     usable = current.code_digest is not None and current.code_expires_at is not None \
-        and now < current.code_expires_at
+        and now < current.code_expires_at and current.code_attempts < MAX_CODE_ATTEMPTS
     if resend or not usable:
         try:
             current = await send_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
@@ -648,18 +648,26 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
         await confirm_withdrawal(d.uow(), shop.shop_id, str(flow["wid"]), destination_,
                                  d.clock.now(), d.policy)
     except WithdrawalNotPending as err:
-        await say(update, explain(t, err))
-        return await _resume(update, context, t, shop)
+        if err.status != WithdrawalStatus.RELEASED.value:
+            await say(update, explain(t, err))
+            return await _resume(update, context, t, shop)
+        return await _hold_again(update, context, t, shop)
     except HoldExpired:
-        await say(update, t.gettext("The 2-hour hold ran out before you confirmed, so nothing "
-                                    "was submitted. The whole balance is held again; please "
-                                    "check and confirm."))
-        return await _summary(update, context, t, shop)
+        return await _hold_again(update, context, t, shop)
     except DepositError as err:
         await say(update, explain(t, err))
         return None
     flow["step"] = "submitted"
     return await _resume(update, context, t, shop)
+
+
+async def _hold_again(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                      shop: Shop) -> Step:
+    """The hold lapsed (released or past its 2 hours): hold the balance again, ask again."""
+    await say(update, t.gettext("The 2-hour hold ran out before you confirmed, so nothing was "
+                                "submitted. The whole balance is held again; please check and "
+                                "confirm."))
+    return await _summary(update, context, t, shop)
 
 
 async def _submitted(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,

@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.context import deps
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
+from bot.handlers.history import history
 from bot.i18n import Translator
 from bot.render import balance_card, explanation
 from domain.model import Shop
@@ -63,8 +64,6 @@ async def balance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if action in {"show", "history"}:
         await d.users.set_current_shop(user.id, shop.shop_id)
     if action == "history":
-        from bot.handlers.history import history
-
         await history(update, context)
         return
     if action == "show":

@@ -29,7 +29,7 @@ from domain.services import get_snapshot
 K = TransferKind
 PAGE = 10
 EVERYTHING = 1_000_000  # the repository pages; a statement and the balances need the period whole
-MAX_NOTE = 200
+MAX_NOTE, MAX_REF = 200, 64  # shown in chat (10 entries fit one message); CSV has all
 KINDS = {"all": (), "top": (K.TOPUP, K.ARREARS_PAYMENT),
          "ded": (K.DEDUCTION, K.DEDUCTION_ARREARS, K.ARREARS_OFFSET, K.ARREARS_SETTLED,
                  K.ARREARS_CARRIED),
@@ -51,7 +51,7 @@ ENTRY_NAMES = {
     K.ARREARS_SETTLED: N_("Deposit arrears paid from the deposit at closure"),
 }
 CSV_COLUMNS = ("time", "kind", "amount", "currency", "balance_after", "reference", "note")
-_DATA = re.compile(r"^hi:(p|csv|ch):([0-9a-f]{12}):(all|top|ded|pay):(30|90|all):([0-9]{1,5})$")
+_DATA = re.compile(r"hi:(p|csv|ch):([0-9a-f]{12}):(all|top|ded|pay):(30|90|all):([0-9]{1,5})")
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class Row:
 
     @property
     def arrears_only(self) -> bool:
+        """True when the entry moved only what the shop owes, not the balance."""
         return self.transfer.kind in ARREARS_ONLY
 
 
@@ -92,13 +93,14 @@ class Ledger:
     since: datetime | None
 
     def filtered(self, kind: str) -> list[Row]:
+        """The rows of one kind filter."""
         wanted = KINDS[kind]
         return [r for r in self.rows if not wanted or r.transfer.kind in wanted]
 
 
 def parse(data: str) -> tuple[str, View] | None:
     """The action and view of valid history callback data; None for anything else."""
-    found = _DATA.match(data)
+    found = _DATA.fullmatch(data)
     if found is None:
         return None
     action, token, kind, period, page = found.groups()
@@ -121,10 +123,6 @@ async def load(context: ContextTypes.DEFAULT_TYPE, shop: Shop, period: str) -> L
         rows.append(Row(e, -e.signed_for(owed) if arrears else e.signed_for(account), after))
         after = after - e.signed_for(account)
     return Ledger(rows, after, closing, since)
-
-
-def _signed(t: Translator, amount: Money) -> str:
-    return ("+" if amount.is_positive else "") + t.money(amount)
 
 
 def describe(t: Translator, e: Transfer) -> tuple[str, str]:
@@ -154,12 +152,16 @@ def entry_text(t: Translator, row: Row, timezone: str) -> str:
         amounts = t.gettext("{change} · balance after {balance}")
     lines = [t.gettext("<b>{time}</b> · {kind}").format(time=t.datetime(e.at, timezone),
                                                           kind=escape(kind)),
-             amounts.format(change=_signed(t, row.change), balance=t.money(row.balance_after))
-             + " · " + t.gettext("ref {ref}").format(ref=escape(e.ref))]
+             amounts.format(change=("+" if row.change.is_positive else "") + t.money(row.change),
+                            balance=t.money(row.balance_after))
+             + " · " + t.gettext("ref {ref}").format(ref=escape(_short(e.ref, MAX_REF)))]
     if note:
-        short = note if len(note) <= MAX_NOTE else note[:MAX_NOTE] + "…"
-        lines.append(t.gettext("Note: {note}").format(note=escape(short)))
+        lines.append(t.gettext("Note: {note}").format(note=escape(_short(note, MAX_NOTE))))
     return "\n".join(lines)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def page_text(t: Translator, shop: Shop, view: View, rows: list[Row]) -> str:
@@ -265,7 +267,11 @@ def _cell(text: str) -> str:
 
 
 def statement_csv(t: Translator, rows: list[Row], timezone: str) -> bytes:
-    """Oldest first, times in the shop's timezone, UTF-8 with a BOM for Excel."""
+    """Oldest first, times in the shop's timezone, UTF-8 with a BOM for Excel.
+
+    On an arrears-only row `amount` is the change in arrears owed (its kind says so) and
+    `balance_after` is the unchanged balance.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

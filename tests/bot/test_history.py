@@ -8,11 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.handlers import fallback
 from bot.handlers.common import shop_token
-from bot.handlers.history import history, history_button
 from domain.model import Destination
 from domain.services import confirm_withdrawal, start_withdrawal
 from tests.bot.conftest import Chat, register
@@ -22,21 +19,7 @@ ENTITY = "Acme Trading Ltd"
 
 @pytest.fixture
 def hchat(chat: Chat) -> Chat:
-    """The chat with /history added as bot/app.py will: in group 0, before the fallbacks.
-
-    (In another group the catch-all fallbacks of group 0 would answer the same update too.)
-    """
-    app = chat.box.app
-    group = app.handlers[0]
-    start = next(i for i, h in enumerate(group)
-                 if getattr(h, "callback", None) is fallback.stale_button)
-    fallbacks = group[start:]
-    for handler in fallbacks:
-        app.remove_handler(handler)
-    app.add_handler(CommandHandler("history", history))
-    app.add_handler(CallbackQueryHandler(history_button, pattern=r"^hi:"))
-    for handler in fallbacks:
-        app.add_handler(handler)
+    """The chat; /history is registered by bot/app.py like every other command."""
     return chat
 
 
@@ -351,3 +334,42 @@ async def test_a_page_past_the_end_shows_the_last_page(hchat: Chat) -> None:
     out = await hchat.say("!echo done")
 
     assert "REF-1" in out and "1 entry · newest first" in out
+
+
+async def test_the_chart_copes_with_dollar_signs_and_markup_in_the_entity_name(
+        hchat: Chat) -> None:
+    await register(hchat, name="$Big$ <Deals> & Co")
+    await top_up(hchat, "REF-1", "100")
+    await hchat.say("!clock +2d")
+    await deduct(hchat, "DED-1", "500")
+    await hchat.say("!as 501 en", "/history", "!press 30 days")
+
+    out = await hchat.say("!press Chart")
+    _, png = last_upload(hchat, "sendPhoto", "photo")
+
+    assert png.startswith(b"\x89PNG")
+    assert "Sorry" not in out
+
+
+async def test_the_balance_cards_history_button_opens_the_history(hchat: Chat) -> None:
+    await register(hchat)
+    await top_up(hchat, "REF-1", "100")
+    await hchat.say("!as 501 en", "/balance")
+
+    out = await hchat.say("!press History")
+    filtered = await hchat.say("!press Top-ups")
+
+    assert "Deposit history · All · All time" in out and "ref REF-1" in out
+    assert "Deposit history · Top-ups · All time" in filtered
+
+
+async def test_long_references_are_shortened_so_a_page_fits_one_message(hchat: Chat) -> None:
+    await register(hchat)
+    for n in range(10):
+        await top_up(hchat, f"{n}-" + "R" * 180, "1")
+
+    await hchat.say("!as 501 en", "/history", "!press CSV statement")
+
+    text = hchat.calls("sendMessage")[-1]["text"]
+    assert len(text) < 4096 and "R…" in text
+    assert all(len(r["reference"]) == 182 for r in statement(hchat))
