@@ -16,7 +16,8 @@ Demo database ready. Talk to the bot as one of these sellers (type the !as line 
   !as 1002 zh-hant  Hong Kong company, Singapore shop DEMO-SG (beauty listings, paid up)
   !as 1003 en       mainland company with a non-mainland legal representative, US shop DEMO-US2
   !as 1004 en       Malaysia shop DEMO-MY in deposit arrears after a deduction
-Then try /balance, /help, /language. Platform events: !event {json} (SPEC §9); time: !clock +2h.
+Then try /balance, /topup 100, /withdraw, /history, /close, /shops, /language, /help.
+Platform events: !event {json} (SPEC §9); time: !clock +2h; buttons: !press LABEL.
 Ctrl-D quits.
 """
 
