@@ -15,6 +15,7 @@ from bot.clock import ManualClock, SystemClock
 from bot.config import Settings
 from bot.context import Deps
 from bot.storage.db import Database
+from domain.ids import seeded_ids
 from domain.policy import load_policy
 
 log = logging.getLogger("deposit-bot")
@@ -56,7 +57,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
         db = await Database.open(path)
         clock = ManualClock(_start_time(args.now))
         deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
-                    settings.default_language)
+                    settings.default_language, ids=seeded_ids(clock.now().isoformat()))
         try:
             if args.demo:
                 await seed_demo(deps)

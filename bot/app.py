@@ -22,7 +22,8 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Deps
-from bot.conversations import withdraw
+from bot.conversations import close, withdraw
+from bot.conversations.close import build_close
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
 from bot.handlers import balance, fallback, history, shops, start
@@ -39,6 +40,7 @@ COMMANDS = (
     ("topup", N_("Top up the deposit")),
     ("withdraw", N_("Withdraw what is above the required amount")),
     ("history", N_("Top-ups, deductions and payouts")),
+    ("close", N_("Close the shop and get the deposit back")),
     ("shops", N_("Choose which shop to act on")),
     ("language", N_("Choose your language")),
     ("cancel", N_("Cancel the current step")),
@@ -52,8 +54,10 @@ MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
+    app.add_handler(build_close())
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())
+    app.add_handler(CommandHandler("reopen", close.reopen))
     app.add_handler(CallbackQueryHandler(withdraw.confirmed, pattern=r"^wd:ok:"))
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
@@ -13,6 +11,7 @@ from bot.i18n import Translator, resolve_language, translator
 from bot.storage.db import Database
 from bot.storage.uow import SqliteUnitOfWork
 from bot.storage.users import Users
+from domain.ids import RANDOM_IDS, Ids
 from domain.policy import Policy
 from domain.ports import Clock, VerificationChannel
 
@@ -26,7 +25,7 @@ class Deps:
     clock: Clock
     channel: VerificationChannel
     default_language: str = "en"
-    after_change: Callable[[], Any] | None = None
+    ids: Ids = RANDOM_IDS
 
     def uow(self) -> SqliteUnitOfWork:
         """A fresh unit of work on the one database."""

@@ -243,22 +243,23 @@ async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, no
     w = await _confirmed(uow, shop, e.withdrawal_id)
     await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
-    if w.kind is WithdrawalKind.REFUND:
-        await _after_refund(uow, shop, now)
+    await _close_if_refunded(uow, shop, now)
     await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
                   {"withdrawal_id": w.withdrawal_id, "kind": w.kind.value,
                    **money_fields("amount", w.amount)})
 
 
-async def _after_refund(uow: UnitOfWork, shop: Shop, now: datetime) -> None:
-    """The shop closes once the refund left nothing; money that arrived since is refunded next."""
+async def _close_if_refunded(uow: UnitOfWork, shop: Shop, now: datetime) -> None:
+    """After signing, the shop closes once payouts left nothing; new money is refunded next."""
     current = await uow.closures.current(shop.shop_id)
-    if current is None or current.stage is not ClosureStage.REFUNDING:
+    if current is None or current.stage not in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
         return
     balance = await uow.ledger.balance(ledger.deposit_account(shop.shop_id), shop.currency)
-    if balance.is_positive:
-        await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
-                                                     refund_withdrawal_id=None))
+    live = await uow.withdrawals.live(shop.shop_id)
+    if balance.is_positive or live:
+        if current.stage is ClosureStage.REFUNDING and not live:
+            await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
+                                                         refund_withdrawal_id=None))
         return
     await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED, ended_at=now))
     await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))

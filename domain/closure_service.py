@@ -31,6 +31,12 @@ class ClosureView:
     can_sign: bool
     reopen_from: datetime | None = None
 
+    @property
+    def topup_needed(self) -> Money:
+        """What the seller must add so the deposit covers the arrears on day 10."""
+        available = self.snapshot.balance - confirmed_holds(self.snapshot.facts)
+        return (self.arrears - available).positive_part()
+
 
 async def closure_view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
                        ) -> ClosureView | None:
@@ -107,7 +113,7 @@ async def sign_agreement(uow: UnitOfWork, shop_id: str, user_id: int, now: datet
         shop = await shop_or_fail(uow, shop_id)
         facts = await load_facts(uow, shop, now)
         signed = closing.sign(current, closing.checklist(facts, now, policy), user_id, now)
-        if not (facts.balance - _held(facts)).is_positive and not _held(facts).is_positive:
+        if not facts.balance.is_positive and not confirmed_holds(facts).is_positive:
             signed = signed.with_changes(stage=ClosureStage.CLOSED, ended_at=now)
             await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
         await uow.closures.save(signed)
@@ -115,7 +121,8 @@ async def sign_agreement(uow: UnitOfWork, shop_id: str, user_id: int, now: datet
         return signed
 
 
-def _held(facts: ShopFacts) -> Money:
+def confirmed_holds(facts: ShopFacts) -> Money:
+    """Money already confirmed for payout: a deduction or an offset never touches it."""
     total = Money.zero(facts.balance.currency)
     for w in facts.withdrawals:
         if w.status is WithdrawalStatus.CONFIRMED:
@@ -155,7 +162,7 @@ async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
             await uow.withdrawals.update(end(w, WithdrawalStatus.RELEASED, now, "closure_offset"))
     facts = await load_facts(uow, shop, now)
     owed = closing.arrears_owed(facts)
-    available = (facts.balance - _held(facts)).positive_part()
+    available = (facts.balance - confirmed_holds(facts)).positive_part()
     due = current.arrears_due_at or now
     ref = f"{shop.shop_id}:{due.isoformat()}"  # one per scheduled offset
     unpaid_reported, unpaid_ledger = await _offset(uow, facts, available, ref, now)

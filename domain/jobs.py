@@ -46,6 +46,7 @@ async def release_lapsed_holds(uow: UnitOfWork, now: datetime) -> int:
             await uow.outbox.add(Notice(held.shop_id, "hold_expired",
                                         f"hold_expired:{held.withdrawal_id}", now,
                                         {"withdrawal_id": held.withdrawal_id,
+                                         "kind": held.kind.value,
                                          **money_fields("amount", held.amount)}))
         await uow.commit()
         return len(lapsed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +12,6 @@ from domain.money import CENT, Money, convert
 from domain.policy import Policy
 
 OFFLINE = "offline_transfer"
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 
 
 def validate_topup(amount: Decimal, currency: str, policy: Policy) -> Money:
@@ -69,13 +67,3 @@ def choose(quote: Quote, method: str, shop: Shop, now: datetime, policy: Policy)
         raise QuoteExpired(quote.ref, quote.valid_until)
     check_method(shop, method, policy)
     return replace(quote, method=method)
-
-
-def new_reference(prefix: str = "PAY") -> str:
-    """A payment reference for an online method."""
-    return f"{prefix}-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
-
-
-def new_recharge_code() -> str:
-    """A recharge code (充值码) for the transfer memo: unambiguous characters only."""
-    return "RC" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))

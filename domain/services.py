@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,6 +17,7 @@ from domain.errors import (
     UnknownWithdrawal,
     WithdrawalNotPending,
 )
+from domain.ids import RANDOM_IDS, Ids
 from domain.model import (
     Closure,
     ClosureStage,
@@ -102,7 +101,7 @@ async def _open_shop(uow: UnitOfWork, shop_id: str) -> Shop:
 
 
 async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: str | None,
-                       now: datetime, policy: Policy) -> Quote:
+                       now: datetime, policy: Policy, ids: Ids = RANDOM_IDS) -> Quote:
     """Quote a top-up at this moment's rate; the offline method gets a recharge code."""
     async with uow:
         shop = await _open_shop(uow, shop_id)
@@ -111,8 +110,7 @@ async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: s
         found = await uow.fx.rate(shop.currency, pay_in)
         if found is None:
             raise NoFxRate(shop.currency, pay_in)
-        ref = (quotes.new_recharge_code() if method == quotes.OFFLINE
-               else quotes.new_reference())
+        ref = ids.recharge_code() if method == quotes.OFFLINE else ids.payment_ref()
         quote = quotes.make_quote(shop, money, found[0], method, now, policy, ref)
         await uow.quotes.add(quote)
         await uow.commit()
@@ -120,7 +118,7 @@ async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: s
 
 
 async def choose_method(uow: UnitOfWork, shop_id: str, ref: str, method: str, now: datetime,
-                        policy: Policy) -> Quote:
+                        policy: Policy, ids: Ids = RANDOM_IDS) -> Quote:
     """The seller picks how to pay a quote; an expired quote must be made again."""
     async with uow:
         shop = await _open_shop(uow, shop_id)
@@ -129,7 +127,7 @@ async def choose_method(uow: UnitOfWork, shop_id: str, ref: str, method: str, no
             raise UnknownQuote(ref)
         chosen = quotes.choose(quote, method, shop, now, policy)
         if method == quotes.OFFLINE:  # the transfer memo carries a recharge code of its own
-            chosen = replace(chosen, ref=quotes.new_recharge_code(), created_at=now,
+            chosen = replace(chosen, ref=ids.recharge_code(), created_at=now,
                              valid_until=now + policy.recharge_code_validity)
             await uow.quotes.add(chosen)
         else:
@@ -139,27 +137,26 @@ async def choose_method(uow: UnitOfWork, shop_id: str, ref: str, method: str, no
 
 
 async def requote(uow: UnitOfWork, shop_id: str, ref: str, now: datetime,
-                  policy: Policy) -> tuple[Quote, Quote]:
+                  policy: Policy, ids: Ids = RANDOM_IDS) -> tuple[Quote, Quote]:
     """An expired quote made again at this moment's rate: (old, new)."""
     async with uow:
         old = await uow.quotes.get(ref)
         if old is None or old.shop_id != shop_id:
             raise UnknownQuote(ref)
-    new = await create_quote(uow, shop_id, old.amount.amount, None, now, policy)
+    new = await create_quote(uow, shop_id, old.amount.amount, None, now, policy, ids)
     return old, new
 
 
 async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: datetime,
-                           policy: Policy, kind: WithdrawalKind = WithdrawalKind.NORMAL
-                           ) -> Withdrawal:
+                           policy: Policy, kind: WithdrawalKind = WithdrawalKind.NORMAL,
+                           ids: Ids = RANDOM_IDS) -> Withdrawal:
     """Validate an amount against what is withdrawable now and hold it for two hours."""
     async with uow:
         snap = await current_snapshot(uow, shop_id, now, policy)
         _check_kind(snap, kind)
         shop = snap.facts.shop
         money = withdrawals.validate_amount(amount, snap.withdrawable, policy, kind)
-        hold = withdrawals.open_hold(f"W-{uuid.uuid4().hex[:12].upper()}", shop, money, kind,
-                                     now, policy)
+        hold = withdrawals.open_hold(ids.withdrawal_id(), shop, money, kind, now, policy)
         await uow.withdrawals.add(hold)
         await uow.commit()
         return hold
@@ -178,13 +175,13 @@ def _check_kind(snap: Snapshot, kind: WithdrawalKind) -> None:
         raise ClosureStepRefused("withdraw", "closure_signed")
 
 
-async def start_refund(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
-                       ) -> Withdrawal:
+async def start_refund(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy,
+                       ids: Ids = RANDOM_IDS) -> Withdrawal:
     """Closure step 6: hold the whole balance for the full refund (no minimum)."""
     async with uow:
         snap = await current_snapshot(uow, shop_id, now, policy)
     return await start_withdrawal(uow, shop_id, snap.withdrawable.amount, now, policy,
-                                  WithdrawalKind.REFUND)
+                                  WithdrawalKind.REFUND, ids)
 
 
 async def _withdrawal_of(uow: UnitOfWork, shop_id: str, withdrawal_id: str) -> Withdrawal:
@@ -226,20 +223,16 @@ async def cancel_withdrawal(uow: UnitOfWork, shop_id: str, withdrawal_id: str,
         return released
 
 
-def new_code() -> str:
-    """A six-digit one-time code."""
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
 def today_in(shop: Shop, now: datetime) -> datetime:
     """now in the shop's timezone (dates shown to the seller are local)."""
     return local_today(now, shop.timezone)
 
 
 async def send_closure_code(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime,
-                            policy: Policy, channel: VerificationChannel) -> Closure:
+                            policy: Policy, channel: VerificationChannel,
+                            ids: Ids = RANDOM_IDS) -> Closure:
     """Start (or resume) a closure and send a fresh one-time code through the channel."""
-    code = new_code()
+    code = ids.code()
     async with uow:
         current = await start_closure_in(uow, shop_id, user_id, now)
         updated = closing.issue_code(current, code, now, policy)

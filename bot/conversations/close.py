@@ -10,6 +10,8 @@ close.mmd beside this file.
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Callable, Coroutine
 from html import escape
 from typing import Any
 
@@ -26,7 +28,13 @@ from telegram.ext import (
 from bot.context import deps
 from bot.conversations.flow import draft, drop_draft, say
 from bot.errors_text import destination_name, explain
-from bot.handlers.common import current_shop, shop_token, translator_for
+from bot.handlers.common import (
+    current_shop,
+    is_owner,
+    refuse_staff,
+    shop_token,
+    translator_for,
+)
 from bot.i18n import N_, Translator
 from bot.render import ARREARS_KINDS, MARKETS, shop_title
 from domain.closure import MAX_CODE_ATTEMPTS, Condition, ConditionStatus
@@ -77,6 +85,7 @@ class State(enum.StrEnum):
 
 
 Step = State | int | None
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Step]]
 NOT_SIGNED = {ClosureStage.STARTED, ClosureStage.VERIFIED}
 CONDITIONS = {
     Condition.MARKETING: N_("All marketing activities stopped"),
@@ -91,6 +100,18 @@ Row = tuple[tuple[str, str], ...]
 
 
 # ---- shared pieces --------------------------------------------------------------------
+
+
+def refusals(step: Callback) -> Callback:
+    """Any refusal of the core is explained in the user's language and the step is kept."""
+    @functools.wraps(step)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
+        try:
+            return await step(update, context)
+        except DepositError as err:
+            await say(update, explain(await translator_for(update, context), err))
+            return None
+    return guarded
 
 
 def _buttons(t: Translator, shop: Shop, *rows: Row) -> InlineKeyboardMarkup:
@@ -149,16 +170,16 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE
 # ---- entry and resume -----------------------------------------------------------------
 
 
+@refusals
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/close: store nothing new; resume at the step the closure reached (or show step 1)."""
     t, shop = await _shop(update, context)
     if shop is None:
         return END
-    try:
-        return await _resume(update, context, t, shop)
-    except DepositError as err:
-        await say(update, explain(t, err))
+    if not await is_owner(update, context, shop):
+        await refuse_staff(update, t)
         return END
+    return await _resume(update, context, t, shop)
 
 
 async def _resume(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
@@ -232,22 +253,20 @@ async def _closed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transla
 # ---- step 2: identity -----------------------------------------------------------------
 
 
+@refusals
 async def go(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Continue: open the application, send a one-time code and ask for it."""
     t, shop, _ = await _pressed(update, context)
     if shop is None:
         return None
     d = deps(context)
-    try:
-        await start_closure(d.uow(), shop.shop_id, _user_id(update), d.clock.now())
-        view = await _view(context, shop)
-        assert view is not None
-        return await _identity(update, context, t, shop, view, resend=True)
-    except DepositError as err:
-        await say(update, explain(t, err))
-        return None
+    await start_closure(d.uow(), shop.shop_id, _user_id(update), d.clock.now())
+    view = await _view(context, shop)
+    assert view is not None
+    return await _identity(update, context, t, shop, view, resend=True)
 
 
+@refusals
 async def new_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Send a new code: a fresh one-time code replaces the old one; ask for it."""
     t, shop, _ = await _pressed(update, context)
@@ -269,12 +288,8 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
     usable = current.code_digest is not None and current.code_expires_at is not None \
         and now < current.code_expires_at and current.code_attempts < MAX_CODE_ATTEMPTS
     if resend or not usable:
-        try:
-            current = await send_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
-                                              d.policy, d.channel)
-        except DepositError as err:
-            await say(update, explain(t, err))
-            return None
+        current = await send_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
+                                          d.policy, d.channel, ids=d.ids)
         flow.pop("code", None)
     flow["step"] = "code"
     assert current.code_expires_at is not None
@@ -292,6 +307,7 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
     return State.CODE
 
 
+@refusals
 async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Store the typed code; ask for the reason (or verify at once if a reason is known)."""
     t, shop = await _shop(update, context)
@@ -311,6 +327,7 @@ async def _ask_reason(update: Update, t: Translator) -> State:
     return State.REASON
 
 
+@refusals
 async def reason_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Store the reason and verify code and reason; then show the checklist."""
     t, shop = await _shop(update, context)
@@ -356,6 +373,7 @@ async def _code_refused(update: Update, t: Translator, shop: Shop, flow: dict[st
 # ---- step 3–4: checklist and arrears --------------------------------------------------
 
 
+@refusals
 async def refresh(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Refresh checklist: show every condition again; nothing is stored."""
     t, shop, _ = await _pressed(update, context)
@@ -426,12 +444,17 @@ def _arrears(t: Translator, shop: Shop, view: ClosureView) -> list[str]:
     day, moment = t.date(due, shop.timezone), t.datetime(due, shop.timezone)
     lines.append(t.gettext("• Balance at least the arrears: they are deducted from the deposit "
                            "on {date}, then you continue closing.").format(date=day))
-    lines.append(t.gettext("• Balance below the arrears: top up at least {amount} before "
-                           "{time}; otherwise the whole deposit is deducted, the closure fails "
-                           "and later top-ups pay the remaining arrears first.").format(
-        amount=t.money((view.arrears - balance).positive_part()), time=moment))
+    short = view.topup_needed
+    below = (t.gettext("• Balance below the arrears: top up at least {amount} before {time}; "
+                       "otherwise the whole deposit is deducted, the closure fails and later "
+                       "top-ups pay the remaining arrears first.") if short.is_positive else
+             t.gettext("• Balance below the arrears: top up to at least {arrears} before "
+                       "{time}; otherwise the whole deposit is deducted, the closure fails and "
+                       "later top-ups pay the remaining arrears first."))
+    lines.append(below.format(amount=t.money(short), arrears=t.money(view.arrears),
+                              time=moment))
     status = (t.gettext("Your balance, {balance}, covers the arrears now.")
-              if balance >= view.arrears else
+              if not short.is_positive else
               t.gettext("Your balance, {balance}, does not cover the arrears now."))
     return [*lines, status.format(balance=t.money(balance))]
 
@@ -439,6 +462,7 @@ def _arrears(t: Translator, shop: Shop, view: ClosureView) -> list[str]:
 # ---- step 5: the agreement ------------------------------------------------------------
 
 
+@refusals
 async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Sign agreement: show what the agreement says; ask to agree and sign."""
     t, shop, _ = await _pressed(update, context)
@@ -467,6 +491,7 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return State.AGREEMENT
 
 
+@refusals
 async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """I agree and sign: record who and when; then the refund (or the shop closes at once)."""
     t, shop, _ = await _pressed(update, context)
@@ -528,6 +553,7 @@ async def _refund_resume(update: Update, context: ContextTypes.DEFAULT_TYPE, t: 
     return State.DESTINATION
 
 
+@refusals
 async def destination(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """A destination button: store the kind; ask for the account holder's name."""
     t, shop, args = await _pressed(update, context)
@@ -549,6 +575,7 @@ async def _ask_name(update: Update, t: Translator, shop: Shop) -> State:
     return State.NAME
 
 
+@refusals
 async def name_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Check the holder is the registered entity, store it; ask for the account."""
     t, shop = await _shop(update, context)
@@ -572,6 +599,7 @@ async def _ask_account(update: Update, t: Translator, shop: Shop, kind: str) -> 
     return State.ACCOUNT
 
 
+@refusals
 async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Store the account; hold the whole balance and show the summary; ask to confirm."""
     t, shop = await _shop(update, context)
@@ -589,11 +617,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
 async def _summary(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
                    shop: Shop) -> Step:
     d, flow = deps(context), _flow(context, shop)
-    try:
-        held = await _refund_hold(context, shop)
-    except DepositError as err:
-        await say(update, explain(t, err))
-        return None
+    held = await _refund_hold(context, shop)
     flow["wid"] = held.withdrawal_id
     kind = str(flow.get("kind"))
     first, last = payout_dates(held, today_in(shop, d.clock.now()).date(), d.policy)
@@ -620,9 +644,10 @@ async def _refund_hold(context: ContextTypes.DEFAULT_TYPE, shop: Shop) -> Withdr
     for w in view.snapshot.holds if view else ():
         if w.kind is WithdrawalKind.REFUND and w.status is WithdrawalStatus.HELD:
             return w
-    return await start_refund(d.uow(), shop.shop_id, d.clock.now(), d.policy)
+    return await start_refund(d.uow(), shop.shop_id, d.clock.now(), d.policy, d.ids)
 
 
+@refusals
 async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Change account: forget the account details; ask for the destination again."""
     t, shop, _ = await _pressed(update, context)
@@ -634,6 +659,7 @@ async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return await _resume(update, context, t, shop)
 
 
+@refusals
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Confirm refund: submit once (a second tap changes nothing); show the payout dates."""
     t, shop, _ = await _pressed(update, context)
@@ -697,6 +723,7 @@ async def _submitted(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
 # ---- cancel and reopen ----------------------------------------------------------------
 
 
+@refusals
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/cancel or Cancel: withdraw the application before signing; after, explain why not."""
     if update.callback_query is not None:
@@ -737,20 +764,18 @@ async def stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return None
 
 
-async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@refusals
+async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/reopen: reopen the closed current shop once 6 months have passed since closing."""
     t, shop = await _shop(update, context)
     if shop is None:
-        return
+        return None
     d = deps(context)
-    try:
-        await reopen_shop(d.uow(), shop.shop_id, d.clock.now(), d.policy)
-    except DepositError as err:
-        await say(update, explain(t, err))
-        return
+    await reopen_shop(d.uow(), shop.shop_id, d.clock.now(), d.policy)
     await say(update, t.gettext("{shop} is open again with your original account. Send "
                                 "/balance to see the deposit it needs.").format(
         shop=_title(t, shop)))
+    return None
 
 
 def _user_id(update: Update) -> int:

@@ -90,7 +90,7 @@ async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
                       .format(currency=shop.currency))
             return State.AMOUNT
         quote = await create_quote(d.uow(), shop.shop_id, parsed.amount, None, d.clock.now(),
-                                   d.policy)
+                                   d.policy, d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
         return State.AMOUNT
@@ -139,7 +139,7 @@ async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> S
     ref = str(draft(context, FLOW).get("ref", ""))
     try:
         quote = await choose_method(d.uow(), shop.shop_id, ref, methods[int(index)],
-                                    d.clock.now(), d.policy)
+                                    d.clock.now(), d.policy, d.ids)
     except QuoteExpired:
         return await _requote(update, context, t, shop, ref)
     except DepositError as err:
@@ -154,7 +154,7 @@ async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
                    shop: Shop, ref: str) -> State:
     d = deps(context)
     try:
-        old, new = await requote(d.uow(), shop.shop_id, ref, d.clock.now(), d.policy)
+        old, new = await requote(d.uow(), shop.shop_id, ref, d.clock.now(), d.policy, d.ids)
     except DepositError as err:
         await say(update, explain(t, err))
         return State.AMOUNT

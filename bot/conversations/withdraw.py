@@ -31,7 +31,7 @@ from bot.conversations.flow import (
     say,
 )
 from bot.errors_text import destination_name, explain
-from bot.handlers.common import translator_for, user_shops
+from bot.handlers.common import is_owner, refuse_staff, translator_for, user_shops
 from bot.i18n import Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import shop_title
@@ -64,6 +64,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | i
     token = button_data(update).removeprefix("wd:start:") if update.callback_query else None
     shop = await flow_shop(update, context, t, token)
     if shop is None:
+        return ConversationHandler.END
+    if not await is_owner(update, context, shop):
+        await refuse_staff(update, t)
         return ConversationHandler.END
     await answer_button(update)
     draft(context, FLOW).clear()
@@ -111,7 +114,7 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
                                         "in {currency}.").format(currency=shop.currency))
             return State.AMOUNT
         held = await start_withdrawal(d.uow(), shop.shop_id, parsed.amount, d.clock.now(),
-                                      d.policy)
+                                      d.policy, ids=d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
         return State.AMOUNT

@@ -65,3 +65,22 @@ async def member_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
         if shop_token(shop.shop_id) == token:
             return shop, shops
     return None, shops
+
+
+async def is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE, shop: Shop) -> bool:
+    """Owners move money out and close shops; staff see, top up and read history."""
+    user = update.effective_user
+    if user is None:
+        return False
+    uow = deps(context).uow()
+    async with uow:
+        members = await uow.shops.members(shop.shop_id)
+    return any(m.telegram_user_id == user.id and m.role == "owner" for m in members)
+
+
+async def refuse_staff(update: Update, t: Translator) -> None:
+    """Tell a staff member that only the owner may do this."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await reply(update, t.gettext("Only the shop's owner can withdraw money or close the shop. "
+                                  "You can still see the balance, top up and read the history."))

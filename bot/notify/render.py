@@ -79,6 +79,10 @@ def _withdrawal_failed(n: Notice, t: Translator) -> list[str]:
 
 
 def _hold_expired(n: Notice, t: Translator) -> list[str]:
+    if n.data.get("kind") == "refund":
+        return [t.gettext("Your closing refund of {amount} was not confirmed within 2 hours, "
+                          "so the hold was released. Send /close to confirm the refund "
+                          "again.").format(amount=t.money(_m(n, "amount")))]
     return [t.gettext("Your withdrawal of {amount} was not confirmed within 2 hours, so the "
                       "hold was released. Start again with a new withdrawal if you still "
                       "want it.").format(amount=t.money(_m(n, "amount")))]

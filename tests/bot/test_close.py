@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.ext import Application, CommandHandler
 
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
 from bot.context import Deps
-from bot.conversations.close import build_close, reopen
 from bot.handlers.common import shop_token
 from bot.sandbox.chat import Sandbox
 from bot.storage.db import Database
@@ -28,23 +26,12 @@ CODE = re.compile(r"code> verification code for shop (\S+) \(user (\d+)\): (\d{6
 LONG_AGO = {"notice": START - timedelta(days=31), "order": START - timedelta(days=91)}
 
 
-def install(app: Application) -> None:  # type: ignore[type-arg]
-    """Register /close and /reopen as bot/app.py would: first in group 0, before catch-alls."""
-    app.add_handler(build_close())
-    app.add_handler(CommandHandler("reopen", reopen))
-    group = app.handlers[0]
-    mine = group[-2:]
-    del group[-2:]
-    group[:0] = mine
-
-
 @asynccontextmanager
 async def session(path: Path, clock: ManualClock) -> AsyncIterator[Chat]:
     """One bot process on a database file: a restart is a second session on the same file."""
     db = await Database.open(path)
     out = io.StringIO()
     box = Sandbox(Deps(db, load_policy(), clock, PrintedChannel(out)), clock, out)
-    install(box.app)
     async with box.app:
         yield Chat(box, out)
     await db.close()
@@ -197,6 +184,8 @@ async def test_arrears_the_balance_covers_are_deducted_on_day_ten_then_the_selle
     assert "⏳ No affiliate commission owed — £100.00 owed" in checklist
     assert ("Balance at least the arrears: they are deducted from the deposit on "
             "Dec 1, 2026") in checklist
+    assert ("Balance below the arrears: top up to at least £100.00 before Dec 1, 2026 10:00 "
+            "(UTC+08:00)") in checklist
     assert "Your balance, £600.00, covers the arrears now." in checklist
     assert "[Sign agreement]" not in checklist
     assert "arrears of £100.00 were deducted" in offset
@@ -353,6 +342,23 @@ async def test_a_double_tap_on_confirm_submits_the_refund_once(chat: Chat) -> No
     assert [w.amount.amount for w in live] == [600]
 
 
+async def test_change_account_asks_for_the_account_again_and_keeps_one_hold(
+        chat: Chat) -> None:
+    await ready_shop(chat)
+    await signed(chat)
+    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+
+    again = await chat.say("!press Change account")
+    summary = await chat.say("Acme Trading Ltd", "6222 0000 9999")
+
+    uow = chat.box.deps.uow()
+    async with uow:
+        live = await uow.withdrawals.live("S-GB")
+    assert "Send the account holder's name" in again
+    assert "To: Corporate bank account, Acme Trading Ltd, 6222 0000 9999" in summary
+    assert len(live) == 1
+
+
 async def test_a_hold_that_ran_out_is_placed_again_before_anything_is_submitted(
         chat: Chat) -> None:
     await ready_shop(chat)
@@ -466,3 +472,13 @@ async def test_account_text_is_escaped_in_html(chat: Chat) -> None:
 
     text = chat.calls("sendMessage")[-1]["text"]
     assert "&lt;b&gt;6222&lt;/b&gt; &amp; co" in text
+
+
+async def test_a_button_from_an_earlier_step_points_back_to_close(chat: Chat) -> None:
+    await ready_shop(chat)
+    await verified(chat)
+
+    out = await chat.say("!press Continue")
+
+    assert "That step is over. Send /close to continue where you are." in out
+    assert "code>" not in out

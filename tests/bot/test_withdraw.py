@@ -115,3 +115,15 @@ async def test_nothing_withdrawable_below_the_minimum_points_to_closing(chat: Ch
     out = await chat.say("!as 501 en", "/withdraw")
 
     assert "Nothing can be withdrawn" in out and "/close" in out
+
+
+async def test_staff_may_look_and_top_up_but_not_withdraw_or_close(chat: Chat) -> None:
+    await funded(chat)
+    await chat.event(type="shop.member_added", event_id="staff", shop_id="S-US",
+                     telegram_user_id=502, role="staff")
+
+    out = await chat.say("!as 502 en", "/balance", "/withdraw 50", "/close")
+
+    assert "Balance: $800.00" in out
+    assert out.count("Only the shop's owner can withdraw money or close the shop.") == 2
+    assert "is now held" not in out

@@ -152,7 +152,8 @@ async def test_a_deduction_during_a_verified_closure_schedules_the_offset(
     assert (await view(platform)).closure.arrears_due_at == T0 + timedelta(days=10)
 
 
-async def test_an_expired_quote_cannot_be_paid_and_is_not_pending(platform: Platform) -> None:
+async def test_an_expired_quote_cannot_be_paid_and_stops_being_pending_after_a_day(
+        platform: Platform) -> None:
     await platform.register()
     await platform.apply("fx.rate", shop_id=None, base="USD", quote="CNY", rate="7.2")
     quote = await create_quote(platform.uow(), "S1", D("100"), None, T0, platform.policy)
@@ -163,4 +164,7 @@ async def test_an_expired_quote_cannot_be_paid_and_is_not_pending(platform: Plat
         await choose_method(platform.uow(), "S1", quote.ref, "payoneer",
                             platform.clock.now(), platform.policy)
 
+    still_in_flight = (await platform.snapshot()).facts.pending_quotes
+    platform.clock.advance(days=1)
+    assert [q.ref for q in still_in_flight] == [quote.ref]
     assert (await platform.snapshot()).facts.pending_quotes == ()

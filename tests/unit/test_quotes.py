@@ -6,16 +6,15 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import InvalidAmount, PaymentMethodNotAllowed, TopUpTooLarge
+from domain.ids import ALPHABET as CODE_ALPHABET
+from domain.ids import RANDOM_IDS, seeded_ids
 from domain.model import Shop
 from domain.money import Money
 from domain.policy import load_policy
 from domain.quotes import (
-    CODE_ALPHABET,
     allowed_methods,
     check_method,
     make_quote,
-    new_recharge_code,
-    new_reference,
     price,
     validate_topup,
 )
@@ -126,7 +125,7 @@ def test_a_quote_for_a_method_the_company_may_not_use_is_refused() -> None:
 
 
 def test_recharge_codes_use_only_unambiguous_characters_and_differ() -> None:
-    codes = {new_recharge_code() for _ in range(200)}
+    codes = {RANDOM_IDS.recharge_code() for _ in range(200)}
 
     assert len(codes) == 200
     assert all(c.startswith("RC") and len(c) == 12 for c in codes)
@@ -138,7 +137,18 @@ def test_the_code_alphabet_leaves_out_look_alike_characters() -> None:
 
 
 def test_payment_references_are_prefixed_and_differ() -> None:
-    refs = {new_reference() for _ in range(200)}
+    refs = {RANDOM_IDS.payment_ref() for _ in range(200)}
 
     assert len(refs) == 200
     assert all(r.startswith("PAY-") and set(r[4:]) <= set(CODE_ALPHABET) for r in refs)
+
+
+def test_seeded_identifiers_repeat_for_the_same_seed_and_differ_for_another() -> None:
+    first, again, other = seeded_ids("a"), seeded_ids("a"), seeded_ids("b")
+
+    run = [first.code(), first.withdrawal_id(), first.payment_ref(), first.recharge_code()]
+
+    assert run == [again.code(), again.withdrawal_id(), again.payment_ref(),
+                   again.recharge_code()]
+    assert run[0] != other.code() or run[1] != other.withdrawal_id()
+    assert len(run[0]) == 6 and run[0].isdigit() and run[1].startswith("W-")
