@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
     run = sub.add_parser("run", help="connect to Telegram by long polling")
     run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    run.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop")
     link.add_argument("shop_id")
     link.add_argument("--role", choices=("owner", "staff"), default="owner")
@@ -78,6 +79,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     db = loop.run_until_complete(Database.open(args.db or settings.db))
     deps = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
                 settings.default_language)
+    if args.demo:
+        from bot.sandbox.demo import seed_demo
+
+        if loop.run_until_complete(seed_demo(deps)):
+            log.info("demo shops added to %s", db.path)
     app = build_application(deps, settings.telegram_bot_token,
                             base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds)
