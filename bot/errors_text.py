@@ -45,9 +45,11 @@ def destination_name(t: Translator, kind: str) -> str:
     return t.gettext(DESTINATIONS.get(kind, kind))
 
 
-def _range(t: Translator, err: Any) -> str:
-    return t.gettext("You can withdraw a whole number from {minimum} to {maximum}.").format(
+def _range(t: Translator, err: Any, problem: str) -> str:
+    allowed = t.gettext("You can withdraw a whole number from {minimum} to {maximum}.").format(
         minimum=t.money(err.minimum), maximum=t.money(err.maximum))
+    # two sentences: a space between them in English, none in Chinese
+    return t.gettext("{problem} {allowed}").format(problem=problem, allowed=allowed)
 
 
 def _nothing(t: Translator, err: e.NothingWithdrawable) -> str:
@@ -78,12 +80,12 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
         "quote at the current rate."),
     e.UnknownQuote: lambda t, err: t.gettext("That quote is no longer available. Start again "
                                              "with /topup."),
-    e.WithdrawalNotWhole: lambda t, err: t.gettext(
-        "Withdrawals are whole numbers only.") + " " + _range(t, err),
-    e.BelowMinimumWithdrawal: lambda t, err: t.gettext(
-        "That is below the minimum withdrawal.") + " " + _range(t, err),
-    e.AboveWithdrawable: lambda t, err: t.gettext(
-        "That is more than you can withdraw now.") + " " + _range(t, err),
+    e.WithdrawalNotWhole: lambda t, err: _range(
+        t, err, t.gettext("Withdrawals are whole numbers only.")),
+    e.BelowMinimumWithdrawal: lambda t, err: _range(
+        t, err, t.gettext("That is below the minimum withdrawal.")),
+    e.AboveWithdrawable: lambda t, err: _range(
+        t, err, t.gettext("That is more than you can withdraw now.")),
     e.NothingWithdrawable: _nothing,
     e.HoldExpired: lambda t, err: t.gettext(
         "This withdrawal was not confirmed within 2 hours, so the hold was released and "
