@@ -20,14 +20,13 @@ from domain.model import (
     QuoteStatus,
     Shop,
     ShopStatus,
-    WithdrawalKind,
     WithdrawalStatus,
 )
 from domain.money import Money
 from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services import load_facts, refresh_shop
+from domain.services import load_facts, refresh_shop, settle_closure
 from domain.status import snapshot
 
 log = logging.getLogger(__name__)
@@ -229,6 +228,7 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
     for move in moves:
         await uow.ledger.post(move)
     await schedule_if_owed(uow, shop.shop_id, now, policy)
+    await settle_closure(uow, shop.shop_id, now)
     to_arrears = sum((m.amount for m in moves
                       if m.kind is ledger.TransferKind.DEDUCTION_ARREARS),
                      Money.zero(shop.currency))
@@ -243,37 +243,17 @@ async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, no
     w = await _confirmed(uow, shop, e.withdrawal_id)
     await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
-    await _close_if_refunded(uow, shop, now)
+    await settle_closure(uow, shop.shop_id, now)
     await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
                   {"withdrawal_id": w.withdrawal_id, "kind": w.kind.value,
                    **money_fields("amount", w.amount)})
-
-
-async def _close_if_refunded(uow: UnitOfWork, shop: Shop, now: datetime) -> None:
-    """After signing, the shop closes once payouts left nothing; new money is refunded next."""
-    current = await uow.closures.current(shop.shop_id)
-    if current is None or current.stage not in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
-        return
-    balance = await uow.ledger.balance(ledger.deposit_account(shop.shop_id), shop.currency)
-    live = await uow.withdrawals.live(shop.shop_id)
-    if balance.is_positive or live:
-        if current.stage is ClosureStage.REFUNDING and not live:
-            await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
-                                                         refund_withdrawal_id=None))
-        return
-    await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED, ended_at=now))
-    await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
 
 
 async def _withdrawal_failed(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalFailed,
                              now: datetime, policy: Policy) -> None:
     w = await _confirmed(uow, shop, e.withdrawal_id)
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.FAILED, now, e.reason))
-    if w.kind is WithdrawalKind.REFUND:
-        current = await uow.closures.current(shop.shop_id)
-        if current is not None and current.stage is ClosureStage.REFUNDING:
-            await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
-                                                         refund_withdrawal_id=None))
+    await settle_closure(uow, shop.shop_id, now)
     await _notify(uow, shop, "withdrawal_failed", w.withdrawal_id, now, policy,
                   {"withdrawal_id": w.withdrawal_id, "reason": e.reason,
                    **money_fields("amount", w.amount)})

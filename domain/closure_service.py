@@ -13,7 +13,7 @@ from domain.money import Money
 from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services import load_facts, shop_or_fail, start_closure_in
+from domain.services import load_facts, settle_closure, shop_or_fail, start_closure_in
 from domain.status import Snapshot, snapshot
 from domain.withdrawals import end
 
@@ -113,12 +113,14 @@ async def sign_agreement(uow: UnitOfWork, shop_id: str, user_id: int, now: datet
         shop = await shop_or_fail(uow, shop_id)
         facts = await load_facts(uow, shop, now)
         signed = closing.sign(current, closing.checklist(facts, now, policy), user_id, now)
-        if not facts.balance.is_positive and not confirmed_holds(facts).is_positive:
-            signed = signed.with_changes(stage=ClosureStage.CLOSED, ended_at=now)
-            await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
+        for w in facts.withdrawals:  # after signing the deposit leaves only as the refund
+            if w.status is WithdrawalStatus.HELD:
+                await uow.withdrawals.update(end(w, WithdrawalStatus.RELEASED, now, "signed"))
         await uow.closures.save(signed)
+        await settle_closure(uow, shop_id, now)
+        found = await uow.closures.current(shop_id)
         await uow.commit()
-        return signed
+        return found or signed
 
 
 def confirmed_holds(facts: ShopFacts) -> Money:

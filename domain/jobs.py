@@ -13,7 +13,7 @@ from domain.model import ClosureStage, ShopStatus, WithdrawalStatus
 from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services import refresh_shop
+from domain.services import refresh_shop, settle_closure
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ async def release_lapsed_holds(uow: UnitOfWork, now: datetime) -> int:
                                         {"withdrawal_id": held.withdrawal_id,
                                          "kind": held.kind.value,
                                          **money_fields("amount", held.amount)}))
+        for shop_id in {held.shop_id for held in lapsed}:
+            await settle_closure(uow, shop_id, now)
         await uow.commit()
         return len(lapsed)
 

@@ -153,13 +153,18 @@ async def start_withdrawal(uow: UnitOfWork, shop_id: str, amount: Decimal, now: 
     """Validate an amount against what is withdrawable now and hold it for two hours."""
     async with uow:
         snap = await current_snapshot(uow, shop_id, now, policy)
-        _check_kind(snap, kind)
-        shop = snap.facts.shop
-        money = withdrawals.validate_amount(amount, snap.withdrawable, policy, kind)
-        hold = withdrawals.open_hold(ids.withdrawal_id(), shop, money, kind, now, policy)
-        await uow.withdrawals.add(hold)
+        hold = await _hold_in(uow, snap, amount, now, policy, kind, ids)
         await uow.commit()
         return hold
+
+
+async def _hold_in(uow: UnitOfWork, snap: Snapshot, amount: Decimal, now: datetime,
+                   policy: Policy, kind: WithdrawalKind, ids: Ids) -> Withdrawal:
+    _check_kind(snap, kind)
+    money = withdrawals.validate_amount(amount, snap.withdrawable, policy, kind)
+    hold = withdrawals.open_hold(ids.withdrawal_id(), snap.facts.shop, money, kind, now, policy)
+    await uow.withdrawals.add(hold)
+    return hold
 
 
 def _check_kind(snap: Snapshot, kind: WithdrawalKind) -> None:
@@ -180,8 +185,10 @@ async def start_refund(uow: UnitOfWork, shop_id: str, now: datetime, policy: Pol
     """Closure step 6: hold the whole balance for the full refund (no minimum)."""
     async with uow:
         snap = await current_snapshot(uow, shop_id, now, policy)
-    return await start_withdrawal(uow, shop_id, snap.withdrawable.amount, now, policy,
-                                  WithdrawalKind.REFUND, ids)
+        hold = await _hold_in(uow, snap, snap.withdrawable.amount, now, policy,
+                              WithdrawalKind.REFUND, ids)
+        await uow.commit()
+        return hold
 
 
 async def _withdrawal_of(uow: UnitOfWork, shop_id: str, withdrawal_id: str) -> Withdrawal:
@@ -219,8 +226,31 @@ async def cancel_withdrawal(uow: UnitOfWork, shop_id: str, withdrawal_id: str,
             raise WithdrawalNotPending(withdrawal_id, held.status.value)
         released = withdrawals.end(held, WithdrawalStatus.RELEASED, now, "cancelled")
         await uow.withdrawals.update(released)
+        await settle_closure(uow, shop_id, now)
         await uow.commit()
         return released
+
+
+async def settle_closure(uow: UnitOfWork, shop_id: str, now: datetime) -> None:
+    """After signing: close once nothing is left or held; back to 'signed' when no refund holds.
+
+    Called wherever a payout lands or a hold ends (paid, failed, cancelled, expired, deducted).
+    """
+    current = await uow.closures.current(shop_id)
+    if current is None or current.stage not in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        return
+    shop = await shop_or_fail(uow, shop_id)
+    balance = await uow.ledger.balance(ledger.deposit_account(shop_id), shop.currency)
+    holding = [w for w in await uow.withdrawals.live(shop_id) if w.holds(now)]
+    if not balance.is_positive and not holding:
+        await uow.closures.save(current.with_changes(stage=ClosureStage.CLOSED, ended_at=now))
+        await uow.shops.update(shop.with_changes(status=ShopStatus.CLOSED, closed_at=now))
+        return
+    refunding = any(w.kind is WithdrawalKind.REFUND and w.status is WithdrawalStatus.CONFIRMED
+                    for w in holding)
+    if current.stage is ClosureStage.REFUNDING and not refunding:
+        await uow.closures.save(current.with_changes(stage=ClosureStage.SIGNED,
+                                                     refund_withdrawal_id=None))
 
 
 def today_in(shop: Shop, now: datetime) -> datetime:

@@ -50,6 +50,37 @@ async def test_a_code_is_refused_once_it_has_expired(platform, policy, channel, 
     assert refused.value.reason == "code_expired"
 
 
+async def test_after_five_wrong_codes_even_the_right_one_is_refused(platform, policy,
+                                                                   channel):
+    await ready_shop(platform)
+    await send_closure_code(platform.uow(), "S1", OWNER, platform.clock.now(), policy, channel)
+    wrong = "000000" if channel.last_code != "000000" else "111111"
+    for _ in range(5):
+        with pytest.raises(WrongVerificationCode):
+            await verify_identity(platform.uow(), "S1", wrong, "r", platform.clock.now(), policy)
+
+    with pytest.raises(ClosureStepRefused) as refused:
+        await verify_identity(platform.uow(), "S1", channel.last_code, "r",
+                              platform.clock.now(), policy)
+
+    assert refused.value.reason == "code_expired"
+
+
+async def test_a_resent_code_replaces_the_earlier_one(platform, policy, channel):
+    await ready_shop(platform)
+    now = platform.clock.now()
+    await send_closure_code(platform.uow(), "S1", OWNER, now, policy, channel)
+    await send_closure_code(platform.uow(), "S1", OWNER, now, policy, channel)
+    [(_, _, old), (_, _, new)] = channel.sent
+
+    if old != new:
+        with pytest.raises(WrongVerificationCode):
+            await verify_identity(platform.uow(), "S1", old, "r", now, policy)
+    closure = await verify_identity(platform.uow(), "S1", new, "r", now, policy)
+
+    assert closure.stage is ClosureStage.VERIFIED
+
+
 async def test_the_checklist_shows_each_condition_with_the_date_it_will_be_met(
         platform, policy, channel, clock):
     await platform.register()

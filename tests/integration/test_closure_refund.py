@@ -9,9 +9,20 @@ import pytest
 from domain.closure_service import cancel_closure, reopen_shop, sign_agreement
 from domain.errors import ClosureStepRefused, DepositError, ReopenTooEarly, ShopClosed
 from domain.model import ClosureStage, WithdrawalKind
-from domain.services import send_closure_code, start_withdrawal
+from domain.services import confirm_withdrawal, send_closure_code, start_refund, start_withdrawal
 
-from .conftest import OWNER, T0, D, ready_shop, refund_all, run_jobs, usd, verified, view
+from .conftest import (
+    BANK,
+    OWNER,
+    T0,
+    D,
+    ready_shop,
+    refund_all,
+    run_jobs,
+    usd,
+    verified,
+    view,
+)
 
 
 async def test_the_full_refund_ignores_the_minimum_and_closing_follows_its_payout(
@@ -119,3 +130,114 @@ async def test_a_refund_withdrawal_is_refused_while_no_agreement_is_signed(platf
                                kind=WithdrawalKind.REFUND)
 
     assert await platform.scalar("SELECT count(*) FROM withdrawals") == 0
+
+
+async def test_a_normal_withdrawal_is_refused_once_the_agreement_is_signed(platform, policy,
+                                                                          channel, clock):
+    await ready_shop(platform)
+    await verified(platform, channel)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+
+    with pytest.raises(ClosureStepRefused):
+        await start_withdrawal(platform.uow(), "S1", D("100"), clock.now(), policy)
+
+    assert await platform.scalar("SELECT count(*) FROM withdrawals") == 0
+
+
+async def test_money_arriving_during_the_refund_is_refunded_next_before_the_shop_closes(
+        platform, policy, channel, clock):
+    await ready_shop(platform)
+    await verified(platform, channel)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+    first = await refund_all(platform, "600")
+    await platform.top_up("25.50")
+
+    await platform.apply("withdrawal.paid", withdrawal_id=first)
+    still_open = await view(platform)
+    second = await refund_all(platform, "25.50")
+    await platform.apply("withdrawal.paid", withdrawal_id=second)
+
+    assert still_open.closure.stage is ClosureStage.SIGNED
+    assert still_open.snapshot.withdrawable == usd("25.50")
+    assert (await view(platform)).closure.stage is ClosureStage.CLOSED
+    assert await platform.rows("SELECT status FROM shops") == [("closed",)]
+
+
+async def test_two_refunds_paid_out_in_turn_leave_the_shop_closed(platform, policy, channel,
+                                                                   clock):
+    await ready_shop(platform)
+    await verified(platform, channel)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+    first = await start_refund(platform.uow(), "S1", clock.now(), policy)
+    await platform.top_up("100")
+    second = await start_refund(platform.uow(), "S1", clock.now(), policy)
+    for refund in (first, second):
+        await confirm_withdrawal(platform.uow(), "S1", refund.withdrawal_id, BANK, clock.now(),
+                                 policy)
+
+    for refund in (first, second):
+        await platform.apply("withdrawal.paid", withdrawal_id=refund.withdrawal_id)
+
+    assert (await platform.snapshot()).balance == usd("0")
+    assert (await view(platform)).closure.stage is ClosureStage.CLOSED
+    assert await platform.rows("SELECT status FROM shops") == [("closed",)]
+
+
+async def test_a_payout_confirmed_before_signing_that_empties_the_deposit_closes_the_shop(
+        platform, policy, channel, clock):
+    await ready_shop(platform)
+    normal = await start_withdrawal(platform.uow(), "S1", D("100"), clock.now(), policy)
+    await confirm_withdrawal(platform.uow(), "S1", normal.withdrawal_id, BANK, clock.now(),
+                             policy)
+    await verified(platform, channel)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+    refund = await refund_all(platform, "500")
+
+    await platform.apply("withdrawal.paid", withdrawal_id=refund)
+    await platform.apply("withdrawal.paid", withdrawal_id=normal.withdrawal_id)
+
+    assert (await platform.snapshot()).balance == usd("0")
+    assert (await view(platform)).closure.stage is ClosureStage.CLOSED
+    assert await platform.rows("SELECT status FROM shops") == [("closed",)]
+
+
+async def pay_out_refunds_until_closed(platform, rounds: int = 3) -> None:
+    """What a seller can always do after signing: refund what is left until the shop closes."""
+    for _ in range(rounds):
+        if await platform.scalar("SELECT status FROM shops") == "closed":
+            return
+        now, policy = platform.clock.now(), platform.policy
+        refund = await start_refund(platform.uow(), "S1", now, policy)
+        await confirm_withdrawal(platform.uow(), "S1", refund.withdrawal_id, BANK, now, policy)
+        await platform.apply("withdrawal.paid", withdrawal_id=refund.withdrawal_id)
+
+
+async def test_money_a_lapsed_hold_gives_back_after_the_refund_can_still_be_refunded(
+        platform, policy, channel, clock):
+    await ready_shop(platform)
+    await verified(platform, channel)
+    await start_withdrawal(platform.uow(), "S1", D("100"), clock.now(), policy)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+    await pay_out_refunds_until_closed(platform, rounds=1)
+
+    await run_jobs(platform, clock.now() + timedelta(hours=2))
+    await pay_out_refunds_until_closed(platform)
+
+    assert (await platform.snapshot()).balance == usd("0")
+    assert (await view(platform)).closure.stage is ClosureStage.CLOSED
+
+
+async def test_a_refund_that_emptied_the_deposit_closes_the_shop_once_a_lapsed_hold_is_released(
+        platform, policy, channel, clock):
+    await ready_shop(platform)
+    await verified(platform, channel)
+    await start_withdrawal(platform.uow(), "S1", D("100"), clock.now(), policy)
+    await sign_agreement(platform.uow(), "S1", OWNER, clock.now(), policy)
+    clock.advance(hours=2)
+    await pay_out_refunds_until_closed(platform, rounds=1)
+
+    await run_jobs(platform, clock.now() + timedelta(minutes=1))
+
+    assert (await platform.snapshot()).balance == usd("0")
+    assert (await view(platform)).closure.stage is ClosureStage.CLOSED
+    assert await platform.rows("SELECT status FROM shops") == [("closed",)]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from domain.apply import Outcome
+from bot.storage.db import Database
+from bot.storage.uow import SqliteUnitOfWork
+from domain.apply import Outcome, apply_event
 from domain.money import Money
 from domain.services import confirm_withdrawal, start_withdrawal
 
@@ -169,6 +173,39 @@ async def test_each_money_event_writes_exactly_one_notice_even_when_replayed(pla
     kinds = [r[0] for r in await platform.outbox()]
     assert sorted(kinds) == sorted(["payment_confirmed", "payment_failed", "deduction_posted",
                                     "withdrawal_paid", "withdrawal_failed"])
+
+
+async def test_one_payment_delivered_twice_at_once_is_credited_once(platform):
+    await platform.register()
+    raw = platform.event("payment.confirmed", payment_ref="PAY-1", amount="100.00",
+                         currency="USD")
+
+    results = await asyncio.gather(platform.send(raw), platform.send(dict(raw)))
+
+    assert sorted(r.outcome for r in results) == sorted([Outcome.APPLIED, Outcome.DUPLICATE])
+    assert await platform.deposit_sum() == D("100")
+    assert len(await platform.outbox("payment_confirmed")) == 1
+
+
+async def test_one_payment_ref_confirmed_through_two_connections_is_credited_once(
+        platform, policy, db, tmp_path):
+    await platform.register()
+    first = platform.event("payment.confirmed", payment_ref="PAY-1", amount="100.00",
+                           currency="USD")
+    second = {**first, "event_id": "E-OTHER"}
+    other = await Database.open(tmp_path / "t.db")
+    now = platform.clock.now()
+
+    try:
+        results = await asyncio.gather(
+            apply_event(SqliteUnitOfWork(db), first, now, policy),
+            apply_event(SqliteUnitOfWork(other), second, now, policy))
+    finally:
+        await other.close()
+
+    assert sorted(r.outcome for r in results) == sorted([Outcome.APPLIED, Outcome.REJECTED])
+    assert await platform.deposit_sum() == D("100")
+    assert await platform.scalar("SELECT count(*) FROM payments") == 1
 
 
 async def start_and_confirm(platform, policy, top_up, amount) -> str:

@@ -56,6 +56,26 @@ async def test_every_event_type_of_the_contract_is_applied_and_logged(platform, 
     assert logged == set(EVENT_TYPES)
 
 
+async def test_a_registered_shop_cannot_move_to_another_market(platform):
+    await platform.register(market="US")
+
+    result = await platform.apply("shop.registered", entity_name="X", market="GB",
+                                  company_region="CN", legal_rep_id_region="CN",
+                                  scope_categories=[])
+
+    assert (result.outcome, result.field) == (Outcome.REJECTED, "market")
+    assert await platform.rows("SELECT market, entity_name FROM shops") == [
+        ("US", "Shenzhen Example Trading Co., Ltd.")]
+
+
+async def test_a_re_registration_updates_the_business_scope(platform):
+    await platform.register(scope=("home_goods",))
+
+    await platform.register(scope=("home_goods", "jewellery"))
+
+    assert (await platform.snapshot()).required.amount == Money.of("1000", "USD")
+
+
 async def test_a_member_added_can_act_for_the_shop(platform):
     await platform.register()
 

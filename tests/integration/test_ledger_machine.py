@@ -7,25 +7,32 @@ import calendar
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from bot.storage.db import Database
 from domain import errors
 from domain.apply import Outcome
 from domain.closure_service import cancel_closure, reopen_shop, sign_agreement, verify_identity
 from domain.jobs import run_due
-from domain.model import Withdrawal, WithdrawalKind
+from domain.model import Withdrawal
 from domain.policy import load_policy
 from domain.services import (
     cancel_withdrawal,
     confirm_withdrawal,
     send_closure_code,
+    start_refund,
     start_withdrawal,
 )
 
@@ -119,9 +126,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def confirmed(self) -> Decimal:
         return sum((h[0] for h in self.holds.values() if h[2] == "confirmed"), ZERO)
 
-    def withdrawable(self) -> Decimal:
+    def reserve(self) -> Decimal:
+        """What may not be withdrawn: required, except once signed or closed (whole balance)."""
         whole = self.stage in {"signed", "refunding"} or self.closed_at is not None
-        return max(self.balance - self.active() - (ZERO if whole else self.required()), ZERO)
+        return ZERO if whole else self.required()
+
+    def withdrawable(self) -> Decimal:
+        return max(self.balance - self.active() - self.reserve(), ZERO)
 
     def release_held(self) -> None:
         for h in self.holds.values():
@@ -132,20 +143,29 @@ class LedgerMachine(RuleBasedStateMachine):
         return self.arrears + sum(self.reported.values())
 
     # --- money in and out ------------------------------------------------------------
+    @initialize(amount=st.sampled_from(["0", "500", "519.99", "520", "540", "560", "600",
+                                        "1020"]))
+    def opening_deposit(self, amount: str) -> None:
+        if amount != "0":
+            self.top_up(amount, "new")
+
     @rule(amount=AMOUNTS, mode=st.sampled_from(["new"] * 5 + ["same_ref", "currency", "zero"]))
     def top_up(self, amount: str, mode: str) -> None:
         if mode == "same_ref" and self.refs:
             raw = self.p.event("payment.confirmed", payment_ref=self.refs[-1], amount=amount,
                                currency="USD")
-            return self.send(raw, Outcome.REJECTED, "payment_ref")
+            field = "shop_id" if self.closed_at else "payment_ref"
+            return self.send(raw, Outcome.REJECTED, field)
         if mode in {"currency", "zero"}:
             bad = {"currency": "GBP"} if mode == "currency" else {"amount": "0"}
             raw = {**self.p.event("payment.confirmed", payment_ref=f"R{len(self.refs)}",
                                   amount=amount, currency="USD"), **bad}
             return self.send(raw, Outcome.REJECTED, "amount" if mode == "zero" else "currency")
         ref = f"R{len(self.refs)}"
-        self.send(self.p.event("payment.confirmed", payment_ref=ref, amount=amount,
-                               currency="USD"))
+        raw = self.p.event("payment.confirmed", payment_ref=ref, amount=amount, currency="USD")
+        if self.closed_at is not None:
+            return self.send(raw, Outcome.REJECTED, "shop_id")
+        self.send(raw)
         value = Decimal(amount)
         to_arrears = min(value, self.arrears)
         self.refs.append(ref)
@@ -153,6 +173,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.balance += value - to_arrears
         self.topped += value
         self.notices["payment_confirmed"] += 1
+
+    @rule(extra=st.sampled_from(["-0.01", "0", "19.99", "20", "20.01", "21", "60"]))
+    def fund_tightly(self, extra: str) -> None:
+        """Top up to exactly required + holds + `extra` (arrears are paid first)."""
+        target = self.reserve() + self.active() + Decimal(extra)
+        self.top_up(str(max(target - self.balance + self.arrears, Decimal("0.01"))), "new")
 
     @rule(amount=st.sampled_from(["1", "20", "100", "499.99", "600", "1500", "2500"]))
     def deduction(self, amount: str) -> None:
@@ -163,45 +189,67 @@ class LedgerMachine(RuleBasedStateMachine):
         self.balance -= taken
         self.arrears += Decimal(amount) - taken
         self.notices["deduction_posted"] += 1
+        self.schedule_offset()
 
-    @rule(amount=st.sampled_from(["1", "19", "20", "21", "50", "99", "100", "101", "480",
-                                  "500", "20.5"]))
-    def start(self, amount: str) -> None:
-        value, allowed = Decimal(amount), self.withdrawable()
+    def schedule_offset(self) -> None:
+        if self.stage == "verified" and self.due is None and self.owed() > 0:
+            self.due = self.now + timedelta(days=10)
+
+    @rule(amount=st.sampled_from(["all", "all", "over", "1", "19", "20", "20.5", "50", "101"]),
+          edge=st.sampled_from([None, 7199, 7200, 7201]))
+    def start(self, amount: str, edge: int | None) -> None:
+        """Enter an amount; sometimes jump to the hold's edge at once and try to confirm."""
+        allowed = self.withdrawable()
+        high = allowed.to_integral_value(rounding=ROUND_FLOOR)
+        value = {"all": high, "over": high + 1}[amount] if amount in {"all", "over"} \
+            else Decimal(amount)
         expected: type | None = None
         if self.closed_at is not None:
             expected = errors.ShopClosed
-        elif allowed < MIN:
+        elif self.stage in {"signed", "refunding"}:
+            expected = errors.ClosureStepRefused
+        elif high < MIN:
             expected = errors.NothingWithdrawable
-        elif value != value.to_integral_value():
-            expected = errors.WithdrawalNotWhole
+        elif value > high:
+            expected = errors.AboveWithdrawable
         elif value < MIN:
             expected = errors.BelowMinimumWithdrawal
-        elif value > allowed:
-            expected = errors.AboveWithdrawable
+        elif value != value.to_integral_value():
+            expected = errors.WithdrawalNotWhole
         outcome = self.attempt(start_withdrawal(self.p.uow(), "S1", value, self.now,
                                                 self.policy))
         if expected is None:
-            return self.hold(outcome, value, "normal")
+            self.hold(outcome, value, "normal")
+            if edge is not None:
+                self.clock.advance(seconds=edge)
+                self.confirm_one(outcome.withdrawal_id)
+            return
         assert isinstance(outcome, expected), (outcome, expected)
-        if hasattr(outcome, "minimum"):
-            top = getattr(outcome, "maximum", None) or outcome.withdrawable
-            assert (outcome.minimum.amount, top.amount) == (MIN, allowed)
+        event(f"start refused: {expected.__name__}")
+        if isinstance(outcome, errors.NothingWithdrawable):
+            assert (outcome.minimum.amount, outcome.withdrawable.amount) == (MIN, allowed)
+        elif hasattr(outcome, "minimum"):
+            assert (outcome.minimum.amount, outcome.maximum.amount) == (MIN, high)
 
-    @precondition(lambda self: self.stage == "signed")
+    @precondition(lambda self: self.stage == "signed" and not self.live("refund"))
     @rule()
     def start_refund(self) -> None:
         value = self.withdrawable()
-        if value > 0:
-            w = self.run(start_withdrawal(self.p.uow(), "S1", value, self.now, self.policy,
-                                          kind=WithdrawalKind.REFUND))
-            self.hold(w, value, "refund")
+        outcome = self.attempt(start_refund(self.p.uow(), "S1", self.now, self.policy))
+        if value == 0:
+            assert isinstance(outcome, errors.BelowMinimumWithdrawal), outcome
+        else:
+            self.hold(outcome, value, "refund")
+
+    def live(self, kind: str) -> bool:
+        return any(h[1] == kind and h[2] in {"held", "confirmed"} for h in self.holds.values())
 
     def hold(self, w: Withdrawal, value: Decimal, kind: str) -> None:
         assert isinstance(w, Withdrawal), w
         assert w.amount.amount == value and w.created_at == self.now
         self.holds[w.withdrawal_id] = [value, kind, "held", self.now]
-        assert self.active() <= self.balance
+        event(f"{kind} hold started")
+        assert self.active() <= self.balance - self.reserve()
 
     def pick(self, index: int, statuses: set[str]) -> str | None:
         ids = [i for i, h in self.holds.items() if h[2] in statuses]
@@ -221,8 +269,11 @@ class LedgerMachine(RuleBasedStateMachine):
             assert isinstance(outcome, errors.WithdrawalNotPending), outcome
         elif self.now >= h[3] + HOLD:
             assert isinstance(outcome, errors.HoldExpired), outcome
+            event(f"confirm refused at +{(self.now - h[3]).total_seconds():.0f}s")
         else:
             assert isinstance(outcome, Withdrawal), outcome
+            event(f"confirmed at +{(self.now - h[3]).total_seconds():.0f}s"
+                  if self.now - h[3] > timedelta(hours=1) else "confirmed")
             h[2] = "confirmed"
             if h[1] == "refund" and self.stage == "signed":
                 self.stage = "refunding"
@@ -256,8 +307,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.balance -= h[0]
             self.paid_out += h[0]
         if h[1] == "refund" and self.stage == "refunding":
-            self.stage = "closed" if paid else "signed"
-            self.closed_at = self.now if paid else None
+            event(f"refund {'paid' if paid else 'failed'}")
+            emptied = paid and self.balance == 0
+            self.stage = "closed" if emptied else "signed"
+            self.closed_at = self.now if emptied else None
 
     # --- what sets required, and arrears ---------------------------------------------
     @rule(category=st.sampled_from(sorted(TIER)), live=st.sampled_from([0, 1]))
@@ -278,8 +331,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def arrears_reported(self, kind: str, amount: str) -> None:
         self.send(self.p.event("arrears.updated", kind=kind, amount=amount, currency="USD"))
         self.reported[kind] = Decimal(amount)
-        if self.stage == "verified" and self.due is None and self.owed() > 0:
-            self.due = self.now + timedelta(days=10)
+        self.schedule_offset()
 
     @rule(index=st.integers(0, 200), change=st.booleans())
     def replay(self, index: int, change: bool) -> None:
@@ -295,9 +347,10 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- time ------------------------------------------------------------------------
     @rule(seconds=st.sampled_from([7199, 7200, 7201]), then_confirm=st.booleans())
     def jump_to_hold_edge(self, seconds: int, then_confirm: bool) -> None:
-        if not self.holds:
+        held = [i for i, h in self.holds.items() if h[2] == "held"] or list(self.holds)
+        if not held:
             return
-        newest = max(self.holds, key=lambda i: self.holds[i][3])
+        newest = max(held, key=lambda i: self.holds[i][3])
         target = self.holds[newest][3] + timedelta(seconds=seconds)
         if target >= self.now:
             self.clock.set(target)
@@ -329,6 +382,7 @@ class LedgerMachine(RuleBasedStateMachine):
         taken = min(self.arrears, left)
         self.balance, self.arrears = self.balance - taken, self.arrears - taken + unpaid
         self.stage, self.due = ("failed" if self.arrears > 0 else "verified"), None
+        event(f"closure offset: {self.stage}")
 
     # --- closure ---------------------------------------------------------------------
     @precondition(lambda self: self.stage not in ACTIVE - {"started"} and self.closed_at is None)
@@ -349,7 +403,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.run(cancel_closure(self.p.uow(), "S1", self.now))
         self.stage, self.due = "cancelled", None
 
-    @precondition(lambda self: self.stage == "verified")
+    @precondition(lambda self: self.stage == "verified" and not self.live("normal"))
     @rule()
     def closure_sign(self) -> None:
         ends = [end for status, _, end in self.orders.values() if end is not None]
@@ -361,8 +415,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert isinstance(outcome, errors.ClosureStepRefused), outcome
             return
         assert not isinstance(outcome, errors.DepositError), outcome
+        event("closure signed")
         self.stage = "signed"
-        if self.balance == 0 and self.confirmed() == 0:
+        if self.balance == 0:
             self.stage, self.closed_at = "closed", self.now
 
     @precondition(lambda self: self.closed_at is not None)
@@ -377,6 +432,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert outcome.allowed_from == allowed
         else:
             assert outcome is None, outcome
+            event("shop reopened")
             self.closed_at = None
 
     # --- invariants ------------------------------------------------------------------
@@ -400,10 +456,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert net.get("platform:payouts:USD", ZERO) == self.paid_out
         revenue = self.topped - self.balance - self.paid_out + self.arrears
         assert net.get("platform:revenue:USD", ZERO) == revenue
+        self.holds_never_exceed_the_balance(snap)
 
-    @invariant()
-    def holds_never_exceed_the_balance(self) -> None:
-        snap = self.run(self.p.snapshot())
+    def holds_never_exceed_the_balance(self, snap: Any) -> None:
         confirmed, active = self.run(self.p.rows(
             "SELECT coalesce(sum(CASE WHEN status = 'confirmed' THEN amount_minor END), 0), "
             "coalesce(sum(amount_minor), 0) FROM withdrawals WHERE status = 'confirmed' "
