@@ -58,7 +58,8 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
         db = await Database.open(path)
         clock = ManualClock(_start_time(args.now))
         deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
-                    settings.default_language, ids=seeded_ids(clock.now().isoformat()))
+                    settings.default_language,
+                    ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"))
         try:
             if args.demo:
                 await seed_demo(deps)
@@ -67,6 +68,14 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
             await box.run(input_lines(sys.stdin, sys.stdin.isatty()))
         finally:
             await db.close()
+
+
+async def _history_size(db: Database) -> int:
+    """How much a reused database already holds: reseeds the sandbox's identifiers."""
+    async with db.conn.execute("SELECT (SELECT count(*) FROM events) + "
+                               "(SELECT count(*) FROM quotes)") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:

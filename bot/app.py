@@ -16,13 +16,14 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Deps
-from bot.conversations import close, withdraw
+from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
@@ -41,6 +42,7 @@ COMMANDS = (
     ("withdraw", N_("Withdraw what is above the required amount")),
     ("history", N_("Top-ups, deductions and payouts")),
     ("close", N_("Close the shop and get the deposit back")),
+    ("reopen", N_("Reopen a closed shop")),
     ("shops", N_("Choose which shop to act on")),
     ("language", N_("Choose your language")),
     ("cancel", N_("Cancel the current step")),
@@ -54,6 +56,8 @@ MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
+    flow.bind(app)
+    app.add_handler(TypeHandler(Update, flow.track), group=-1)
     app.add_handler(build_close())
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())

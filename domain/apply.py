@@ -228,7 +228,6 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
     for move in moves:
         await uow.ledger.post(move)
     await schedule_if_owed(uow, shop.shop_id, now, policy)
-    await settle_closure(uow, shop.shop_id, now)
     to_arrears = sum((m.amount for m in moves
                       if m.kind is ledger.TransferKind.DEDUCTION_ARREARS),
                      Money.zero(shop.currency))

@@ -105,6 +105,10 @@ async def create_quote(uow: UnitOfWork, shop_id: str, amount: Decimal, method: s
     """Quote a top-up at this moment's rate; the offline method gets a recharge code."""
     async with uow:
         shop = await _open_shop(uow, shop_id)
+        closure = await uow.closures.current(shop_id)
+        if closure is not None and closure.stage in {ClosureStage.SIGNED,
+                                                     ClosureStage.REFUNDING}:
+            raise ClosureStepRefused("topup", "closure_signed")
         money = quotes.validate_topup(amount, shop.currency, policy)
         pay_in = quotes.pay_currency(shop, policy)
         found = await uow.fx.rate(shop.currency, pay_in)

@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.context import deps
-from bot.conversations.flow import draft, drop_draft, say
+from bot.conversations.flow import ActiveFlow, draft, drop_draft, say
 from bot.errors_text import destination_name, explain
 from bot.handlers.common import (
     current_shop,
@@ -770,6 +770,9 @@ async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     t, shop = await _shop(update, context)
     if shop is None:
         return None
+    if not await is_owner(update, context, shop):
+        await refuse_staff(update, t)
+        return None
     d = deps(context)
     await reopen_shop(d.uow(), shop.shop_id, d.clock.now(), d.policy)
     await say(update, t.gettext("{shop} is open again with your original account. Send "
@@ -786,7 +789,7 @@ def _user_id(update: Update) -> int:
 
 def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
     """The /close conversation (register before the app's catch-all handlers)."""
-    text = filters.TEXT & ~filters.COMMAND
+    text = filters.TEXT & ~filters.COMMAND & ActiveFlow("close")
 
     def button(callback: Any, action: str) -> CallbackQueryHandler:  # type: ignore[type-arg]
         return CallbackQueryHandler(callback, pattern=rf"^cl:{action}:")
@@ -805,7 +808,8 @@ def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore
             State.CONFIRM: [button(confirm, "ok"), button(change, "change")],
             State.SUBMITTED: [button(confirm, "ok"), button(refresh, "check")],
         },
-        fallbacks=[CommandHandler("cancel", cancel), button(cancel, "cancel"),
+        fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow("close")),
+                   button(cancel, "cancel"),
                    CallbackQueryHandler(stale, pattern=r"^cl:")],
         name="close", persistent=persistent, per_message=False, allow_reentry=True,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from telegram import InlineKeyboardButton, Update
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, filters
 
 from bot.handlers.common import current_shop, member_shop, reply
 from bot.i18n import Translator
@@ -60,3 +61,66 @@ def button_data(update: Update) -> str:
 async def say(update: Update, text: str, markup: Any = None) -> None:
     """Reply in the flow's chat."""
     await reply(update, text, markup)
+
+
+# --- one active flow per user --------------------------------------------------------------
+# Several conversations may sit in a text step at once (a seller starts /topup while a
+# /withdraw waits for an amount). Text and /cancel go only to the flow the user touched
+# last; starting another flow releases a withdrawal hold left half-way.
+
+ACTIVE = "active_flow"
+STARTERS = {"topup": "topup", "withdraw": "withdraw", "close": "close"}
+PREFIXES = {"tu:": "topup", "wd:": "withdraw", "cl:": "close"}
+_bound: dict[str, Any] = {}
+
+
+def bind(app: Any) -> None:
+    """Let the ActiveFlow filters read this application's user_data."""
+    _bound["app"] = app
+
+
+class ActiveFlow(filters.UpdateFilter):
+    """Matches updates from a user whose active flow is `name`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=f"ActiveFlow({name})")
+        self.flow = name
+
+    def filter(self, update: Update) -> bool:
+        app, user = _bound.get("app"), update.effective_user
+        if app is None or user is None:
+            return False
+        data = app.user_data.get(user.id) or {}
+        return bool(data.get(ACTIVE) == self.flow)
+
+
+async def track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler: note which flow the user is in; a new flow releases an old hold."""
+    if context.user_data is None:
+        return
+    data = button_data(update)
+    flow = next((f for p, f in PREFIXES.items() if data.startswith(p)), None)
+    message = update.effective_message if update.callback_query is None else None
+    text = (message.text or "") if message is not None else ""
+    command = text[1:].split()[0].split("@")[0] if text.startswith("/") else ""
+    if command in STARTERS:
+        flow = STARTERS[command]
+    if command in STARTERS or data.startswith(("tu:start:", "wd:start:")):
+        await release_hold(context)
+    if flow is not None:
+        context.user_data[ACTIVE] = flow
+
+
+async def release_hold(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A withdrawal left before its confirmation: release the money it holds, at once."""
+    from bot.context import deps
+    from domain.errors import DepositError
+    from domain.services import cancel_withdrawal
+
+    left = (context.user_data or {}).get("withdraw") or {}
+    if left.get("withdrawal") and left.get("shop"):
+        d = deps(context)
+        with contextlib.suppress(DepositError):
+            await cancel_withdrawal(d.uow(), str(left["shop"]), str(left["withdrawal"]),
+                                    d.clock.now())
+        left.pop("withdrawal", None)

@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from bot.context import deps
 from bot.conversations.flow import (
+    ActiveFlow,
     answer_button,
     button_data,
     cancel_button,
@@ -35,7 +36,7 @@ from bot.i18n import Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import shop_title
 from domain.calendar import window
-from domain.errors import DepositError, QuoteExpired
+from domain.errors import ClosureStepRefused, DepositError, NoFxRate, QuoteExpired, ShopClosed
 from domain.model import Quote, Shop
 from domain.policy import Policy
 from domain.quotes import OFFLINE, allowed_methods
@@ -80,7 +81,7 @@ async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sta
 
 
 async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, shop: Shop,
-                 text: str) -> State:
+                 text: str) -> State | int:
     d = deps(context)
     try:
         parsed = parse_amount(text)
@@ -93,10 +94,15 @@ async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
                                    d.policy, d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
-        return State.AMOUNT
+        return ConversationHandler.END if _final(err) else State.AMOUNT
     draft(context, FLOW)["ref"] = quote.ref
-    await say(update, quote_text(t, shop, quote), _methods(t, shop, d.policy))
+    await say(update, quote_text(t, shop, quote), _methods(t, shop, d.policy, quote.ref))
     return State.METHOD
+
+
+def _final(err: Exception) -> bool:
+    """Refusals that retyping the amount cannot fix end the flow."""
+    return isinstance(err, ShopClosed | NoFxRate | ClosureStepRefused)
 
 
 def quote_text(t: Translator, shop: Shop, quote: Quote) -> str:
@@ -116,9 +122,9 @@ def quote_text(t: Translator, shop: Shop, quote: Quote) -> str:
             entity=escape(shop.entity_name))])
 
 
-def _methods(t: Translator, shop: Shop, policy: Policy) -> InlineKeyboardMarkup:
+def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeyboardMarkup:
     methods = allowed_methods(shop, policy)
-    rows = [[InlineKeyboardButton(method_name(t, m), callback_data=f"tu:m:{i}")]
+    rows = [[InlineKeyboardButton(method_name(t, m), callback_data=f"tu:m:{i}:{ref}")]
             for i, m in enumerate(methods)]
     return InlineKeyboardMarkup([*rows, [cancel_button(t, "tu:cancel")]])
 
@@ -131,12 +137,12 @@ async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> S
         return ConversationHandler.END
     d = deps(context)
     methods = allowed_methods(shop, d.policy)
-    index = button_data(update).removeprefix("tu:m:")
-    if not index.isdigit() or int(index) >= len(methods):
-        await _stale(update, t)
+    index, _, pressed_ref = button_data(update).removeprefix("tu:m:").partition(":")
+    ref = str(draft(context, FLOW).get("ref", ""))
+    if not index.isdigit() or int(index) >= len(methods) or pressed_ref != ref:
+        await _stale(update, t)  # a button of an older quote never pays the current one
         return State.METHOD
     await answer_button(update)
-    ref = str(draft(context, FLOW).get("ref", ""))
     try:
         quote = await choose_method(d.uow(), shop.shop_id, ref, methods[int(index)],
                                     d.clock.now(), d.policy, d.ids)
@@ -164,7 +170,8 @@ async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
                      "of {old_rate}). Rates move; each quote holds for 15 minutes.").format(
         old_time=t.datetime(old.created_at, shop.timezone), new_pay=t.money(new.pay),
         old_pay=t.money(old.pay), new_rate=new.rate, old_rate=old.rate)
-    await say(update, note + "\n\n" + quote_text(t, shop, new), _methods(t, shop, d.policy))
+    await say(update, note + "\n\n" + quote_text(t, shop, new),
+              _methods(t, shop, d.policy, new.ref))
     return State.METHOD
 
 
@@ -227,15 +234,16 @@ async def _stale(update: Update, t: Translator) -> None:
 
 def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
     """The /topup conversation."""
+    text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
     return ConversationHandler(
         entry_points=[CommandHandler("topup", start),
                       CallbackQueryHandler(start, pattern=r"^tu:start:")],
         states={
-            State.AMOUNT: [MessageHandler(filters.TEXT & ~filters.COMMAND, amount_sent)],
+            State.AMOUNT: [MessageHandler(text, amount_sent)],
             State.METHOD: [CallbackQueryHandler(method_chosen, pattern=r"^tu:m:"),
-                           MessageHandler(filters.TEXT & ~filters.COMMAND, amount_sent)],
+                           MessageHandler(text, amount_sent)],
         },
-        fallbacks=[CommandHandler("cancel", cancel),
+        fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
                    CallbackQueryHandler(cancel, pattern=r"^tu:cancel$")],
         name="topup", persistent=persistent, allow_reentry=True,
     )

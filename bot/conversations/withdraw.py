@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot.context import deps
 from bot.conversations.flow import (
+    ActiveFlow,
     answer_button,
     button_data,
     cancel_button,
@@ -35,7 +36,14 @@ from bot.handlers.common import is_owner, refuse_staff, translator_for, user_sho
 from bot.i18n import Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import shop_title
-from domain.errors import DepositError, HoldExpired, WithdrawalNotPending
+from domain.errors import (
+    ClosureStepRefused,
+    DepositError,
+    HoldExpired,
+    NothingWithdrawable,
+    ShopClosed,
+    WithdrawalNotPending,
+)
 from domain.model import Destination, Shop, Withdrawal, WithdrawalKind, WithdrawalStatus
 from domain.policy import Policy
 from domain.services import cancel_withdrawal, confirm_withdrawal, get_snapshot, start_withdrawal
@@ -105,7 +113,7 @@ async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sta
 
 
 async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator, shop: Shop,
-                text: str) -> State:
+                text: str) -> State | int:
     d = deps(context)
     try:
         parsed = parse_amount(text)
@@ -117,10 +125,14 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
                                       d.policy, ids=d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
+        if isinstance(err, NothingWithdrawable | ShopClosed | ClosureStepRefused):
+            drop_draft(context, FLOW)
+            return ConversationHandler.END  # retyping cannot fix these
         return State.AMOUNT
     draft(context, FLOW)["withdrawal"] = held.withdrawal_id
     kinds = d.policy.withdrawal_destinations[shop.company_region]
-    rows = [[InlineKeyboardButton(destination_name(t, k), callback_data=f"wd:d:{k}")]
+    rows = [[InlineKeyboardButton(destination_name(t, k),
+                                  callback_data=f"wd:d:{k}:{held.withdrawal_id}")]
             for k in kinds]
     await say(update, t.gettext(
         "{amount} is now held for this withdrawal until {time} (2 hours). If you do not "
@@ -137,11 +149,14 @@ async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE)
     shop = await _draft_shop(update, context, t)
     if shop is None:
         return ConversationHandler.END
-    kind = button_data(update).removeprefix("wd:d:")
-    if kind not in deps(context).policy.withdrawal_destinations[shop.company_region]:
+    kind, _, pressed = button_data(update).removeprefix("wd:d:").partition(":")
+    allowed = deps(context).policy.withdrawal_destinations[shop.company_region]
+    if kind not in allowed or pressed != draft(context, FLOW).get("withdrawal"):
         await _stale(update, t)
         return State.DESTINATION
     await answer_button(update)
+    if await _lapsed(update, context, t, shop):
+        return ConversationHandler.END
     draft(context, FLOW)["kind"] = kind
     await say(update, t.gettext("Send the account holder's name exactly as registered: "
                                 "“{entity}”")
@@ -156,6 +171,8 @@ async def name_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State
     if shop is None:
         return ConversationHandler.END
     name = (update.effective_message.text if update.effective_message else "") or ""
+    if await _lapsed(update, context, t, shop):
+        return ConversationHandler.END
     try:
         check_account_name(shop, name)
     except DepositError as err:
@@ -268,6 +285,21 @@ async def _held(context: ContextTypes.DEFAULT_TYPE, shop: Shop,
     return found if found.status is WithdrawalStatus.HELD else None
 
 
+async def _lapsed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                  shop: Shop) -> bool:
+    """The hold ended under the flow (expired, or cancelled by a deduction): say so, stop."""
+    wid = str(draft(context, FLOW).get("withdrawal"))
+    if await _held(context, shop, wid) is not None:
+        return False
+    uow = deps(context).uow()
+    async with uow:
+        found = await uow.withdrawals.get(wid)
+    await say(update, _already(t, found) if found is not None else
+              t.gettext("This withdrawal is no longer open. Start again with /withdraw."))
+    drop_draft(context, FLOW)
+    return True
+
+
 def _already(t: Translator, found: Withdrawal) -> str:
     if found.status in {WithdrawalStatus.CONFIRMED, WithdrawalStatus.PAID}:
         return t.gettext("This withdrawal was already submitted; nothing more was done. "
@@ -307,7 +339,7 @@ async def _stale(update: Update, t: Translator) -> None:
 
 def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
     """The /withdraw conversation."""
-    text = filters.TEXT & ~filters.COMMAND
+    text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
     return ConversationHandler(
         entry_points=[CommandHandler("withdraw", start),
                       CallbackQueryHandler(start, pattern=r"^wd:start:")],
@@ -318,7 +350,7 @@ def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ign
             State.ACCOUNT: [MessageHandler(text, account_sent)],
             State.CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^wd:ok:")],
         },
-        fallbacks=[CommandHandler("cancel", cancel),
+        fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
                    CallbackQueryHandler(cancel, pattern=r"^wd:cancel$")],
         name="withdraw", persistent=persistent, allow_reentry=True,
     )

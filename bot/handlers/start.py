@@ -63,6 +63,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         t.gettext("/withdraw [amount] — withdraw what is above the required amount"),
         t.gettext("/history — top-ups, deductions and payouts; CSV statement and chart"),
         t.gettext("/close — close the shop and get the whole deposit back"),
+        t.gettext("/reopen — reopen a closed shop, 6 months after closing"),
         t.gettext("/shops — choose which shop to act on"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
         t.gettext("/cancel — stop the current step"),
