@@ -8,7 +8,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import ContextTypes, filters
 
-from bot.handlers.common import current_shop, member_shop, reply
+from bot.handlers.common import current_shop, member_shop, reply, user_shops
 from bot.i18n import Translator
 from domain.model import Shop
 
@@ -61,6 +61,29 @@ def button_data(update: Update) -> str:
 async def say(update: Update, text: str, markup: Any = None) -> None:
     """Reply in the flow's chat."""
     await reply(update, text, markup)
+
+
+async def stale(update: Update, t: Translator) -> None:
+    """A button that no longer belongs to the flow: say so, do nothing."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(t.gettext("That button is no longer valid."),
+                                           show_alert=True)
+
+
+async def draft_shop(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: str,
+                     gone: str) -> Shop | None:
+    """The shop stored in a flow's draft, if the user still belongs to it; else say `gone`."""
+    shop_id = draft(context, flow).get("shop")
+    shop = next((s for s in await user_shops(update, context) if s.shop_id == shop_id), None)
+    if shop is None:
+        await say(update, gone)
+    return shop
+
+
+def typed(update: Update) -> str:
+    """The text the user sent ('' for a button press)."""
+    message = update.effective_message
+    return (message.text or "") if message is not None and update.callback_query is None else ""
 
 
 # --- one active flow per user --------------------------------------------------------------

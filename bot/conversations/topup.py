@@ -26,9 +26,12 @@ from bot.conversations.flow import (
     button_data,
     cancel_button,
     draft,
+    draft_shop,
     drop_draft,
     flow_shop,
     say,
+    stale,
+    typed,
 )
 from bot.errors_text import explain, method_name
 from bot.handlers.common import translator_for
@@ -73,10 +76,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | i
 async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Store a quote for the typed amount and offer the payment methods (or ask again)."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
-    text = update.effective_message.text if update.effective_message else ""
+    text = typed(update)
     return await _quote(update, context, t, shop, text or "")
 
 
@@ -132,7 +135,7 @@ def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeybo
 async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Pay the stored quote with the chosen method; an expired quote is quoted again."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
     d = deps(context)
@@ -140,7 +143,7 @@ async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> S
     index, _, pressed_ref = button_data(update).removeprefix("tu:m:").partition(":")
     ref = str(draft(context, FLOW).get("ref", ""))
     if not index.isdigit() or int(index) >= len(methods) or pressed_ref != ref:
-        await _stale(update, t)  # a button of an older quote never pays the current one
+        await stale(update, t)  # a button of an older quote never pays the current one
         return State.METHOD
     await answer_button(update)
     try:
@@ -212,24 +215,8 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def _draft_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                      t: Translator) -> Shop | None:
-    shop_id = draft(context, FLOW).get("shop")
-    d = deps(context)
-    uow = d.uow()
-    async with uow:
-        shops = await uow.shops.shops_of(update.effective_user.id if update.effective_user
-                                         else 0)
-    shop = next((s for s in shops if s.shop_id == shop_id), None)
-    if shop is None:
-        await say(update, t.gettext("This top-up is no longer open. Start again with /topup."))
-    return shop
-
-
-async def _stale(update: Update, t: Translator) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(t.gettext("That button is no longer valid."),
-                                           show_alert=True)
+def _gone(t: Translator) -> str:
+    return t.gettext("This top-up is no longer open. Start again with /topup.")
 
 
 def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]

@@ -27,9 +27,12 @@ from bot.conversations.flow import (
     button_data,
     cancel_button,
     draft,
+    draft_shop,
     drop_draft,
     flow_shop,
     say,
+    stale,
+    typed,
 )
 from bot.errors_text import destination_name, explain
 from bot.handlers.common import is_owner, refuse_staff, translator_for, user_shops
@@ -105,10 +108,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | i
 async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Hold the typed amount for 2 hours and ask where it goes (or explain the range)."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
-    text = update.effective_message.text if update.effective_message else ""
+    text = typed(update)
     return await _hold(update, context, t, shop, text or "")
 
 
@@ -146,13 +149,13 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
 async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Store the destination kind and ask for the account holder's name."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
     kind, _, pressed = button_data(update).removeprefix("wd:d:").partition(":")
     allowed = deps(context).policy.withdrawal_destinations[shop.company_region]
     if kind not in allowed or pressed != draft(context, FLOW).get("withdrawal"):
-        await _stale(update, t)
+        await stale(update, t)
         return State.DESTINATION
     await answer_button(update)
     if await _lapsed(update, context, t, shop):
@@ -167,7 +170,7 @@ async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def name_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Check the holder is the registered entity, store it, ask for the account number."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
     name = (update.effective_message.text if update.effective_message else "") or ""
@@ -190,7 +193,7 @@ async def name_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State
 async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Store the account and show the summary with the payout currency; ask to confirm."""
     t = await translator_for(update, context)
-    shop = await _draft_shop(update, context, t)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
         return ConversationHandler.END
     account = ((update.effective_message.text if update.effective_message else "") or "").strip()
@@ -201,8 +204,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
     flow["account"] = account
     held = await _held(context, shop, str(flow.get("withdrawal")))
     if held is None:
-        await say(update, t.gettext("This withdrawal is no longer open. Start again with "
-                                    "/withdraw."))
+        await say(update, _gone(t))
         return ConversationHandler.END
     currency = payout_currency(shop, str(flow["kind"]), deps(context).policy)
     await say(update, "\n".join([
@@ -226,7 +228,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     withdrawal_id = button_data(update).removeprefix("wd:ok:")
     shop, found = await _owner_of(update, context, withdrawal_id)
     if shop is None or found is None:
-        await _stale(update, t)
+        await stale(update, t)
         return ConversationHandler.END
     await answer_button(update)
     flow, d = draft(context, FLOW), deps(context)
@@ -295,7 +297,7 @@ async def _lapsed(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transla
     async with uow:
         found = await uow.withdrawals.get(wid)
     await say(update, _already(t, found) if found is not None else
-              t.gettext("This withdrawal is no longer open. Start again with /withdraw."))
+              _gone(t))
     drop_draft(context, FLOW)
     return True
 
@@ -321,20 +323,8 @@ async def _owner_of(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return next((s for s in shops if s.shop_id == found.shop_id), None), found
 
 
-async def _draft_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                      t: Translator) -> Shop | None:
-    shop_id = draft(context, FLOW).get("shop")
-    shop = next((s for s in await user_shops(update, context) if s.shop_id == shop_id), None)
-    if shop is None:
-        await say(update, t.gettext("This withdrawal is no longer open. Start again with "
-                                    "/withdraw."))
-    return shop
-
-
-async def _stale(update: Update, t: Translator) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(t.gettext("That button is no longer valid."),
-                                           show_alert=True)
+def _gone(t: Translator) -> str:
+    return t.gettext("This withdrawal is no longer open. Start again with /withdraw.")
 
 
 def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
