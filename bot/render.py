@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.i18n import N_, Translator
-from domain.model import WithdrawalStatus
+from domain.model import ClosureStage, WithdrawalStatus
 from domain.required import CountedCategory, RequiredExplanation
 from domain.status import Restriction, Snapshot
 
@@ -49,6 +49,10 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
             amount=t.money(snap.withdrawable)))
     lines += _arrears(snap, t) + _holds(snap, t) + _pending(snap, t)
     lines += ["", explanation(snap.required, t, shop.timezone), "", restriction(snap, t)]
+    closure = snap.facts.closure
+    if closure is not None and closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        lines.append(t.gettext("Closing: the closure agreement is signed; the whole balance "
+                               "comes back as the full refund (/close)."))
     return "\n".join(lines)
 
 

@@ -482,3 +482,13 @@ async def test_a_button_from_an_earlier_step_points_back_to_close(chat: Chat) ->
 
     assert "That step is over. Send /close to continue where you are." in out
     assert "code>" not in out
+
+
+async def test_the_balance_card_says_the_shop_is_closing_once_the_agreement_is_signed(
+        chat: Chat) -> None:
+    await ready_shop(chat)
+    await signed(chat)
+
+    out = await chat.say("/balance")
+
+    assert "Closing: the closure agreement is signed" in out
