@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.common import shop_token
@@ -14,7 +12,7 @@ from domain.reminders import Stage
 from domain.status import Snapshot
 
 
-def _headline(stage: str, snap: Snapshot, t: Translator, moment: datetime | None) -> str:
+def _headline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> str:
     shop = snap.facts.shop
     since = shop.shortfall_since
     if stage == Stage.OVERDUE and since is not None:
@@ -22,10 +20,10 @@ def _headline(stage: str, snap: Snapshot, t: Translator, moment: datetime | None
         return t.ngettext("Overdue: your deposit has been short for {n} day.",
                           "Overdue: your deposit has been short for {n} days.", days
                           ).format(n=days)
-    if stage == Stage.CLEARING_WARNING and moment is not None:
+    if stage == Stage.CLEARING_WARNING:
         return t.gettext("This new shop has not paid its deposit yet. If it is still unpaid "
                          "on {date}, the shop faces clearing (清退).").format(
-            date=t.date(moment, shop.timezone))
+            date=t.date(shop.opened_at + policy.clearing_after, shop.timezone))
     if stage == Stage.CLEARED:
         return t.gettext("This new shop never paid its deposit and now faces clearing (清退).")
     if stage == Stage.REPEAT:
@@ -36,12 +34,11 @@ def _headline(stage: str, snap: Snapshot, t: Translator, moment: datetime | None
     return t.gettext("Your deposit is now short of the required amount.")
 
 
-def reminder_text(stage: str, snap: Snapshot, t: Translator, moment: datetime | None,
-                  policy: Policy) -> list[str]:
+def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
     """Headline, figures, what the state means, the deadline, and the ignore line."""
     since = snap.facts.shop.shortfall_since
     overdue_on = since + policy.overdue_after if since else None
-    lines = [_headline(stage, snap, t, moment),
+    lines = [_headline(stage, snap, t, policy),
              t.gettext("Balance: {balance} · Required: {required} · Short by: {shortfall}")
              .format(balance=t.money(snap.balance), required=t.money(snap.required.amount),
                      shortfall=t.money(snap.shortfall)),
@@ -62,9 +59,3 @@ def topup_button(shop_id: str, t: Translator) -> InlineKeyboardMarkup:
     """The Top up button that opens the top-up flow for this shop."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         t.gettext("Top up"), callback_data=f"tu:start:{shop_token(shop_id)}")]])
-
-
-def moment_of(data: dict[str, str]) -> datetime | None:
-    """The stage's moment the scanner stored (epoch seconds)."""
-    raw = data.get("moment")
-    return datetime.fromtimestamp(int(raw), UTC) if raw and raw.isdigit() else None

@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics
 from bot.context import Deps
 from bot.i18n import Translator, translator
-from bot.notify.reminders import moment_of, reminder_text, topup_button
+from bot.notify.reminders import reminder_text, topup_button
 from bot.notify.render import render_notice, title
 from bot.storage.pushes import Delivery, SqlitePushes
 from bot.storage.repos import SqliteClosures, SqliteShops
@@ -128,7 +130,7 @@ class Sender:
         try:
             message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = _seconds(exc)
             log.warning("flood wait %s s; push %s waits", wait, delivery.notice.key)
             await self._record(delivery, "pending", report, error="429", attempted=False,
                                retry_at=self.d.clock.now() + timedelta(seconds=wait))
@@ -189,7 +191,7 @@ class Sender:
             stage = notice.data.get("stage", "")
             if not reminders.still_due(stage, snap):
                 return None
-            body = reminder_text(stage, snap, t, moment_of(notice.data), d.policy)
+            body = reminder_text(stage, snap, t, d.policy)
             return "\n".join([title(shop, t), *body]), topup_button(shop.shop_id, t)
         if notice.kind == "closure_ready" and (
                 closure is None or closure.stage is not ClosureStage.VERIFIED):
@@ -206,8 +208,11 @@ def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup
     return None
 
 
-def _seconds(value: object) -> float:
+def _seconds(exc: RetryAfter) -> float:
     """retry_after is an int in PTB 22 (a timedelta with PTB_TIMEDELTA=1)."""
+    with warnings.catch_warnings():  # the int form is deprecated; either form is read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     if isinstance(value, timedelta):
         return value.total_seconds()
     return float(value)  # type: ignore[arg-type]

@@ -170,8 +170,9 @@ class SqliteReminders(SqliteOutbox):
         params = {"now": epoch(now), "repeat": rules.repeat, "overdue": rules.overdue,
                   "clearing": rules.clearing, "warning": rules.clearing_warning,
                   "created": ts(now)}
-        async with self.conn.execute(_MOMENTS, params) as cur:
-            queued = cur.rowcount
+        await self.conn.execute(_MOMENTS, params)
+        row = await self._one("SELECT count(*) FROM outbox WHERE id > ?", last)
+        queued = int(row[0]) if row else 0  # (rowcount is -1 for a WITH … INSERT)
         if queued:
             await self._fan_out(last, now)
-        return max(queued, 0)
+        return queued
