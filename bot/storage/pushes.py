@@ -121,8 +121,11 @@ class SqlitePushes(_Repo):
         return dt(row[0] or None) if row and row[0] else None
 
 
+# Each stage's moment, encoded as moment * 8 + priority: the largest code is the newest
+# moment, ties going to the more serious stage, with no sort and no window over the shops.
+_STAGES = " ".join(f"WHEN {i} THEN '{stage}'" for i, stage in enumerate(PRIORITY))
 _MOMENTS = f"""
-WITH c AS (
+WITH c AS MATERIALIZED (
   SELECT s.shop_id,
          CAST(strftime('%s', s.opened_at) AS INTEGER) AS opened,
          CAST(strftime('%s', s.shortfall_since) AS INTEGER) AS since,
@@ -131,32 +134,27 @@ WITH c AS (
   WHERE s.status != 'closed' AND (s.shortfall_since IS NOT NULL OR s.first_paid_at IS NULL)
     AND NOT EXISTS (SELECT 1 FROM closures k WHERE k.shop_id = s.shop_id
                     AND k.stage IN ('started', 'verified', 'signed', 'refunding'))
-), m AS (
-  SELECT shop_id, since AS moment, 'first' AS stage FROM c
-    WHERE since IS NOT NULL AND :now >= since
-  UNION ALL
-  SELECT shop_id, since + ((:now - since) / :repeat) * :repeat, 'repeat' FROM c
-    WHERE since IS NOT NULL AND :now - since >= :repeat
-  UNION ALL
-  SELECT shop_id, since + :overdue, 'overdue' FROM c
-    WHERE since IS NOT NULL AND :now >= since + :overdue
-  UNION ALL
-  SELECT shop_id, opened + :clearing - :warning, 'clearing_warning' FROM c
-    WHERE never_paid AND :warning > 0 AND :clearing >= :warning
-      AND opened + :clearing - :warning <= :now
-  UNION ALL
-  SELECT shop_id, opened + :clearing, 'cleared' FROM c
-    WHERE never_paid AND :now >= opened + :clearing
-), best AS (
-  SELECT shop_id, moment, stage, row_number() OVER (
-    PARTITION BY shop_id ORDER BY moment DESC,
-    instr('{",".join(PRIORITY)}', stage) DESC) AS rn
-  FROM m
+), best AS MATERIALIZED (
+  SELECT shop_id, max(
+    CASE WHEN since IS NOT NULL AND :now >= since THEN since * 8 + 0 ELSE -1 END,
+    CASE WHEN since IS NOT NULL AND :now - since >= :repeat
+         THEN (since + ((:now - since) / :repeat) * :repeat) * 8 + 1 ELSE -1 END,
+    CASE WHEN since IS NOT NULL AND :now >= since + :overdue
+         THEN (since + :overdue) * 8 + 2 ELSE -1 END,
+    CASE WHEN never_paid AND :warning > 0 AND :clearing >= :warning
+              AND opened + :clearing - :warning <= :now
+         THEN (opened + :clearing - :warning) * 8 + 3 ELSE -1 END,
+    CASE WHEN never_paid AND :now >= opened + :clearing
+         THEN (opened + :clearing) * 8 + 4 ELSE -1 END) AS code
+  FROM c
+), due AS (
+  SELECT shop_id, code / 8 AS moment, CASE code % 8 {_STAGES} END AS stage
+  FROM best WHERE code >= 0
 )
 INSERT INTO outbox (shop_id, kind, dedup_key, created_at, data)
 SELECT shop_id, '{KIND}', '{KIND}:' || shop_id || ':' || stage || ':' || moment, :created,
        json_object('stage', stage, 'moment', CAST(moment AS TEXT))
-FROM best WHERE rn = 1
+FROM due WHERE true
 ON CONFLICT (dedup_key) DO NOTHING
 """
 
