@@ -52,6 +52,10 @@ class Faq:
             return Reply(None, top.confidence, reason=top.key)
         if top.confidence < self.threshold:
             return Reply(None, top.confidence, reason=f"low confidence ({top.key})")
+        veto = next((m for m in matches if m.key.startswith(HANDOFF)
+                     and m.confidence >= self.kb.handoff_veto), None)
+        if veto is not None and top.confidence < self.kb.sure:
+            return Reply(None, top.confidence, reason=f"{veto.key} over {top.key}")
         entry = self.kb.entries[top.key]
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
 

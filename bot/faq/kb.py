@@ -53,6 +53,8 @@ class KnowledgeBase:
     handoffs: tuple[Handoff, ...]
     threshold: float
     synonyms: dict[str, dict[str, list[str]]]
+    handoff_veto: float = 1.0
+    sure: float = 1.0
 
     def in_topic(self, topic: str) -> list[Entry]:
         """The topic's entries in file order."""
@@ -75,7 +77,8 @@ def load_kb(path: Path | None = None) -> KnowledgeBase:
     handoffs = tuple(Handoff(h["id"], tuple(a for lang in LANGS for a in h.get(lang, ())))
                      for h in raw.get("handoff", ()))
     return KnowledgeBase(topics, entries, handoffs, float(raw.get("threshold", 0.5)),
-                         raw.get("synonyms", {}))
+                         raw.get("synonyms", {}), float(raw.get("handoff_veto", 1.0)),
+                         float(raw.get("sure", 1.0)))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

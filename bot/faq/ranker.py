@@ -26,15 +26,22 @@ _PIECE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
 EN_STOP = frozenset("""
 a an the is are am was were be been being do does did doing done i me my mine myself we
 our ours us you your yours it its this that these those there here what whats which who
-whom how why when where can could would should will shall may might must to of in on at
+whom how why when can could would should will shall may might must to of in on at
 by for with from about into onto as and or but if so than then just also too very please
 pls plz hi hello hey dear thanks thank thx tell know want wanna like any some anything
-something have has had having don didn doesn isn aren wasn won t s m ve ll re d im ive
+something have has had having t s m ve ll re d im ive
 ok okay still yet ever really actually kind sort bit let lets one ones much many more
 there'd i'd i'm got get gets getting go going make made say said see seen show explain
-understand question ask asking help need needs needed no not
+understand question ask asking help need needs needed happen happens happened
+anyway thing things stuff guys sir madam money all every platform tiktok douyin
+seller sellers merchant merchants
 """.split())
-ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下")
+ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
+                    "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
+
+
+# Bigrams that straddle two words are noise, so an unknown one says less than a word.
+HAN_UNKNOWN = 0.6
 
 
 @cache
@@ -56,6 +63,8 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and not word.endswith(("ss", "us", "is")) \
                 and len(word) - len(suffix) >= 3:
             word = word[: len(word) - len(suffix)] + repl
+            if suffix in {"ing", "ed"} and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # stopping → stop
             break
     return word[:-1] if word.endswith("e") and len(word) > 4 else word
 
@@ -68,11 +77,20 @@ class Analyzer:
     zh_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        en = {normalise(v): c for c, vs in self.en_synonyms.items() for v in vs}
+        phrases: dict[str, str] = {}
+        words: dict[str, list[str]] = {}
+        for canonical, variants in self.en_synonyms.items():
+            for variant in map(normalise, variants):
+                if _WORD.fullmatch(variant):
+                    words[stem(variant)] = [stem(w) for w in canonical.split()]
+                else:
+                    phrases[variant] = canonical
         zh = {normalise(v): normalise(c) for c, vs in self.zh_synonyms.items() for v in vs}
         zh |= {c: c for c in zh.values()}  # a canonical form is never rewritten inside
-        object.__setattr__(self, "_en", en)
-        object.__setattr__(self, "_en_re", _alternation(en, r"(?<![a-z0-9])", r"(?![a-z0-9])"))
+        object.__setattr__(self, "_en", phrases)
+        object.__setattr__(self, "_en_re", _alternation(phrases, r"(?<![a-z0-9])",
+                                                        r"(?![a-z0-9])"))
+        object.__setattr__(self, "_words", words)
         object.__setattr__(self, "_zh", zh)
         object.__setattr__(self, "_zh_re", _alternation(zh, "", ""))
 
@@ -93,9 +111,12 @@ class Analyzer:
                 out += self._word(piece)
         return out
 
-    @staticmethod
-    def _word(word: str) -> list[str]:
-        return [] if word in EN_STOP else [stem(word)]
+    def _word(self, word: str) -> list[str]:
+        if word in EN_STOP:
+            return []
+        stemmed = stem(word)
+        words: dict[str, list[str]] = self._words  # type: ignore[attr-defined]
+        return words.get(stemmed, [stemmed])
 
 
 def _alternation(variants: Mapping[str, str], before: str, after: str) -> re.Pattern[str]:
@@ -125,53 +146,68 @@ class Match:
 
 
 class Ranker:
-    """BM25 over documents given as several short texts each (a question's phrasings)."""
+    """BM25 over documents given as several short texts each (a question's phrasings).
+
+    A document's score is its best phrasing's score plus `mix` times the score of all its
+    phrasings together: the nearest way of asking counts most, the rest of its vocabulary
+    breaks ties. idf is computed over documents, so repeating a word does not dilute it.
+    """
 
     def __init__(self, docs: Mapping[str, Iterable[str]], analyzer: Analyzer,
-                 k1: float = 1.2, b: float = 0.4) -> None:
-        self.analyzer, self.k1, self.b = analyzer, k1, b
-        self.tf: dict[str, Counter[str]] = {
-            key: Counter(t for text in texts for t in analyzer.tokens(text))
-            for key, texts in docs.items()}
-        self.lengths = {key: sum(tf.values()) for key, tf in self.tf.items()}
-        self.avg_length = sum(self.lengths.values()) / max(len(self.tf), 1)
+                 k1: float = 1.2, b: float = 0.5, mix: float = 0.5,
+                 unknown_weight: float = 0.5) -> None:
+        self.analyzer, self.k1, self.b, self.mix = analyzer, k1, b, mix
+        self.phrases: dict[str, list[Counter[str]]] = {
+            key: [Counter(analyzer.tokens(text)) for text in texts] for key, texts in docs.items()}
+        self.tf = {key: sum(ps, Counter()) for key, ps in self.phrases.items()}
+        self.avg_doc = _average(sum(tf.values()) for tf in self.tf.values())
+        self.avg_phrase = _average(sum(p.values()) for ps in self.phrases.values() for p in ps)
         df: Counter[str] = Counter(t for tf in self.tf.values() for t in tf)
         n = len(self.tf)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = max(self.idf.values(), default=1.0)
+        self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
 
-    def query_tokens(self, query: str) -> list[str]:
+    def query_tokens(self, query: str) -> set[str]:
         """The query's tokens, English typos mapped to the closest known word."""
-        out = []
+        out = set()
         for token in self.analyzer.tokens(query):
             if token not in self.idf and not is_han(token) and len(token) >= 4 \
                     and not token.isdigit():
                 close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
                 token = close[0] if close else token
-            out.append(token)
+            out.add(token)
         return out
 
     def weight(self, token: str) -> float:
         """How much a query token says: its idf, or a guess for a token no document has."""
         if token in self.idf:
             return self.idf[token]
-        if is_han(token) and any(ch in ZH_STOP for ch in token):
-            return 0.0
-        return self.max_idf * 0.6
+        if is_han(token):
+            return 0.0 if any(ch in ZH_STOP for ch in token) else self.unknown * HAN_UNKNOWN
+        return self.unknown
+
+    def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
+        norm = self.k1 * (1 - self.b + self.b * sum(tf.values()) / average)
+        return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in tokens if tf[t])
 
     def rank(self, query: str) -> list[Match]:
         """Every document with a positive score, best first."""
         tokens = self.query_tokens(query)
-        total = sum(self.weight(t) for t in set(tokens))
+        total = sum(self.weight(t) for t in tokens)
         if total <= 0:
             return []
         matches = []
         for key, tf in self.tf.items():
-            norm = self.k1 * (1 - self.b + self.b * self.lengths[key] / self.avg_length)
-            score = sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm)
-                        for t in set(tokens) if tf[t])
-            if score > 0:
-                covered = sum(self.idf[t] for t in set(tokens) if tf[t])
-                matches.append(Match(key, score, min(covered / total, 1.0)))
+            whole = self._bm25(tokens, tf, self.avg_doc)
+            if whole <= 0:
+                continue
+            best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
+            covered = sum(self.idf[t] for t in tokens if tf[t])
+            matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0)))
         return sorted(matches, key=lambda m: (-m.score, m.key))
+
+
+def _average(values: Iterable[int]) -> float:
+    items = list(values)
+    return max(sum(items) / len(items), 1.0) if items else 1.0
