@@ -9,14 +9,16 @@ case-insensitively and with traditional characters folded to simplified ones.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.faq.engine import Faq, Reply
+from bot.faq.engine import Faq, Reply, faq_for
 from bot.faq.ranker import normalise
 from bot.i18n import resolve_language
+from domain.policy import Policy
 
 
 class EvalInputError(ValueError):
@@ -103,3 +105,13 @@ def run_eval(faq: Faq, path: Path, out: TextIO, today: date) -> list[Outcome]:
                       f"  answered (confidence {o.reply.confidence:.2f}): "
                       f"{o.shown.replace(chr(10), ' / ')[:300]}\n")
     return outcomes
+
+
+def main(path: Path, policy: Policy, today: date | None = None) -> int:
+    """The faq-eval command: 0 after printing the report, 2 when the file cannot be read."""
+    try:
+        run_eval(faq_for(policy), path, sys.stdout, today or date.today())
+    except EvalInputError as exc:
+        print(f"faq-eval: {exc}", file=sys.stderr)
+        return 2
+    return 0

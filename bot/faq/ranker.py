@@ -23,7 +23,7 @@ import opencc
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _PIECE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
-EN_STOP = frozenset("""
+_EN_STOP_WORDS = """
 a an the is are am was were be been being do does did doing done i me my mine myself we
 our ours us you your yours it its this that these those there here what whats which who
 whom how why when can could would should will shall may might must to of in on at
@@ -35,7 +35,8 @@ there'd i'd i'm got get gets getting go going make made say said see seen show e
 understand question ask asking help need needs needed happen happens happened
 anyway thing things stuff guys sir madam money all every platform tiktok douyin
 seller sellers merchant merchants
-""".split())
+"""
+EN_STOP = frozenset(_EN_STOP_WORDS.split())
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
                     "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
 
