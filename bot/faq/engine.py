@@ -52,12 +52,21 @@ class Faq:
             return Reply(None, top.confidence, reason=top.key)
         if top.confidence < self.threshold:
             return Reply(None, top.confidence, reason=f"low confidence ({top.key})")
-        veto = next((m for m in matches if m.key.startswith(HANDOFF)
-                     and m.confidence >= self.kb.handoff_veto), None)
-        if veto is not None and top.confidence < self.kb.sure:
-            return Reply(None, top.confidence, reason=f"{veto.key} over {top.key}")
+        veto = self._veto(question, top, matches)
+        if veto is not None:
+            return Reply(None, top.confidence, reason=f"{veto} over {top.key}")
         entry = self.kb.entries[top.key]
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
+
+    def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
+        """A handoff intent that covers enough of the question the answer leaves out."""
+        if top.confidence >= self.kb.sure:
+            return None
+        for m in matches:
+            if m.key.startswith(HANDOFF) and self.ranker.share(
+                    question[:500], m.matched - top.matched) >= self.kb.handoff_veto:
+                return m.key
+        return None
 
     def _related(self, entry: Entry, rest: list[Match]) -> tuple[Entry, ...]:
         near = [self.kb.entries[m.key] for m in rest

@@ -20,9 +20,11 @@ from functools import cache
 
 import opencc
 
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _HAN = re.compile(r"[\u3400-\u9fff]+")
-_PIECE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:\.[0-9]+)?")
+_WORD = r"[a-z0-9]+(?:'[a-z]+)?(?:\.[0-9]+)?|[£$]"
+_PIECE = re.compile(r"[\u3400-\u9fff]+|" + _WORD)
+_WORDS = re.compile(_WORD)
+_NUMBER = re.compile(r"[0-9.]+")
 _EN_STOP_WORDS = """
 a an the is are am was were be been being do does did doing done i me my mine myself we
 our ours us you your yours it its this that these those there here what whats which who
@@ -34,7 +36,7 @@ ok okay still yet ever really actually kind sort bit let lets one ones much many
 there'd i'd i'm got get gets getting go going make made say said see seen show explain
 understand question ask asking help need needs needed happen happens happened
 anyway thing things stuff guys sir madam money all every platform tiktok douyin
-seller sellers merchant merchants
+seller sellers merchant merchants normal another anyone now per
 """
 EN_STOP = frozenset(_EN_STOP_WORDS.split())
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
@@ -43,6 +45,9 @@ ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在�
 
 # Bigrams that straddle two words are noise, so an unknown one says less than a word.
 HAN_UNKNOWN = 0.6
+STOP_BIGRAM = 0.8
+# An amount nobody wrote in the knowledge base ("I have 15 dollars") is detail, not topic.
+NUMBER_UNKNOWN = 0.25
 
 
 @cache
@@ -52,22 +57,30 @@ def _to_simplified() -> opencc.OpenCC:
 
 def normalise(text: str) -> str:
     """Full-width to half-width, lowercase, traditional Chinese to simplified."""
-    return _to_simplified().convert(unicodedata.normalize("NFKC", text).lower())
+    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    return _to_simplified().convert(text)
+
+
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("sses", "ss"),
+             ("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("s", ""))
 
 
 def stem(word: str) -> str:
     """A light suffix stemmer: enough to make charge/charges/charged one token."""
-    if len(word) <= 3 or word.isdigit():
+    if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, repl in (("ies", "y"), ("ing", ""), ("ied", "y"), ("ed", ""), ("es", ""),
-                         ("s", "")):
+    for suffix, repl in _SUFFIXES:
         if word.endswith(suffix) and not word.endswith(("ss", "us", "is")) \
                 and len(word) - len(suffix) >= 3:
             word = word[: len(word) - len(suffix)] + repl
             if suffix in {"ing", "ed"} and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]  # stopping → stop
             break
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+    return word[:-1] if word.endswith("e") and len(word) >= 4 else word
+
+
+def _stems(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _WORDS.findall(normalise(text)))
 
 
 @dataclass(frozen=True)
@@ -78,46 +91,62 @@ class Analyzer:
     zh_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        phrases: dict[str, str] = {}
-        words: dict[str, list[str]] = {}
+        phrases: dict[tuple[str, ...], list[str]] = {}
         for canonical, variants in self.en_synonyms.items():
-            for variant in map(normalise, variants):
-                if _WORD.fullmatch(variant):
-                    words[stem(variant)] = [stem(w) for w in canonical.split()]
-                else:
-                    phrases[variant] = canonical
+            for variant in variants:
+                phrases[_stems(variant)] = list(_stems(canonical))
         zh = {normalise(v): normalise(c) for c, vs in self.zh_synonyms.items() for v in vs}
         zh |= {c: c for c in zh.values()}  # a canonical form is never rewritten inside
-        object.__setattr__(self, "_en", phrases)
-        object.__setattr__(self, "_en_re", _alternation(phrases, r"(?<![a-z0-9])",
-                                                        r"(?![a-z0-9])"))
-        object.__setattr__(self, "_words", words)
+        object.__setattr__(self, "_phrases", phrases)
+        object.__setattr__(self, "_longest", max(map(len, phrases), default=1))
         object.__setattr__(self, "_zh", zh)
         object.__setattr__(self, "_zh_re", _alternation(zh, "", ""))
 
     def tokens(self, text: str) -> list[str]:
         """English word stems and Chinese character bigrams of a text."""
         text = normalise(text)
-        en: dict[str, str] = self._en  # type: ignore[attr-defined]
         zh: dict[str, str] = self._zh  # type: ignore[attr-defined]
-        if en:
-            text = self._en_re.sub(lambda m: f" {en[m.group(0)]} ", text)  # type: ignore[attr-defined]
         if zh:
             text = self._zh_re.sub(lambda m: zh[m.group(0)], text)  # type: ignore[attr-defined]
         out: list[str] = []
-        for piece in _PIECE.findall(text):
-            if _HAN.fullmatch(piece):
-                out += han_bigrams(piece)
+        words: list[str] = []
+        for piece in _PIECE.findall(text) + ["。"]:
+            if _HAN.fullmatch(piece) or piece == "。":
+                out += self._words(words)
+                words = []
+                out += han_bigrams(piece) if piece != "。" else []
             else:
-                out += self._word(piece)
+                words.append(piece)
         return out
 
-    def _word(self, word: str) -> list[str]:
-        if word in EN_STOP:
-            return []
-        stemmed = stem(word)
-        words: dict[str, list[str]] = self._words  # type: ignore[attr-defined]
-        return words.get(stemmed, [stemmed])
+    def _words(self, words: list[str]) -> list[str]:
+        """Stems of a run of words: the longest synonym phrase first, stop words dropped."""
+        phrases: dict[tuple[str, ...], list[str]] = self._phrases  # type: ignore[attr-defined]
+        stems = [stem(w) for w in words]
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(self._longest, len(stems) - i), 0, -1):  # type: ignore[attr-defined]
+                found = phrases.get(tuple(stems[i:i + size]))
+                if found is not None and (size > 1 or not _stop(words[i])):
+                    out += found
+                    i += size
+                    break
+            else:
+                if not _stop(words[i]):
+                    out.append(stems[i])
+                i += 1
+        return out
+
+
+def _damping(token: str) -> float:
+    """Bigrams with a function character (是怎, 么退) match by chance more than by topic."""
+    return STOP_BIGRAM if is_han(token) and any(ch in ZH_STOP for ch in token) else 1.0
+
+
+def _stop(word: str) -> bool:
+    """A stop word, also with a clitic: what's, it's, I'm."""
+    return word in EN_STOP or word.split("'")[0] in EN_STOP
 
 
 def _alternation(variants: Mapping[str, str], before: str, after: str) -> re.Pattern[str]:
@@ -144,6 +173,8 @@ class Match:
     key: str
     score: float
     confidence: float
+    evidence: float = 0.0
+    matched: frozenset[str] = frozenset()
 
 
 class Ranker:
@@ -165,7 +196,8 @@ class Ranker:
         self.avg_phrase = _average(sum(p.values()) for ps in self.phrases.values() for p in ps)
         df: Counter[str] = Counter(t for tf in self.tf.values() for t in tf)
         n = len(self.tf)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) * _damping(t)
+                    for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
 
@@ -174,7 +206,7 @@ class Ranker:
         out = set()
         for token in self.analyzer.tokens(query):
             if token not in self.idf and not is_han(token) and len(token) >= 4 \
-                    and not token.isdigit():
+                    and token.isalpha():
                 close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
                 token = close[0] if close else token
             out.add(token)
@@ -186,11 +218,17 @@ class Ranker:
             return self.idf[token]
         if is_han(token):
             return 0.0 if any(ch in ZH_STOP for ch in token) else self.unknown * HAN_UNKNOWN
-        return self.unknown
+        return self.unknown * (NUMBER_UNKNOWN if _NUMBER.fullmatch(token) else 1.0)
 
     def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
         norm = self.k1 * (1 - self.b + self.b * sum(tf.values()) / average)
         return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in tokens if tf[t])
+
+    def share(self, query: str, tokens: frozenset[str]) -> float:
+        """How much of a query's information some of its tokens carry (0–1)."""
+        every = self.query_tokens(query)
+        total = sum(self.weight(t) for t in every)
+        return sum(self.weight(t) for t in tokens & every) / total if total > 0 else 0.0
 
     def rank(self, query: str) -> list[Match]:
         """Every document with a positive score, best first."""
@@ -204,8 +242,10 @@ class Ranker:
             if whole <= 0:
                 continue
             best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
-            covered = sum(self.idf[t] for t in tokens if tf[t])
-            matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0)))
+            matched = frozenset(t for t in tokens if tf[t])
+            covered = sum(self.idf[t] for t in matched)
+            matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
+                                 covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
 
 
