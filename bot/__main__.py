@@ -1,4 +1,4 @@
-"""`deposit-bot`: chat (the offline sandbox), run (Telegram long polling), migrate."""
+"""`deposit-bot`: chat (the offline sandbox), run (Telegram long polling), migrate, faq-eval."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
+    faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
     return parser
 
 
@@ -166,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
         _run(args, settings)
     elif args.command == "link":
         asyncio.run(_link(args, settings))
+    elif args.command == "faq-eval":
+        from bot.faq.evaluate import main as faq_eval
+
+        raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
     else:
         asyncio.run(_migrate(args, settings))
 

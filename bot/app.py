@@ -28,6 +28,7 @@ from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
+from bot.faq import handlers as faq
 from bot.handlers import balance, fallback, history, shops, start
 from bot.i18n import N_, translator
 from bot.notify.sender import Pause, Sender, sender_of, sleep_then_go_on
@@ -45,6 +46,7 @@ COMMANDS = (
     ("close", N_("Close the shop and get the deposit back")),
     ("reopen", N_("Reopen a closed shop")),
     ("shops", N_("Choose which shop to act on")),
+    ("faq", N_("Frequently asked questions")),
     ("language", N_("Choose your language")),
     ("cancel", N_("Cancel the current step")),
     ("help", N_("What the bot can do")),
@@ -71,14 +73,17 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("balance", balance.balance))
     app.add_handler(CommandHandler("shops", shops.shops))
     app.add_handler(CommandHandler("history", history.history))
+    app.add_handler(CommandHandler("faq", faq.faq_command))
     app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel))
     app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
     app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
     app.add_handler(CallbackQueryHandler(history.history_button, pattern=r"^hi:"))
+    app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
+    app.add_handler(CallbackQueryHandler(faq.contact_support, pattern=r"^sup:new$"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, faq.free_text))
     app.add_handler(TypeHandler(Update, after_update), group=PUSH_GROUP)
     app.add_error_handler(fallback.on_error)
 

@@ -1,4 +1,4 @@
-"""Anything no other handler took, and the one global error handler."""
+"""Anything no other handler took, and the one global error handler (free text: bot.faq)."""
 
 from __future__ import annotations
 
@@ -22,13 +22,6 @@ async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     """/cancel outside any flow."""
     t = await translator_for(update, context)
     await reply(update, t.gettext("There is nothing to cancel."))
-
-
-async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text outside any flow."""
-    t = await translator_for(update, context)
-    await reply(update, t.gettext("I did not understand that. Send /balance to see your deposit "
-                                  "or /help for the list of commands."))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,1 @@
+"""FAQ answering: the knowledge base, its ranker and the bot handlers."""

@@ -1,0 +1,97 @@
+"""Questions in, answers out: the knowledge base behind the ranker, with its threshold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
+from bot.faq.ranker import Analyzer, Match, Ranker
+from domain.policy import Policy
+
+HANDOFF = "handoff:"
+RELATED = 2
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The best entry, or None when the bot is not sure (then a human should answer)."""
+
+    entry: Entry | None
+    confidence: float
+    related: tuple[Entry, ...] = ()
+    reason: str = ""
+
+    @property
+    def declined(self) -> bool:
+        return self.entry is None
+
+
+class Faq:
+    """Matches free text against the knowledge base and renders answers from the policy."""
+
+    def __init__(self, kb: KnowledgeBase, policy: Policy, threshold: float | None = None):
+        self.kb, self.policy = kb, policy
+        self.threshold = kb.threshold if threshold is None else threshold
+        docs: dict[str, list[str]] = {
+            e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
+            for e in kb.entries.values()}
+        docs |= {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
+        self.ranker = Ranker(docs, Analyzer(kb.synonyms.get("en", {}),
+                                            kb.synonyms.get("zh", {})))
+
+    def ask(self, question: str) -> Reply:
+        """The answer to a question, or a decline with the reason."""
+        matches = self.ranker.rank(question[:500])
+        if not matches:
+            return Reply(None, 0.0, reason="no match")
+        top = matches[0]
+        if top.key.startswith(HANDOFF):
+            return Reply(None, top.confidence, reason=top.key)
+        if top.confidence < self.threshold:
+            return Reply(None, top.confidence, reason=f"low confidence ({top.key})")
+        veto = self._veto(question, top, matches)
+        if veto is not None:
+            return Reply(None, top.confidence, reason=f"{veto} over {top.key}")
+        entry = self.kb.entries[top.key]
+        return Reply(entry, top.confidence, self._related(entry, matches[1:]))
+
+    def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
+        """A handoff intent that covers enough of the question the answer leaves out."""
+        if top.confidence >= self.kb.sure:
+            return None
+        for m in matches:
+            if m.key.startswith(HANDOFF) and self.ranker.share(
+                    question[:500], m.matched - top.matched) >= self.kb.handoff_veto:
+                return m.key
+        return None
+
+    def _related(self, entry: Entry, rest: list[Match]) -> tuple[Entry, ...]:
+        near = [self.kb.entries[m.key] for m in rest
+                if not m.key.startswith(HANDOFF) and m.confidence >= self.threshold / 2]
+        siblings = [e for e in self.kb.in_topic(entry.topic) if e.id != entry.id]
+        out: list[Entry] = []
+        for candidate in near + siblings:
+            if candidate not in out:
+                out.append(candidate)
+        return tuple(out[:RELATED])
+
+    def answer(self, entry: Entry, language: str, today: date) -> str:
+        """The entry's answer in a language, with the policy's figures filled in."""
+        return entry.text(language).answer.format_map(
+            policy_figures(self.policy, language, today))
+
+    def title(self, entry: Entry, language: str) -> str:
+        return entry.text(language).title
+
+
+@cache
+def _kb(path: Path | None) -> KnowledgeBase:
+    return load_kb(path)
+
+
+def faq_for(policy: Policy, path: Path | None = None) -> Faq:
+    """The FAQ on the shipped (or given) knowledge base; the file is read once."""
+    return Faq(_kb(path), policy)

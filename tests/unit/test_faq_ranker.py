@@ -1,0 +1,147 @@
+"""The FAQ ranker and knowledge base, without Telegram: tokens, scores, threshold, figures."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from bot.faq.engine import Faq
+from bot.faq.kb import LANGS, load_kb, policy_figures
+from bot.faq.ranker import Analyzer, Ranker, han_bigrams, normalise, stem
+from domain.policy import load_policy
+
+TODAY = date(2026, 11, 21)
+ANALYZER = Analyzer({"withdraw": ["withdrawal", "cash out"], "shop": ["store"]},
+                    {"提现": ["取出"], "店铺": ["店"]})
+DOCS = {
+    "withdraw": ["How long does a withdrawal take?", "提现多久到账"],
+    "topup": ["How do I top up the deposit?", "怎么充值保证金"],
+    "reopen": ["Can I reopen my store after closing?", "关店后能重新开店吗"],
+}
+
+
+def test_english_is_lowercased_stemmed_and_stripped_of_stop_words() -> None:
+    assert ANALYZER.tokens("How do I top up the Deposits?") == ["top", "up", "deposit"]
+
+
+def test_english_synonyms_map_phrases_and_inflected_words_to_one_token() -> None:
+    assert ANALYZER.tokens("cash out") == ["withdraw"]
+    assert ANALYZER.tokens("withdrawals") == ["withdraw"]
+    assert ANALYZER.tokens("stores") == ["shop"]
+
+
+def test_the_stemmer_joins_inflections() -> None:
+    assert {stem("charge"), stem("charges"), stem("charged")} == {"charg"}
+    assert stem("stopping") == stem("stop") == "stop"
+
+
+def test_chinese_becomes_character_bigrams() -> None:
+    assert han_bigrams("提现多久") == ["提现", "现多", "多久"]
+    assert ANALYZER.tokens("提现多久") == ["提现", "现多", "多久"]
+
+
+def test_traditional_chinese_and_full_width_text_are_folded() -> None:
+    assert normalise("提現多久？ＰａｙＰａｌ") == "提现多久?paypal"
+    assert ANALYZER.tokens("提現多久") == ANALYZER.tokens("提现多久")
+
+
+def test_chinese_synonyms_do_not_rewrite_inside_the_canonical_form() -> None:
+    assert ANALYZER.tokens("店铺") == ["店铺"]
+    assert ANALYZER.tokens("店") == ["店铺"]
+    assert "提现" in ANALYZER.tokens("怎么取出")
+
+
+def test_mixed_text_yields_words_and_bigrams() -> None:
+    assert ANALYZER.tokens("PayPal提现") == ["paypal", "提现"]
+
+
+def test_the_matching_document_ranks_first_in_both_languages() -> None:
+    ranker = Ranker(DOCS, ANALYZER)
+
+    assert ranker.rank("when will my withdrawal arrive")[0].key == "withdraw"
+    assert ranker.rank("提現要多久")[0].key == "withdraw"
+    assert ranker.rank("reopen a closed store")[0].key == "reopen"
+
+
+def test_confidence_is_the_share_of_the_question_a_document_covers() -> None:
+    ranker = Ranker(DOCS, ANALYZER)
+
+    covered = ranker.rank("withdrawal take long")[0]
+    diluted = ranker.rank("withdrawal penguin zebra")[0]
+
+    assert covered.confidence == pytest.approx(1.0)
+    assert 0 < diluted.confidence <= 0.5
+
+
+def test_a_question_with_no_known_word_matches_nothing() -> None:
+    assert Ranker(DOCS, ANALYZER).rank("penguins eat fish") == []
+
+
+def test_english_typos_are_matched_to_the_closest_known_word() -> None:
+    ranker = Ranker(DOCS, ANALYZER)
+
+    assert "deposit" in ranker.query_tokens("depositt")
+    assert ranker.rank("how do I top up the depositt")[0].key == "topup"
+
+
+@pytest.fixture(scope="module")
+def faq() -> Faq:
+    return Faq(load_kb(), load_policy())
+
+
+def test_the_knowledge_base_has_every_entry_in_three_languages(faq: Faq) -> None:
+    for entry in faq.kb.entries.values():
+        for lang in LANGS:
+            text = entry.texts[lang]
+            assert text.title and text.answer, (entry.id, lang)
+            assert faq.answer(entry, lang, TODAY)  # every placeholder is a policy figure
+
+
+def test_every_topic_of_spec_section_8_has_an_entry(faq: Faq) -> None:
+    spec_topics = {"required_how", "required_differs", "per_market", "highest_category",
+                   "delisted_not_dropped", "payable_changes", "payable_computed",
+                   "reminder_after_paying", "delisted_after_paying", "pay_one_market",
+                   "page_slow", "withdrawal_destination", "in_withdrawal", "below_minimum",
+                   "payer_identity", "records", "bank_transfer", "get_deposit_back", "reopen"}
+
+    assert spec_topics <= set(faq.kb.entries)
+
+
+def test_above_the_threshold_the_best_entry_answers_with_related_questions(faq: Faq) -> None:
+    reply = faq.ask("How long does a withdrawal take to arrive?")
+
+    assert reply.entry is not None and reply.entry.id == "withdrawal_destination"
+    assert reply.confidence >= faq.threshold
+    assert 1 <= len(reply.related) <= 2
+    assert reply.entry not in reply.related
+
+
+def test_below_the_threshold_the_faq_declines(faq: Faq) -> None:
+    strict = Faq(faq.kb, faq.policy, threshold=1.01)
+
+    assert strict.ask("How long does a withdrawal take to arrive?").declined
+    assert faq.ask("What is the capital of France?").declined
+
+
+def test_a_handoff_intent_declines_even_with_deposit_words(faq: Faq) -> None:
+    assert faq.ask("I want to talk to a real person about my deposit").declined
+    assert faq.ask("转人工").declined
+    assert faq.ask("How do I withdraw money from my Amazon account?").declined
+
+
+def test_answers_quote_the_policy_in_force(faq: Faq) -> None:
+    policy = dataclasses.replace(faq.policy, fee_rate=Decimal("0.02"), min_withdrawal=Decimal(50))
+    edited = Faq(faq.kb, policy)
+    computed = edited.kb.entries["payable_computed"]
+
+    assert "2%" in edited.answer(computed, "en", TODAY)
+    assert "= 817.02 CNY" in edited.answer(computed, "en", TODAY)
+    assert "50" in edited.answer(edited.kb.entries["below_minimum"], "zh_Hans", TODAY)
+
+
+def test_policy_ranges_use_an_en_dash_in_english_and_a_hyphen_in_chinese(faq: Faq) -> None:
+    assert policy_figures(faq.policy, "en", TODAY)["transfer_days"] == "1–7"
+    assert policy_figures(faq.policy, "zh_Hant", TODAY)["transfer_days"] == "1-7"
