@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import reply, translator_for
+from bot.handlers.tickets import thread_into_ticket
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text outside any flow."""
+    if await thread_into_ticket(update, context):  # a seller's live ticket comes first
+        return
     t = await translator_for(update, context)
     await reply(update, t.gettext("I did not understand that. Send /balance to see your deposit "
                                   "or /help for the list of commands."))
