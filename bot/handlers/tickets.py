@@ -239,7 +239,7 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
             gt.gettext("Ticket #{id} resolved by agent {agent}.")).format(
         id=ticket.ticket_id, agent=user.id)
     in_group = update.effective_chat is not None and update.effective_chat.id == d.support_chat_id
-    await _post(context, note, await Tickets(d.db).group_post(ticket.ticket_id))
+    await _note(context, ticket, note)
     if by_seller:
         await reply(update, t.gettext("Ticket #{id} is closed. Thank you! /support opens a new "
                                       "one if you need more help.").format(id=ticket.ticket_id))
@@ -254,6 +254,15 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
                  ticket.ticket_id)
     if not in_group:
         await reply(update, note)
+
+
+async def _note(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str) -> None:
+    """The bot's line about a ticket in the group, threaded; replies to it find the ticket."""
+    tickets = Tickets(deps(context).db)
+    message_id = await tickets.note(ticket.ticket_id, text, deps(context).clock.now())
+    posted = await _post(context, text, await tickets.group_post(ticket.ticket_id))
+    if posted is not None:
+        await tickets.posted(message_id, posted.chat.id, posted.message_id)
 
 
 async def tickets_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -46,7 +46,7 @@ class TicketMessage:
     """A seller's or an agent's words in a ticket."""
 
     ticket_id: int
-    author: str  # "seller" or "agent"
+    author: str  # "seller", "agent" or "note" (the bot's own line in the group)
     user_id: int
     text: str
     at: datetime
@@ -102,6 +102,13 @@ class Tickets:
             await conn.execute("UPDATE tickets SET status = ?, updated_at = ? "
                                "WHERE ticket_id = ? AND status != 'resolved'",
                                (status, ts(now), ticket_id))
+            return int(cur.lastrowid or 0)
+
+    async def note(self, ticket_id: int, text: str, now: datetime) -> int:
+        """The bot's own line about a ticket (it changes no status)."""
+        async with self.db.lock, self.db.conn.execute(
+                "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
+                "VALUES (?, 'note', 0, ?, ?)", (ticket_id, text, ts(now))) as cur:
             return int(cur.lastrowid or 0)
 
     async def posted(self, message_id: int, chat_id: int, group_message_id: int) -> None:

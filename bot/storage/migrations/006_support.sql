@@ -13,11 +13,12 @@ CREATE INDEX tickets_by_seller ON tickets (seller_id, status);
 CREATE INDEX tickets_by_status ON tickets (status, updated_at);
 
 -- Every message of a ticket; group_message_id maps a post in the support group back to
--- its ticket, so an agent's Telegram reply threads into the right one.
+-- its ticket, so an agent's Telegram reply threads into the right one. A 'note' is the
+-- bot's own line in the group (e.g. who resolved the ticket).
 CREATE TABLE ticket_messages (
     message_id INTEGER PRIMARY KEY AUTOINCREMENT,
     ticket_id INTEGER NOT NULL REFERENCES tickets (ticket_id),
-    author TEXT NOT NULL CHECK (author IN ('seller', 'agent')),
+    author TEXT NOT NULL CHECK (author IN ('seller', 'agent', 'note')),
     user_id INTEGER NOT NULL,
     text TEXT NOT NULL,
     at TEXT NOT NULL,
