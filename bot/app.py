@@ -9,6 +9,7 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,9 +30,9 @@ from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
 from bot.handlers import balance, deduct, fallback, history, lookup, operator, shops, start, tickets
 from bot.i18n import N_, translator
-from bot.notify.sender import deliver_pending
+from bot.notify.sender import Pause, Sender, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
-from domain.jobs import run_due
+from domain.jobs import JobReport, run_due
 
 log = logging.getLogger(__name__)
 # Text steps and button steps share conversations, so per_message stays False (PTB-NOTES).
@@ -53,6 +54,7 @@ COMMANDS = (
 # Telegram takes two-letter codes only: "zh" gets Simplified; zh-hant users see it too and
 # can switch the bot's own language with /language. None is the default menu (English).
 MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
+PUSH_GROUP = 100  # after every handler of an update: send what it queued
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -81,6 +83,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
                                    tickets.group_text))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))
+    app.add_handler(TypeHandler(Update, after_update), group=PUSH_GROUP)
     app.add_error_handler(fallback.on_error)
 
 
@@ -118,23 +121,38 @@ async def close_database(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The periodic job: due domain work, then pending pushes."""
+    """The periodic job: due domain work (holds, offsets, reminders), then pending pushes."""
     d: Deps = context.bot_data["deps"]
-    await run_due(d.uow(), d.clock.now(), d.policy)
-    await deliver_pending(context.bot, d)
+    report = await run_due(d.uow(), d.clock.now(), d.policy)
+    if report != JobReport():
+        log.info("jobs: %s", report)
+    await sender_of(context.bot_data).drain(context.bot)
 
 
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pushes caused by a handler go out right after it."""
-    d: Deps = context.bot_data["deps"]
-    await deliver_pending(context.bot, d)
+    """Pushes a handler caused go out in the background; the next update need not wait."""
+    if not context.application.running:  # the sandbox drains after each line itself
+        return
+    sender = sender_of(context.bot_data)
+    context.application.create_task(sender.drain(context.bot), update=update,
+                                    name="push-drain")
+
+
+def rate_limiter(push_rate: float, flood_retries: int) -> AIORateLimiter:
+    """Telegram's limits: `push_rate` messages a second overall, 20 a minute per group;
+    a 429 pauses every request for its retry_after, `flood_retries` times, before the
+    sender reschedules the push."""
+    return AIORateLimiter(overall_max_rate=push_rate, overall_time_period=1,
+                          max_retries=flood_retries)
 
 
 def build_application(d: Deps, token: str, *, request: BaseRequest | None = None,
-                      base_url: str | None = None,
-                      job_interval: float | None = None) -> Application:  # type: ignore[type-arg]
+                      base_url: str | None = None, job_interval: float | None = None,
+                      push_rate: float = 30, flood_retries: int = 2,
+                      pause: Pause = sleep_then_go_on) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests."""
     builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
+    builder = builder.rate_limiter(rate_limiter(push_rate, flood_retries))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:  # the shutdown's last getUpdates must not wait for the long poll's connection
@@ -147,6 +165,7 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     builder = builder.persistence(SqlitePersistence(d.db))
     app = builder.post_init(set_menus).post_shutdown(close_database).build()
     app.bot_data["deps"] = d
+    app.bot_data["sender"] = Sender(d, pause=pause)
     register(app)
     if job_interval is not None and app.job_queue is not None:
         app.job_queue.run_repeating(run_jobs, interval=job_interval, first=1)

@@ -19,7 +19,6 @@ from telegram.ext import ContextTypes
 from bot.context import Deps, deps
 from bot.handlers.common import reply, translator_for
 from bot.i18n import Translator
-from bot.notify.sender import deliver_pending
 from bot.storage.staff import Audit, Grants
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,6 @@ def staff_command(needed: Role, name: str) -> Callable[[StaffCallback], Callback
                 await audit.finish(audit_id, "failed")
                 raise
             await audit.finish(audit_id, outcome)
-            await deliver_pending(context.bot, d)  # pushes the command caused, after its reply
 
         return guarded
 

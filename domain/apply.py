@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import events as ev
 from domain import ledger, withdrawals
-from domain.closure_service import schedule_if_owed
+from domain.closure_service import notify_if_ready, schedule_if_owed
 from domain.errors import AlreadyCredited, AlreadyDeducted, EventRejected
 from domain.model import (
     ClosureStage,
@@ -81,6 +81,7 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
         await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
         if shop_id is not None:
             await refresh_shop(uow, shop_id, now, policy)
+            await notify_if_ready(uow, shop_id, now, policy)
         await uow.commit()
     return EventResult(event.event_id, Outcome.APPLIED, event.type)
 

@@ -83,6 +83,7 @@ async def verify_identity(uow: UnitOfWork, shop_id: str, code: str, reason: str,
         if closing.arrears_owed(facts).is_positive:
             verified = closing.schedule_offset(verified, now, policy)
         await uow.closures.save(verified)
+        await notify_if_ready(uow, shop_id, now, policy, in_chat=True)
         await uow.commit()
         return verified
 
@@ -208,3 +209,18 @@ async def _offset(uow: UnitOfWork, facts: ShopFacts, available: Money, ref: str,
             await uow.ledger.post(ledger.arrears_settled(sid, taken, ref, now))
         unpaid_ledger = facts.ledger_arrears - taken
     return unpaid_reported, unpaid_ledger
+
+
+async def notify_if_ready(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy, *,
+                          in_chat: bool = False) -> bool:
+    """Every closing condition met and nothing pending: tell the seller once per closure.
+
+    At verification the flow itself shows it (`in_chat`): the notice is recorded, not pushed.
+    """
+    view = await _view(uow, shop_id, now, policy)
+    if view is None or not view.can_sign or view.closure.arrears_due_at is not None:
+        return False
+    started = int(view.closure.started_at.timestamp())
+    return await uow.outbox.add(Notice(shop_id, "closure_ready",
+                                       f"closure_ready:{shop_id}:{started}", now,
+                                       {"in_chat": "1"} if in_chat else {}))

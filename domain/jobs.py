@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import withdrawals
-from domain.closure_service import settle_arrears
+from domain import reminders, withdrawals
+from domain.closure_service import notify_if_ready, settle_arrears
 from domain.errors import DepositError
-from domain.model import ClosureStage, ShopStatus, WithdrawalStatus
+from domain.model import ClosureStage, WithdrawalStatus
 from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
@@ -26,14 +26,18 @@ class JobReport:
     offsets_run: int = 0
     offsets_failed: int = 0
     shops_refreshed: int = 0
+    closures_ready: int = 0
+    reminders_queued: int = 0
 
 
 async def run_due(uow: UnitOfWork, now: datetime, policy: Policy) -> JobReport:
-    """Release lapsed holds, run due closure offsets (each alone), refresh shortfall clocks."""
+    """Holds, closure offsets, figures time changed, closures now ready, then reminders."""
     released = await release_lapsed_holds(uow, now)
     ran, failed = await run_offsets(uow, now, policy)
-    refreshed = await refresh_all(uow, now, policy)
-    return JobReport(released, ran, failed, refreshed)
+    refreshed = await refresh_due(uow, now, policy)
+    ready = await closures_ready(uow, now, policy)
+    queued = await reminders.scan(uow, now, policy)
+    return JobReport(released, ran, failed, refreshed, ready, queued)
 
 
 async def release_lapsed_holds(uow: UnitOfWork, now: datetime) -> int:
@@ -76,15 +80,30 @@ async def run_offsets(uow: UnitOfWork, now: datetime, policy: Policy) -> tuple[i
     return ran, failed
 
 
-async def refresh_all(uow: UnitOfWork, now: datetime, policy: Policy) -> int:
-    """Time alone changes figures (after-sales ends, a tier table starts): re-derive them."""
+async def refresh_due(uow: UnitOfWork, now: datetime, policy: Policy,
+                      batch: int = 500) -> int:
+    """Shops whose figures time alone changed (a pin ended, a tier table started), re-derived.
+
+    The storage picks them by `recheck_at` in SQL; a tier-table change that makes every
+    shop of a market short is worked through in batches, one transaction each.
+    """
+    count = 0
+    while True:
+        async with uow:
+            due = await uow.shops.due_for_recheck(now, batch)
+            for shop_id in due:
+                await refresh_shop(uow, shop_id, now, policy)
+            await uow.commit()
+        count += len(due)
+        if len(due) < batch:
+            return count
+
+
+async def closures_ready(uow: UnitOfWork, now: datetime, policy: Policy) -> int:
+    """Verified closures whose last condition has just been met get one push."""
     async with uow:
-        count = 0
-        for shop_id in await uow.shops.all_ids():
-            shop = await uow.shops.get(shop_id)
-            if shop is None or shop.status is ShopStatus.CLOSED:
-                continue
-            await refresh_shop(uow, shop_id, now, policy)
-            count += 1
+        told = 0
+        for current in await uow.closures.in_stage(ClosureStage.VERIFIED):
+            told += await notify_if_ready(uow, current.shop_id, now, policy)
         await uow.commit()
-        return count
+        return told

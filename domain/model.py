@@ -34,6 +34,7 @@ class Shop:
     closure_notice_at: datetime | None = None
     shortfall_since: datetime | None = None
     first_paid_at: datetime | None = None
+    recheck_at: datetime | None = None  # when time alone may next change the figures
 
     def with_changes(self, **changes: object) -> Shop:
         """A copy with some facts changed."""

@@ -40,6 +40,7 @@ class Policy:
     reminder_repeat: timedelta
     overdue_after: timedelta
     clearing_after: timedelta
+    clearing_warning: timedelta
     announcement_days: int
     last_order_days: int
     arrears_offset_days: int
@@ -70,6 +71,12 @@ class Policy:
             if in_force:
                 return max(in_force, key=lambda t: t.effective_from)
         return min(self.tiers["*"], key=lambda t: t.effective_from)
+
+    def next_tier_change(self, market: str, today: date) -> date | None:
+        """The first day after today on which a newer tier table starts to apply."""
+        tables = self.tiers.get(market) or self.tiers["*"]
+        later = [t.effective_from for t in tables if t.effective_from > today]
+        return min(later, default=None)
 
     def tier_amount(self, market: str, tier: str, today: date) -> Money:
         """What one tier requires in a market on a day."""
@@ -116,6 +123,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         reminder_repeat=timedelta(days=int(rem["repeat_days"])),
         overdue_after=timedelta(days=int(rem["overdue_days"])),
         clearing_after=timedelta(days=int(rem["clearing_days"])),
+        clearing_warning=timedelta(days=int(rem.get("clearing_warning_days", 7))),
         announcement_days=int(clo["announcement_days"]),
         last_order_days=int(clo["last_order_days"]),
         arrears_offset_days=int(clo["arrears_offset_days"]),

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from domain.ledger import Transfer, TransferKind
-from domain.model import Closure, Member, Order, Quote, Shop, Withdrawal
+from domain.model import Closure, ClosureStage, Member, Order, Quote, Shop, Withdrawal
 from domain.money import Money
 from domain.notices import Notice
+
+if TYPE_CHECKING:
+    from domain.reminders import Rules
 
 
 class Clock(Protocol):
@@ -30,6 +33,7 @@ class ShopRepository(Protocol):
     async def add(self, shop: Shop) -> None: ...
     async def update(self, shop: Shop) -> None: ...
     async def all_ids(self) -> list[str]: ...
+    async def due_for_recheck(self, now: datetime, limit: int) -> list[str]: ...
     async def add_member(self, member: Member) -> None: ...
     async def members(self, shop_id: str) -> list[Member]: ...
     async def shops_of(self, telegram_user_id: int) -> list[Shop]: ...
@@ -102,11 +106,17 @@ class ClosureRepository(Protocol):
         """The newest closure application of a shop, ended or not."""
     async def save(self, closure: Closure) -> None: ...
     async def offsets_due(self, now: datetime) -> list[Closure]: ...
+    async def in_stage(self, stage: ClosureStage) -> list[Closure]: ...
 
 
 class Outbox(Protocol):
     async def add(self, notice: Notice) -> bool:
         """Queue a push in the same transaction; False when its dedup key was already used."""
+
+
+class ReminderScanner(Protocol):
+    async def enqueue_due(self, now: datetime, rules: Rules) -> int:
+        """Queue the due reminder stage of every shop at once (SPEC §6); the count queued."""
 
 
 class UnitOfWork(Protocol):
@@ -121,6 +131,7 @@ class UnitOfWork(Protocol):
     fx: FxRepository
     closures: ClosureRepository
     outbox: Outbox
+    reminders: ReminderScanner
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

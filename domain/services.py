@@ -32,7 +32,7 @@ from domain.model import (
 )
 from domain.policy import Policy
 from domain.ports import UnitOfWork, VerificationChannel
-from domain.status import Snapshot, local_today, snapshot
+from domain.status import Snapshot, local_today, next_recheck, snapshot
 
 PENDING_ONLINE = timedelta(days=1)  # a payment made inside the quote window may confirm later
 ACTIVE_CLOSURE = {ClosureStage.STARTED, ClosureStage.VERIFIED, ClosureStage.SIGNED,
@@ -80,7 +80,7 @@ async def get_snapshot(uow: UnitOfWork, shop_id: str, now: datetime, policy: Pol
 
 
 async def refresh_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:
-    """Keep shortfall_since and first_paid_at true after anything that moved the figures."""
+    """Keep shortfall_since and recheck_at true after anything that moved the figures."""
     snap = await current_snapshot(uow, shop_id, now, policy)
     shop = snap.facts.shop
     since = shop.shortfall_since
@@ -88,8 +88,9 @@ async def refresh_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Pol
         since = now
     elif not snap.shortfall.is_positive:
         since = None
-    if since != shop.shortfall_since:
-        await uow.shops.update(shop.with_changes(shortfall_since=since))
+    recheck = next_recheck(snap, policy)
+    if since != shop.shortfall_since or recheck != shop.recheck_at:
+        await uow.shops.update(shop.with_changes(shortfall_since=since, recheck_at=recheck))
     return snap
 
 

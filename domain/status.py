@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from domain.model import ClosureStage, ShopFacts, ShopStatus, Withdrawal
@@ -129,3 +129,17 @@ def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
     state = _restriction(facts, now, policy, balance, shortfall)
     return Snapshot(facts, now, balance, required, shortfall, in_withdrawal, withdrawable,
                     holds, arrears_by_kind(facts), state, effects_of(state, balance))
+
+
+def next_recheck(snap: Snapshot, policy: Policy) -> datetime | None:
+    """The next moment time alone may change the figures: a pin ends or a tier table starts."""
+    shop = snap.facts.shop
+    if shop.status is ShopStatus.CLOSED:
+        return None
+    zone = ZoneInfo(shop.timezone)
+    moments = [snap.required.drops_on] if snap.required.drops_on else []
+    change = policy.next_tier_change(shop.market, local_today(snap.now, shop.timezone).date())
+    if change is not None:
+        moments.append(datetime.combine(change, time(), zone))
+    later = [m for m in moments if m > snap.now]
+    return min(later) if later else None

@@ -16,7 +16,6 @@ from telegram.ext import ContextTypes
 from bot.context import Deps, deps
 from bot.handlers.common import reply
 from bot.i18n import N_, Translator
-from bot.notify.manual_reminder import remind_now
 from bot.render import shop_title
 from bot.roles import Act, Role, staff_command
 from bot.storage.links import Links
@@ -24,6 +23,7 @@ from bot.storage.staff import Grants
 from domain.apply import EventResult, Outcome, apply_event
 from domain.errors import UnknownShop
 from domain.model import Shop
+from domain.reminders import remind_now
 
 OUTCOMES = {Outcome.APPLIED: N_("applied"), Outcome.DUPLICATE: N_("already applied"),
             Outcome.CONFLICT: N_("conflict"), Outcome.REJECTED: N_("rejected")}
@@ -91,7 +91,7 @@ def audited(result: EventResult) -> str:
 
 
 async def platform_event(context: ContextTypes.DEFAULT_TYPE, raw: dict[str, Any]) -> EventResult:
-    """Apply one §9 event now (its pushes go out after the command's reply)."""
+    """Apply one §9 event now (its pushes go out after the update, see app.after_update)."""
     d = deps(context)
     now = d.clock.now()
     return await apply_event(d.uow(), {**raw, "occurred_at": now.isoformat()}, now, d.policy)

@@ -104,6 +104,11 @@ def _closure_failed(n: Notice, t: Translator) -> list[str]:
                       "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))]
 
 
+def _closure_ready(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("Every closing condition is now met. Send /close to sign the closure "
+                      "agreement and get your deposit back.")]
+
+
 RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
     "payment_confirmed": _payment_confirmed,
     "payment_failed": _payment_failed,
@@ -114,11 +119,15 @@ RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
     "arrears_updated": _arrears_updated,
     "closure_arrears_settled": _closure_settled,
     "closure_failed": _closure_failed,
+    "closure_ready": _closure_ready,
 }
+
+
+def title(shop: Shop, t: Translator) -> str:
+    """Every push is headed by the shop and market it is about."""
+    return f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>"
 
 
 def render_notice(notice: Notice, shop: Shop, t: Translator) -> str:
     """The push text, headed by the shop and market it is about."""
-    body = RENDERERS[notice.kind](notice, t)
-    return "\n".join([f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>",
-                      *body])
+    return "\n".join([title(shop, t), *RENDERERS[notice.kind](notice, t)])

@@ -1,44 +1,225 @@
-"""Delivers outbox notices to every member of the shop, in each member's language."""
+"""Delivers outbox pushes: each member's copy once, paced, retried, and never lost on restart.
+
+Every push was written to the outbox in the same transaction as its cause, with one pending
+delivery per member. The sender takes due deliveries in order and records each result in
+its own short transaction right after the Bot API answers:
+
+- sent: the message id is kept; a restart never sends it again;
+- 403 (blocked, deactivated) and "chat not found": undeliverable, never retried;
+- RetryAfter (429): the delivery waits `retry_after`, not counted as an attempt, and the
+  whole drain pauses (Telegram's flood wait holds for the bot, not one chat);
+- network errors and timeouts: retried with exponential backoff up to `max_attempts`;
+- anything else (a malformed message): failed, logged, never retried in a loop.
+
+Pacing is the Application's AIORateLimiter (app.py). The only window where a push can go
+out twice is a crash between Telegram accepting it and the next commit (milliseconds); the
+sender prefers that to losing a push (at-least-once there, exactly-once everywhere else).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from telegram import Bot
-from telegram.error import Forbidden, TelegramError
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.context import Deps
-from bot.i18n import translator
-from bot.notify.render import render_notice
-from bot.storage.repos import SqliteOutbox, SqliteShops
+from bot.i18n import Translator, translator
+from bot.notify.reminders import reminder_text, topup_button
+from bot.notify.render import render_notice, title
+from bot.storage.pushes import Delivery, SqlitePushes
+from bot.storage.repos import SqliteClosures, SqliteShops
+from domain import reminders
+from domain.model import ClosureStage
+from domain.money import Money
+from domain.notices import Notice
+from domain.services import get_snapshot
 
 log = logging.getLogger(__name__)
+Pause = Callable[[float], Awaitable[bool]]
 
 
-async def deliver_pending(bot: Bot, d: Deps, limit: int = 100) -> int:
-    """Send queued pushes in order; a notice is marked sent once every member was tried."""
-    async with d.db.lock:
-        pending = await SqliteOutbox(d.db.conn).pending(limit)
-    sent = 0
-    for notice_id, notice in pending:
-        async with d.db.lock:
-            shops = SqliteShops(d.db.conn)
-            shop = await shops.get(notice.shop_id)
-            members = await shops.members(notice.shop_id)
-        if shop is None:
-            continue
-        for member in members:
-            language = await d.users.push_language(member.telegram_user_id)
-            text = render_notice(notice, shop, translator(language or d.default_language))
+@dataclass(frozen=True)
+class SendPolicy:
+    """How hard the sender tries."""
+
+    batch: int = 200
+    max_attempts: int = 8
+    backoff_base: timedelta = timedelta(seconds=15)
+    backoff_cap: timedelta = timedelta(hours=1)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """15 s, 30 s, 1 min, … up to the cap."""
+        return min(self.backoff_base * (2 ** max(attempts - 1, 0)), self.backoff_cap)
+
+
+@dataclass
+class SendReport:
+    """What one drain did."""
+
+    sent: int = 0
+    undeliverable: int = 0
+    failed: int = 0
+    retrying: int = 0
+    obsolete: int = 0
+
+
+async def sleep_then_go_on(seconds: float) -> bool:
+    """Production: wait the flood out, then keep draining."""
+    await asyncio.sleep(seconds)
+    return True
+
+
+async def stop_until_clock_moves(seconds: float) -> bool:
+    """Sandbox: time moves only with `!clock`; the delivery waits for it."""
+    return False
+
+
+class Sender:
+    """One drain at a time; a kick during a drain makes it look again before it stops."""
+
+    def __init__(self, d: Deps, policy: SendPolicy | None = None,
+                 pause: Pause = sleep_then_go_on) -> None:
+        self.d, self.policy, self.pause = d, policy or SendPolicy(), pause
+        self._lock = asyncio.Lock()
+        self._again = False
+
+    async def drain(self, bot: Bot, *, wait: bool = False) -> SendReport:
+        """Send everything due now; a drain already running is kicked (or, with wait, joined)."""
+        report = SendReport()
+        self._again = True
+        if self._lock.locked() and not wait:
+            return report
+        async with self._lock:
+            while self._again:
+                self._again = False
+                while await self._batch(bot, report):
+                    pass
+        return report
+
+    async def _batch(self, bot: Bot, report: SendReport) -> bool:
+        """One batch; True when more may be due at once."""
+        async with self.d.db.lock:
+            due = await SqlitePushes(self.d.db.conn).due(self.d.clock.now(), self.policy.batch)
+        for delivery in due:
+            flood = await self._one(bot, delivery, report)
+            if flood is not None:
+                self._again = False
+                return await self.pause(flood)
+        return len(due) == self.policy.batch
+
+    async def _one(self, bot: Bot, delivery: Delivery, report: SendReport) -> float | None:
+        """Send one copy and record the result; the flood wait in seconds on a 429."""
+        try:
+            rendered = await self._render(delivery)
+        except Exception as exc:  # a notice that cannot be rendered must not jam the queue
+            log.exception("push %s cannot be rendered", delivery.notice.key)
+            await self._record(delivery, "failed", report, error=repr(exc))
+            return None
+        if rendered is None:
+            await self._record(delivery, "obsolete", report, attempted=False)
+            return None
+        text, markup = rendered
+        try:
+            message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
+        except RetryAfter as exc:
+            wait = _seconds(exc)
+            log.warning("flood wait %s s; push %s waits", wait, delivery.notice.key)
+            await self._record(delivery, "pending", report, error="429", attempted=False,
+                               retry_at=self.d.clock.now() + timedelta(seconds=wait))
+            return wait
+        except Forbidden as exc:
+            await self._record(delivery, "undeliverable", report, error=exc.message)
+        except BadRequest as exc:
+            gone = "chat not found" in exc.message.lower()
+            await self._record(delivery, "undeliverable" if gone else "failed", report,
+                               error=exc.message)
+        except (NetworkError, TelegramError) as exc:
+            await self._retry_later(delivery, report, exc)
+        else:
+            await self._record(delivery, "sent", report, message_id=message.message_id)
+        return None
+
+    async def _retry_later(self, delivery: Delivery, report: SendReport,
+                           exc: TelegramError) -> None:
+        attempts = delivery.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            log.error("push %s to %s failed %d times: %s", delivery.notice.key,
+                      delivery.user_id, attempts, exc)
+            await self._record(delivery, "failed", report, error=str(exc))
+            return
+        retry_at = self.d.clock.now() + self.policy.backoff(attempts)
+        await self._record(delivery, "pending", report, error=str(exc), retry_at=retry_at)
+
+    async def _record(self, delivery: Delivery, status: str, report: SendReport, *,
+                      error: str | None = None, message_id: int | None = None,
+                      retry_at: datetime | None = None, attempted: bool = True) -> None:
+        async with self.d.db.lock:
+            conn = self.d.db.conn
+            await conn.execute("BEGIN IMMEDIATE")
             try:
-                await bot.send_message(member.telegram_user_id, text)
-                sent += 1
-            except Forbidden:
-                log.warning("member %s blocked the bot; push %s skipped",
-                            member.telegram_user_id, notice.key)
-            except TelegramError:
-                log.exception("push %s not delivered; it stays queued", notice.key)
-                return sent
+                await SqlitePushes(conn).record(
+                    delivery, status, self.d.clock.now(), error=error, message_id=message_id,
+                    retry_at=retry_at, attempted=attempted)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+        field = "retrying" if status == "pending" else status
+        setattr(report, field, getattr(report, field) + 1)
+        metrics.inc(f"pushes_{field}")
+
+    async def _render(self, delivery: Delivery) -> tuple[str, InlineKeyboardMarkup | None] | None:
+        """Text and buttons in the member's language; None when the push no longer applies."""
+        notice, d = delivery.notice, self.d
         async with d.db.lock:
-            await SqliteOutbox(d.db.conn).mark_sent(notice_id, d.clock.now())
-    return sent
+            shop = await SqliteShops(d.db.conn).get(notice.shop_id)
+            closure = await SqliteClosures(d.db.conn).current(notice.shop_id)
+        if shop is None:
+            return None
+        language = await d.users.push_language(delivery.user_id)
+        t = translator(language or d.default_language)
+        if notice.kind == reminders.KIND:
+            snap = await get_snapshot(d.uow(), notice.shop_id, d.clock.now(), d.policy)
+            stage = notice.data.get("stage", "")
+            if not reminders.still_due(stage, snap):
+                return None
+            body = reminder_text(stage, snap, t, d.policy)
+            return "\n".join([title(shop, t), *body]), topup_button(shop.shop_id, t)
+        if notice.kind == "closure_ready" and (
+                closure is None or closure.stage is not ClosureStage.VERIFIED):
+            return None
+        return render_notice(notice, shop, t), _markup(notice, shop.shop_id, t)
+
+
+def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup | None:
+    """A Top up button under a push that leaves the shop short."""
+    data = notice.data
+    if "shortfall" in data and Money.of(data["shortfall"],
+                                        data["shortfall_currency"]).is_positive:
+        return topup_button(shop_id, t)
+    return None
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """retry_after is an int in PTB 22 (a timedelta with PTB_TIMEDELTA=1)."""
+    with warnings.catch_warnings():  # the int form is deprecated; either form is read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
+
+
+def sender_of(bot_data: dict[str, object]) -> Sender:
+    """The Application's one sender."""
+    found = bot_data["sender"]
+    assert isinstance(found, Sender)
+    return found

@@ -20,7 +20,7 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.context import Deps
 from bot.i18n import resolve_language
-from bot.notify.sender import deliver_pending
+from bot.notify.sender import sender_of, stop_until_clock_moves
 from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
 from domain.apply import EventResult, apply_event
 from domain.events import loads
@@ -91,7 +91,8 @@ class Sandbox:
 
     def __post_init__(self) -> None:
         self.request = RecordingRequest(clock=self.clock)
-        self.app = build_application(self.deps, TOKEN, request=self.request)
+        self.app = build_application(self.deps, TOKEN, request=self.request, flood_retries=0,
+                                     pause=stop_until_clock_moves)
 
     async def run(self, lines: Iterable[str]) -> None:
         """Handle every line to completion, in order."""
@@ -109,7 +110,7 @@ class Sandbox:
                 await self._directive(stripped)
             else:
                 await self._message(stripped)
-            await deliver_pending(self.app.bot, self.deps)
+            await sender_of(self.app.bot_data).drain(self.app.bot, wait=True)
             await self.app.update_persistence()
         except LineError as exc:
             self._print(f"error: {exc}")

@@ -102,4 +102,5 @@ async def seed_demo(d: Deps) -> bool:
             raise RuntimeError(f"demo event {event['event_id']} {result}")
     async with d.db.lock:  # the demo's pushes are history, not news
         await d.db.conn.execute("UPDATE outbox SET sent_at = created_at")
+        await d.db.conn.execute("UPDATE push_deliveries SET status = 'obsolete'")
     return True

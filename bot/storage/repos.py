@@ -29,7 +29,6 @@ from domain.model import (
     WithdrawalStatus,
 )
 from domain.money import Money
-from domain.notices import Notice
 
 Row = aiosqlite.Row
 
@@ -60,7 +59,8 @@ def _shop(r: Row) -> Shop:
         opened_at=dt(r["opened_at"]), status=ShopStatus(r["status"]),  # type: ignore[arg-type]
         closed_at=dt(r["closed_at"]), active_campaigns=r["active_campaigns"],
         bound_creators=r["bound_creators"], closure_notice_at=dt(r["closure_notice_at"]),
-        shortfall_since=dt(r["shortfall_since"]), first_paid_at=dt(r["first_paid_at"]))
+        shortfall_since=dt(r["shortfall_since"]), first_paid_at=dt(r["first_paid_at"]),
+        recheck_at=dt(r["recheck_at"] or None))
 
 
 def _order(r: Row) -> Order:
@@ -72,7 +72,7 @@ def _order(r: Row) -> Order:
 SHOP_COLUMNS = ("shop_id", "entity_name", "market", "currency", "company_region",
                 "legal_rep_region", "scope_categories", "timezone", "opened_at", "status",
                 "closed_at", "active_campaigns", "bound_creators", "closure_notice_at",
-                "shortfall_since", "first_paid_at")
+                "shortfall_since", "first_paid_at", "recheck_at")
 
 
 def _shop_values(s: Shop) -> tuple[Any, ...]:
@@ -80,7 +80,7 @@ def _shop_values(s: Shop) -> tuple[Any, ...]:
             s.legal_rep_region, json.dumps(list(s.scope_categories)), s.timezone,
             ts(s.opened_at), s.status.value, ts(s.closed_at), s.active_campaigns,
             s.bound_creators, ts(s.closure_notice_at), ts(s.shortfall_since),
-            ts(s.first_paid_at))
+            ts(s.first_paid_at), ts(s.recheck_at))
 
 
 class SqliteShops(_Repo):
@@ -100,6 +100,13 @@ class SqliteShops(_Repo):
 
     async def all_ids(self) -> list[str]:
         return [r[0] for r in await self._all("SELECT shop_id FROM shops ORDER BY shop_id")]
+
+    async def due_for_recheck(self, now: datetime, limit: int) -> list[str]:
+        """Open shops whose figures time alone may have changed by now."""
+        rows = await self._all(
+            "SELECT shop_id FROM shops WHERE recheck_at IS NOT NULL AND recheck_at <= ? "
+            "AND status != 'closed' ORDER BY recheck_at LIMIT ?", ts(now), limit)
+        return [r[0] for r in rows]
 
     async def add_member(self, member: Member) -> None:
         await self._run(
@@ -399,27 +406,11 @@ class SqliteClosures(_Repo):
             f"({','.join('?' * len(CLOSURE_COLUMNS))}) "
             f"ON CONFLICT (shop_id, started_at) DO UPDATE SET {updates}", *values)
 
+    async def in_stage(self, stage: ClosureStage) -> list[Closure]:
+        rows = await self._all("SELECT * FROM closures WHERE stage = ?", stage.value)
+        return [_closure(r) for r in rows]
+
     async def offsets_due(self, now: datetime) -> list[Closure]:
         rows = await self._all("SELECT * FROM closures WHERE stage = 'verified' "
                                "AND arrears_due_at IS NOT NULL AND arrears_due_at <= ?", ts(now))
         return [_closure(r) for r in rows]
-
-
-class SqliteOutbox(_Repo):
-    async def add(self, notice: Notice) -> bool:
-        async with self.conn.execute(
-            "INSERT INTO outbox (shop_id, kind, dedup_key, created_at, data) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-            (notice.shop_id, notice.kind, notice.key, ts(notice.created_at),
-             json.dumps(notice.data, ensure_ascii=False))) as cur:
-            return cur.rowcount == 1
-
-    async def pending(self, limit: int = 100) -> list[tuple[int, Notice]]:
-        rows = await self._all("SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
-                               limit)
-        return [(r["id"], Notice(r["shop_id"], r["kind"], r["dedup_key"],
-                                 dt(r["created_at"]),  # type: ignore[arg-type]
-                                 json.loads(r["data"]))) for r in rows]
-
-    async def mark_sent(self, notice_id: int, at: datetime) -> None:
-        await self._run("UPDATE outbox SET sent_at = ? WHERE id = ?", ts(at), notice_id)

@@ -6,12 +6,12 @@ from types import TracebackType
 from typing import Self
 
 from bot.storage.db import Database
+from bot.storage.pushes import SqliteOutbox, SqliteReminders
 from bot.storage.repos import (
     SqliteClosures,
     SqliteEvents,
     SqliteFx,
     SqliteLedger,
-    SqliteOutbox,
     SqlitePayments,
     SqliteQuotes,
     SqliteShops,
@@ -34,6 +34,7 @@ class SqliteUnitOfWork:
         self.fx = SqliteFx(conn)
         self.closures = SqliteClosures(conn)
         self.outbox = SqliteOutbox(conn)
+        self.reminders = SqliteReminders(conn)
         self._open = False
 
     async def __aenter__(self) -> Self:
