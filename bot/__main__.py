@@ -104,7 +104,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
             log.info("demo shops added to %s", db.path)
     app = build_application(deps, settings.telegram_bot_token,
                             base_url=settings.telegram_api_base_url,
-                            job_interval=settings.job_interval_seconds)
+                            job_interval=settings.job_interval_seconds,
+                            push_rate=settings.push_rate, flood_retries=settings.flood_retries)
     log.info("polling Telegram with database %s", db.path)
     app.run_polling(allowed_updates=["message", "callback_query"])
 

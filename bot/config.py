@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_file: Path | None = Field(default=None, validation_alias="DEPOSIT_LOG_FILE")
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
+    push_rate: float = Field(default=30, gt=0, le=1000, validation_alias="DEPOSIT_PUSH_RATE")
+    flood_retries: int = Field(default=2, ge=0, le=10, validation_alias="DEPOSIT_FLOOD_RETRIES")
     support_chat_id: int | None = Field(default=None, validation_alias="SUPPORT_CHAT_ID")
     support_language: str | None = Field(default=None,
                                          validation_alias="DEPOSIT_SUPPORT_LANGUAGE")

@@ -492,3 +492,50 @@ async def test_the_balance_card_says_the_shop_is_closing_once_the_agreement_is_s
     out = await chat.say("/balance")
 
     assert "Closing: the closure agreement is signed" in out
+
+
+READY = "Every closing condition is now met."
+
+
+async def test_the_seller_is_told_once_when_the_last_condition_is_met(chat: Chat) -> None:
+    await ready_shop(chat)
+    await chat.event(type="marketing.changed", event_id="m1", shop_id="S-GB",
+                     active_campaigns=1)
+    checklist = await verified(chat)
+
+    met = await chat.event(type="marketing.changed", event_id="m2", shop_id="S-GB",
+                           active_campaigns=0)
+    later = await chat.say("!run-jobs", "!clock +1d")
+
+    assert READY not in checklist
+    assert met.count(READY) == 1
+    assert READY not in later
+
+
+async def test_a_time_based_condition_met_later_is_pushed_by_the_jobs(chat: Chat) -> None:
+    await register(chat)
+    await chat.event(type="closure_notice.posted", event_id="n1", shop_id="S-GB",
+                     occurred_at=(START - timedelta(days=25)).isoformat())
+    await chat.event(type="order.updated", event_id="o1", shop_id="S-GB", order_id="O-1",
+                     category="apparel", status="closed",
+                     occurred_at=(START - timedelta(days=100)).isoformat())
+    await chat.event(type="payment.confirmed", event_id="p1", shop_id="S-GB",
+                     payment_ref="R1", amount="600", currency="GBP")
+    await verified(chat)
+
+    early = await chat.say("!clock +4d")
+    day5 = await chat.say("!clock +1d")
+
+    assert READY not in early
+    assert day5.count(READY) == 1
+
+
+async def test_no_ready_push_when_the_checklist_is_complete_at_verification(
+        chat: Chat) -> None:
+    await ready_shop(chat)
+
+    checklist = await verified(chat)
+    later = await chat.say("!run-jobs", "!clock +1d")
+
+    assert "[Sign agreement]" in checklist
+    assert READY not in checklist + later
