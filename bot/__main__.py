@@ -9,6 +9,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.channels import LoggedChannel, PrintedChannel
 from bot.clock import ManualClock, SystemClock
@@ -61,7 +62,8 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
         clock = ManualClock(_start_time(args.now))
         deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
                     settings.default_language,
-                    ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"))
+                    ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"),
+                    **_staff(settings))
         try:
             if args.demo:
                 await seed_demo(deps)
@@ -70,6 +72,13 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
             await box.run(input_lines(sys.stdin, sys.stdin.isatty()))
         finally:
             await db.close()
+
+
+def _staff(settings: Settings) -> dict[str, Any]:
+    """The support group and the staff ids, for Deps."""
+    return {"support_chat_id": settings.support_chat_id,
+            "support_language": settings.support_language,
+            "operators": settings.operators, "agents": settings.agents}
 
 
 async def _history_size(db: Database) -> int:
@@ -89,7 +98,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.set_event_loop(loop)
     db = loop.run_until_complete(Database.open(args.db or settings.db))
     deps = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
-                settings.default_language)
+                settings.default_language, **_staff(settings))
     if args.demo:
         from bot.sandbox.demo import seed_demo
 

@@ -29,7 +29,17 @@ from bot.conversations.close import build_close
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
 from bot.faq import handlers as faq
-from bot.handlers import balance, fallback, history, shops, start
+from bot.handlers import (
+    balance,
+    deduct,
+    fallback,
+    history,
+    lookup,
+    operator,
+    shops,
+    start,
+    tickets,
+)
 from bot.i18n import N_, translator
 from bot.notify.sender import Pause, Sender, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
@@ -47,6 +57,7 @@ COMMANDS = (
     ("reopen", N_("Reopen a closed shop")),
     ("shops", N_("Choose which shop to act on")),
     ("faq", N_("Frequently asked questions")),
+    ("support", N_("Ask a person from support")),
     ("language", N_("Choose your language")),
     ("cancel", N_("Cancel the current step")),
     ("help", N_("What the bot can do")),
@@ -74,18 +85,36 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("shops", shops.shops))
     app.add_handler(CommandHandler("history", history.history))
     app.add_handler(CommandHandler("faq", faq.faq_command))
-    app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel))
+    register_support(app)
+    app.add_handler(CommandHandler("cancel", tickets.cancel_request))
     app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
     app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
     app.add_handler(CallbackQueryHandler(history.history_button, pattern=r"^hi:"))
     app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
-    app.add_handler(CallbackQueryHandler(faq.contact_support, pattern=r"^sup:new$"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
+                                   tickets.group_text))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, faq.free_text))
     app.add_handler(TypeHandler(Update, after_update), group=PUSH_GROUP)
     app.add_error_handler(fallback.on_error)
+
+
+def register_support(app: Application) -> None:  # type: ignore[type-arg]
+    """Tickets, and the staff commands (not in the public menu; refused like unknown ones)."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("support", tickets.support, filters=private))
+    app.add_handler(CommandHandler("tickets", tickets.tickets_command))
+    app.add_handler(CommandHandler("resolve", tickets.resolve))
+    app.add_handler(CallbackQueryHandler(tickets.support_button, pattern=r"^sup:new$"))
+    app.add_handler(CommandHandler("lookup", lookup.lookup))
+    for name, callback in (("credit", operator.credit), ("deduct", deduct.deduct),
+                           ("fx", operator.fx), ("remind", operator.remind),
+                           ("link", operator.link), ("grant", operator.grant),
+                           ("revoke", operator.revoke)):
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(deduct.deduct_button, pattern=r"^dd:(ok|no):"))
 
 
 async def set_menus(app: Application) -> None:  # type: ignore[type-arg]

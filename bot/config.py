@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+UserIds = Annotated[frozenset[int], NoDecode]
 
 
 def default_db_path() -> Path:
@@ -34,3 +37,17 @@ class Settings(BaseSettings):
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
     push_rate: float = Field(default=30, gt=0, le=1000, validation_alias="DEPOSIT_PUSH_RATE")
     flood_retries: int = Field(default=2, ge=0, le=10, validation_alias="DEPOSIT_FLOOD_RETRIES")
+    support_chat_id: int | None = Field(default=None, validation_alias="SUPPORT_CHAT_ID")
+    support_language: str | None = Field(default=None,
+                                         validation_alias="DEPOSIT_SUPPORT_LANGUAGE")
+    operators: UserIds = Field(default=frozenset(), validation_alias="DEPOSIT_OPERATORS")
+    agents: UserIds = Field(default=frozenset(), validation_alias="DEPOSIT_AGENTS")
+
+    @field_validator("operators", "agents", mode="before")
+    @classmethod
+    def _user_ids(cls, value: Any) -> Any:
+        """'111, 222' → {111, 222}; an empty setting means nobody."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",")
+                             if part.strip())
+        return value

@@ -26,6 +26,10 @@ class Deps:
     channel: VerificationChannel
     default_language: str = "en"
     ids: Ids = RANDOM_IDS
+    support_chat_id: int | None = None  # the support group (SUPPORT_CHAT_ID)
+    support_language: str | None = None  # language of posts in that group; default_language
+    operators: frozenset[int] = frozenset()  # DEPOSIT_OPERATORS (also agents)
+    agents: frozenset[int] = frozenset()  # DEPOSIT_AGENTS
 
     def uow(self) -> SqliteUnitOfWork:
         """A fresh unit of work on the one database."""

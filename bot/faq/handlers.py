@@ -14,9 +14,11 @@ from bot.faq.engine import Faq, faq_for
 from bot.faq.kb import Entry
 from bot.faq.personal import personal_note
 from bot.handlers.common import reply, translator_for
+from bot.handlers.tickets import thread_into_ticket
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
+LAST_QUESTION = "faq_question"
 SUPPORT = "sup:new"
 
 
@@ -52,8 +54,12 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
+    if await thread_into_ticket(update, context):  # a seller's open ticket comes first
+        return
     t = await translator_for(update, context)
     found = faq_of(context).ask(message.text)
+    if context.user_data is not None:  # Contact support under the answer sends this question
+        context.user_data[LAST_QUESTION] = message.text[:1000]
     log.info("faq %s (%.2f) %s", found.entry.id if found.entry else "declined",
              found.confidence, found.reason)
     if found.entry is None:
@@ -137,12 +143,3 @@ async def _show(update: Update, text: str, markup: InlineKeyboardMarkup) -> None
     await reply(update, text, markup)
 
 
-async def contact_support(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """sup:new — until tickets exist, tell the user how to reach an agent."""
-    query = update.callback_query
-    t = await translator_for(update, context)
-    if query is not None:
-        await query.answer()
-    await reply(update, t.gettext("To reach a person, send /support followed by your question "
-                                  "(for example: /support my top-up is missing). An agent "
-                                  "will answer you here."))

@@ -66,6 +66,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         t.gettext("/reopen — reopen a closed shop, 6 months after closing"),
         t.gettext("/shops — choose which shop to act on"),
         t.gettext("/faq — answers to common questions (or just type your question)"),
+        t.gettext("/support [message] — ask a person from support; /tickets shows your tickets"),
         t.gettext("/language — English, 简体中文 or 繁體中文"),
         t.gettext("/cancel — stop the current step"),
         t.gettext("/help — this list"),

@@ -139,6 +139,8 @@ class Sandbox:
             await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
         elif name == "echo":
             self._print(arg)
+        elif name == "reply":
+            await self._reply(arg)
         else:
             raise LineError(f"unknown directive !{name}")
 
@@ -173,10 +175,29 @@ class Sandbox:
             user["language_code"] = language
         return user
 
-    async def _message(self, text: str) -> None:
+    async def _reply(self, arg: str) -> None:
+        """`!reply WORD TEXT`: answer the newest bot message containing WORD (an addition)."""
+        key, _, text = arg.partition(" ")
+        if not key or not text.strip():
+            raise LineError("!reply needs a word to find and a text, e.g. !reply #3 Thank you")
+        found = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+        for shown in reversed(self.shown):
+            if (shown.chat_id < 0 or shown.chat_id == self.user_id) and found.search(shown.text):
+                await self._message(text.strip(), shown)
+                return
+        raise LineError(f"no message containing {key!r} in this user's or a group chat")
+
+    async def _message(self, text: str, reply_to: Shown | None = None) -> None:
+        chat_id = reply_to.chat_id if reply_to is not None else self.user_id
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
         message: dict[str, Any] = {
             "message_id": self.request.next_message_id(), "date": self._ts(),
-            "chat": {"id": self.user_id, "type": "private"}, "from": self._user(), "text": text}
+            "chat": chat, "from": self._user(), "text": text}
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to.message_id, "date": self._ts(), "chat": chat,
+                "from": {"id": 7000000001, "is_bot": True, "first_name": "Deposit Desk"},
+                "text": reply_to.text}
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]

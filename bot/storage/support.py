@@ -1,0 +1,180 @@
+"""Support tickets and their messages (no telegram imports here)."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.db import Database, dt, ts
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for support
+    ANSWERED = "answered"  # support replied; waiting for the seller
+    RESOLVED = "resolved"
+
+
+LIVE = (TicketStatus.OPEN.value, TicketStatus.ANSWERED.value)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One seller's request for a human, tied to the shop they acted on (if any)."""
+
+    ticket_id: int
+    shop_id: str | None
+    seller_id: int
+    status: TicketStatus
+    created_at: datetime
+    updated_at: datetime
+    resolved_by: int | None = None
+
+    @property
+    def live(self) -> bool:
+        """Open or answered: the seller's messages still thread into it."""
+        return self.status is not TicketStatus.RESOLVED
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    """A seller's or an agent's words in a ticket."""
+
+    ticket_id: int
+    author: str  # "seller", "agent" or "note" (the bot's own line in the group)
+    user_id: int
+    text: str
+    at: datetime
+
+
+@contextlib.asynccontextmanager
+async def transaction(db: Database) -> AsyncIterator[aiosqlite.Connection]:
+    """BEGIN IMMEDIATE … COMMIT under the database lock; ROLLBACK on any error."""
+    async with db.lock:
+        await db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db.conn
+        except BaseException:
+            await db.conn.execute("ROLLBACK")
+            raise
+        await db.conn.execute("COMMIT")
+
+
+def _ticket(r: Any) -> Ticket:
+    return Ticket(r["ticket_id"], r["shop_id"], r["seller_id"], TicketStatus(r["status"]),
+                  dt(r["created_at"]), dt(r["updated_at"]),  # type: ignore[arg-type]
+                  r["resolved_by"])
+
+
+class Tickets:
+    """Open, thread, answer and resolve tickets; map support-group posts to tickets."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open(self, shop_id: str | None, seller_id: int, text: str,
+                   now: datetime) -> tuple[Ticket, int]:
+        """A new open ticket with the seller's first message (and that message's id)."""
+        async with transaction(self.db) as conn:
+            cur = await conn.execute(
+                "INSERT INTO tickets (shop_id, seller_id, status, created_at, updated_at) "
+                "VALUES (?, ?, 'open', ?, ?)", (shop_id, seller_id, ts(now), ts(now)))
+            ticket_id = int(cur.lastrowid or 0)
+            cur = await conn.execute(
+                "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
+                "VALUES (?, 'seller', ?, ?, ?)", (ticket_id, seller_id, text, ts(now)))
+            message_id = int(cur.lastrowid or 0)
+        return Ticket(ticket_id, shop_id, seller_id, TicketStatus.OPEN, now, now), message_id
+
+    async def add_message(self, ticket_id: int, author: str, user_id: int, text: str,
+                          now: datetime) -> int:
+        """Record a message; a seller's reopens the ticket for support, an agent's answers it."""
+        status = "answered" if author == "agent" else "open"
+        async with transaction(self.db) as conn:
+            cur = await conn.execute(
+                "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
+                "VALUES (?, ?, ?, ?, ?)", (ticket_id, author, user_id, text, ts(now)))
+            await conn.execute("UPDATE tickets SET status = ?, updated_at = ? "
+                               "WHERE ticket_id = ? AND status != 'resolved'",
+                               (status, ts(now), ticket_id))
+            return int(cur.lastrowid or 0)
+
+    async def note(self, ticket_id: int, text: str, now: datetime) -> int:
+        """The bot's own line about a ticket (it changes no status)."""
+        async with self.db.lock, self.db.conn.execute(
+                "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
+                "VALUES (?, 'note', 0, ?, ?)", (ticket_id, text, ts(now))) as cur:
+            return int(cur.lastrowid or 0)
+
+    async def posted(self, message_id: int, chat_id: int, group_message_id: int) -> None:
+        """Remember which support-group message carries a ticket message."""
+        async with self.db.lock:
+            await self.db.conn.execute(
+                "UPDATE ticket_messages SET group_chat_id = ?, group_message_id = ? "
+                "WHERE message_id = ?", (chat_id, group_message_id, message_id))
+
+    async def group_post(self, ticket_id: int) -> int | None:
+        """The support-group message that opened the ticket (replies thread under it)."""
+        row = await self._one(
+            "SELECT group_message_id FROM ticket_messages WHERE ticket_id = ? AND "
+            "group_message_id IS NOT NULL ORDER BY message_id LIMIT 1", ticket_id)
+        return int(row[0]) if row else None
+
+    async def by_group_message(self, chat_id: int, group_message_id: int) -> Ticket | None:
+        """The ticket a support-group message belongs to."""
+        row = await self._one(
+            "SELECT t.* FROM tickets t JOIN ticket_messages m USING (ticket_id) "
+            "WHERE m.group_chat_id = ? AND m.group_message_id = ?", chat_id, group_message_id)
+        return _ticket(row) if row else None
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        row = await self._one("SELECT * FROM tickets WHERE ticket_id = ?", ticket_id)
+        return _ticket(row) if row else None
+
+    async def live_of(self, seller_id: int) -> Ticket | None:
+        """The seller's newest ticket that is not resolved."""
+        row = await self._one(
+            "SELECT * FROM tickets WHERE seller_id = ? AND status IN (?, ?) "
+            "ORDER BY ticket_id DESC LIMIT 1", seller_id, *LIVE)
+        return _ticket(row) if row else None
+
+    async def of_seller(self, seller_id: int, limit: int = 5) -> list[Ticket]:
+        """The seller's newest tickets, any status."""
+        rows = await self._all("SELECT * FROM tickets WHERE seller_id = ? "
+                               "ORDER BY ticket_id DESC LIMIT ?", seller_id, limit)
+        return [_ticket(r) for r in rows]
+
+    async def live(self, shop_id: str | None = None, limit: int = 30) -> list[Ticket]:
+        """Tickets not yet resolved, oldest activity first (of one shop when given)."""
+        where = "status IN (?, ?)" + (" AND shop_id = ?" if shop_id is not None else "")
+        args: list[Any] = [*LIVE] + ([shop_id] if shop_id is not None else [])
+        rows = await self._all(f"SELECT * FROM tickets WHERE {where} "
+                               "ORDER BY updated_at, ticket_id LIMIT ?", *args, limit)
+        return [_ticket(r) for r in rows]
+
+    async def messages(self, ticket_id: int) -> list[TicketMessage]:
+        rows = await self._all("SELECT * FROM ticket_messages WHERE ticket_id = ? "
+                               "ORDER BY message_id", ticket_id)
+        return [TicketMessage(r["ticket_id"], r["author"], r["user_id"], r["text"],
+                              dt(r["at"])) for r in rows]  # type: ignore[arg-type]
+
+    async def resolve(self, ticket_id: int, by: int, now: datetime) -> bool:
+        """Close a live ticket; False when it was already resolved (or unknown)."""
+        async with self.db.lock, self.db.conn.execute(
+                "UPDATE tickets SET status = 'resolved', resolved_by = ?, updated_at = ? "
+                "WHERE ticket_id = ? AND status != 'resolved'",
+                (by, ts(now), ticket_id)) as cur:
+            return cur.rowcount == 1
+
+    async def _one(self, sql: str, *args: Any) -> Any:
+        async with self.db.lock, self.db.conn.execute(sql, args) as cur:
+            return await cur.fetchone()
+
+    async def _all(self, sql: str, *args: Any) -> list[Any]:
+        async with self.db.lock, self.db.conn.execute(sql, args) as cur:
+            return list(await cur.fetchall())
