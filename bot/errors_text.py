@@ -76,8 +76,8 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
                                            allowed=", ".join(method_name(t, m)
                                                              for m in err.allowed)),
     e.QuoteExpired: lambda t, err: t.gettext(
-        "That quote expired (quotes are valid 15 minutes). Start again with /topup for a "
-        "quote at the current rate."),
+        "That quote has expired: quotes hold only for a short while because rates move. "
+        "Start again with /topup for a quote at the current rate."),
     e.UnknownQuote: lambda t, err: t.gettext("That quote is no longer available. Start again "
                                              "with /topup."),
     e.WithdrawalNotWhole: lambda t, err: _range(
@@ -88,8 +88,8 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
         t, err, t.gettext("That is more than you can withdraw now.")),
     e.NothingWithdrawable: _nothing,
     e.HoldExpired: lambda t, err: t.gettext(
-        "This withdrawal was not confirmed within 2 hours, so the hold was released and "
-        "nothing was submitted. Start again with /withdraw."),
+        "This withdrawal was not confirmed before its hold ended, so the hold was released "
+        "and nothing was submitted. Start again with /withdraw."),
     e.UnknownWithdrawal: lambda t, err: t.gettext("That withdrawal is no longer open. Start "
                                                   "again with /withdraw."),
     e.WithdrawalNotPending: lambda t, err: t.gettext(

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from domain.money import Money
@@ -78,6 +78,21 @@ class Translator:
     def number(self, value: object) -> str:
         return format_decimal(value, locale=self.locale)  # type: ignore[arg-type]
 
+    def percent(self, rate: object) -> str:
+        """0.01 → 1% (1.5% when the policy says 0.015)."""
+        return format_percent(rate, "#,##0.##%", locale=self.locale)  # type: ignore[arg-type]
+
+    def duration(self, period: timedelta) -> str:
+        """An exact period in its largest whole unit: 2 hours, 15 minutes, 90 minutes."""
+        seconds = int(period.total_seconds())
+        unit = next(u for n, u in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+                    if seconds % n == 0)
+        return _exact(period, unit, self.locale)
+
+    def days(self, window: tuple[int, int]) -> str:
+        """A business-day window: 1–7, 3–5 (the numbers as the locale writes them)."""
+        return f"{self.number(window[0])}–{self.number(window[1])}"
+
     def date(self, moment: datetime | date, timezone: str | None = None) -> str:
         """A medium date, in the shop's timezone when given."""
         if isinstance(moment, datetime) and timezone:
@@ -111,3 +126,14 @@ def translator(language: str) -> Translator:
 def N_(message: str) -> str:
     """Mark a string for extraction; translated later with a Translator."""
     return message
+
+
+_UNIT_SECONDS = {"day": 86400, "hour": 3600, "minute": 60, "second": 1}
+
+
+def _exact(period: timedelta, unit: str, locale: Locale) -> str:
+    """format_timedelta rounds to the largest unit; this keeps 90 minutes as 90 minutes."""
+    count = int(period.total_seconds()) // _UNIT_SECONDS[unit]
+    return format_timedelta(timedelta(seconds=count * _UNIT_SECONDS[unit]), threshold=count + 1,
+                            granularity=unit, add_direction=False, format="long",
+                            locale=locale)

@@ -51,6 +51,9 @@ async def release_lapsed_holds(uow: UnitOfWork, now: datetime) -> int:
                                         f"hold_expired:{held.withdrawal_id}", now,
                                         {"withdrawal_id": held.withdrawal_id,
                                          "kind": held.kind.value,
+                                         "hold_seconds": str(int(
+                                             (held.expires_at - held.created_at)
+                                             .total_seconds())),
                                          **money_fields("amount", held.amount)}))
         for shop_id in {held.shop_id for held in lapsed}:
             await settle_closure(uow, shop_id, now)

@@ -99,7 +99,7 @@ async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
         await say(update, explain(t, err))
         return ConversationHandler.END if _final(err) else State.AMOUNT
     draft(context, FLOW)["ref"] = quote.ref
-    await say(update, quote_text(t, shop, quote), _methods(t, shop, d.policy, quote.ref))
+    await say(update, quote_text(t, shop, quote, d.policy), _methods(t, shop, d.policy, quote.ref))
     return State.METHOD
 
 
@@ -108,12 +108,13 @@ def _final(err: Exception) -> bool:
     return isinstance(err, ShopClosed | NoFxRate | ClosureStepRefused)
 
 
-def quote_text(t: Translator, shop: Shop, quote: Quote) -> str:
-    """The cashier's quote: amount, 1% fee, rate, what to pay and until when."""
+def quote_text(t: Translator, shop: Shop, quote: Quote, policy: Policy) -> str:
+    """The cashier's quote: amount, fee, rate, what to pay and until when."""
     return "\n".join([
         t.gettext("<b>Top-up quote</b>"),
         t.gettext("Deposit credited: {amount}").format(amount=t.money(quote.amount)),
-        t.gettext("Technical service fee (1%): {fee}").format(fee=t.money(quote.fee)),
+        t.gettext("Technical service fee ({rate}): {fee}").format(
+            rate=t.percent(policy.fee_rate), fee=t.money(quote.fee)),
         t.gettext("Exchange rate: 1 {base} = {rate} {quote}").format(
             base=quote.amount.currency, rate=quote.rate, quote=quote.pay.currency),
         t.gettext("You pay: <b>{pay}</b> = ({amount} + {fee}) × {rate}").format(
@@ -170,10 +171,11 @@ async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
     draft(context, FLOW)["ref"] = new.ref
     note = t.gettext("The quote of {old_time} expired, so this is a new one at the current "
                      "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
-                     "of {old_rate}). Rates move; each quote holds for 15 minutes.").format(
+                     "of {old_rate}). Rates move; each quote holds for {validity}.").format(
+        validity=t.duration(d.policy.quote_validity),
         old_time=t.datetime(old.created_at, shop.timezone), new_pay=t.money(new.pay),
         old_pay=t.money(old.pay), new_rate=new.rate, old_rate=old.rate)
-    await say(update, note + "\n\n" + quote_text(t, shop, new),
+    await say(update, note + "\n\n" + quote_text(t, shop, new, d.policy),
               _methods(t, shop, d.policy, new.ref))
     return State.METHOD
 
@@ -193,8 +195,9 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
                 account=escape(policy.payee.get("account", ""))),
             t.gettext("Put the recharge code {code} in the transfer memo (附言); the platform "
                       "matches your transfer by it.").format(code=quote.ref),
-            t.gettext("Money arrives in 1–7 business days (between {first} and {last}). "
+            t.gettext("Money arrives in {days} business days (between {first} and {last}). "
                       "Your deposit is credited {amount} when it is matched.").format(
+                days=t.days(policy.offline_transfer_business_days),
                 first=t.date(first), last=t.date(last), amount=t.money(quote.amount))])
     return "\n".join([
         t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref),

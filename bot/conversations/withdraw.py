@@ -99,14 +99,14 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | i
         return ConversationHandler.END
     await say(update, t.gettext(
         "Withdraw from {shop}: send a whole number from {minimum} to {maximum}. The amount is "
-        "held for 2 hours while you confirm.").format(
+        "held for {hold} while you confirm.").format(hold=t.duration(deps(context).policy.hold),
         shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market), minimum=t.money(low),
         maximum=t.money(high)), InlineKeyboardMarkup([_cancel_row(t)]))
     return State.AMOUNT
 
 
 async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
-    """Hold the typed amount for 2 hours and ask where it goes (or explain the range)."""
+    """Hold the typed amount (2 hours by default) and ask where it goes (or explain why not)."""
     t = await translator_for(update, context)
     shop = await draft_shop(update, context, FLOW, _gone(t))
     if shop is None:
@@ -138,10 +138,11 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
                                   callback_data=f"wd:d:{k}:{held.withdrawal_id}")]
             for k in kinds]
     await say(update, t.gettext(
-        "{amount} is now held for this withdrawal until {time} (2 hours). If you do not "
+        "{amount} is now held for this withdrawal until {time} ({hold}). If you do not "
         "confirm by then, the hold is released and nothing is sent.\nWhere should the money "
         "go? The account must be held by “{entity}”.").format(
         amount=t.money(held.amount), time=t.datetime(held.expires_at, shop.timezone),
+        hold=t.duration(d.policy.hold),
         entity=escape(shop.entity_name)), InlineKeyboardMarkup([*rows, _cancel_row(t)]))
     return State.DESTINATION
 
@@ -256,8 +257,9 @@ def _submitted(t: Translator, shop: Shop, done: Withdrawal, now: datetime,
                policy: Policy) -> str:
     first, last = payout_dates(done, local_today(now, shop.timezone).date(), policy)
     return t.gettext("Withdrawal {ref} of {amount} submitted. It stays in withdrawal until "
-                     "paid out, expected between {first} and {last} (3–5 business days), in "
+                     "paid out, expected between {first} and {last} ({days} business days), in "
                      "{currency}.").format(ref=done.withdrawal_id, amount=t.money(done.amount),
+                                           days=t.days(policy.payout_business_days),
                                            first=t.date(first), last=t.date(last),
                                            currency=done.payout_currency or shop.currency)
 

@@ -58,8 +58,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, "\n".join([
         t.gettext("<b>What I can do</b>"),
         t.gettext("/balance — balance, required amount and why, withdrawable, holds, status"),
-        t.gettext("/topup [amount] — quote in CNY/HKD incl. the 1% technical service fee, "
-                  "then pay"),
+        t.gettext("/topup [amount] — quote in CNY/HKD incl. the {fee} technical service fee, "
+                  "then pay").format(fee=t.percent(deps(context).policy.fee_rate)),
         t.gettext("/withdraw [amount] — withdraw what is above the required amount"),
         t.gettext("/history — top-ups, deductions and payouts; CSV statement and chart"),
         t.gettext("/close — close the shop and get the whole deposit back"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from html import escape
 
 from bot.i18n import N_, Translator
@@ -79,13 +80,14 @@ def _withdrawal_failed(n: Notice, t: Translator) -> list[str]:
 
 
 def _hold_expired(n: Notice, t: Translator) -> list[str]:
+    hold = t.duration(timedelta(seconds=int(n.data.get("hold_seconds", "7200"))))
     if n.data.get("kind") == "refund":
-        return [t.gettext("Your closing refund of {amount} was not confirmed within 2 hours, "
+        return [t.gettext("Your closing refund of {amount} was not confirmed within {hold}, "
                           "so the hold was released. Send /close to confirm the refund "
-                          "again.").format(amount=t.money(_m(n, "amount")))]
-    return [t.gettext("Your withdrawal of {amount} was not confirmed within 2 hours, so the "
+                          "again.").format(amount=t.money(_m(n, "amount")), hold=hold)]
+    return [t.gettext("Your withdrawal of {amount} was not confirmed within {hold}, so the "
                       "hold was released. Start again with a new withdrawal if you still "
-                      "want it.").format(amount=t.money(_m(n, "amount")))]
+                      "want it.").format(amount=t.money(_m(n, "amount")), hold=hold)]
 
 
 def _arrears_updated(n: Notice, t: Translator) -> list[str]:

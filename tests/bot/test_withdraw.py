@@ -78,7 +78,7 @@ async def test_confirming_at_two_hours_is_refused_and_nothing_is_sent(chat: Chat
     card = await chat.say("/balance")
 
     assert "was not confirmed within 2 hours, so the hold was released" in pushed
-    assert "not confirmed within 2 hours, so the hold was released and nothing was " \
+    assert "not confirmed before its hold ended, so the hold was released and nothing was " \
            "submitted" in out
     assert "In withdrawal: $0.00" in card
 
