@@ -32,3 +32,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     log_file: Path | None = Field(default=None, validation_alias="DEPOSIT_LOG_FILE")
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
+    http_secret: str | None = Field(default=None, validation_alias="DEPOSIT_HTTP_SECRET")
+    http_max_body: int = Field(default=1 << 20, gt=0, validation_alias="DEPOSIT_HTTP_MAX_BODY")
+    telegram_webhook_secret: str | None = Field(default=None,
+                                                validation_alias="TELEGRAM_WEBHOOK_SECRET")

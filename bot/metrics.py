@@ -17,7 +17,7 @@ COUNTERS: dict[str, str] = {
     "deposit_pushes_failed_total": "Push messages Telegram refused or that failed",
     "deposit_events_applied_total": "Platform events applied",
     "deposit_events_duplicate_total": "Platform events acknowledged as already applied",
-    "deposit_events_conflict_total": "Platform events refused as a conflict (same id, other content)",
+    "deposit_events_conflict_total": "Events refused as a conflict (same id, other content)",
     "deposit_events_rejected_total": "Platform events rejected (nothing of them applied)",
     "deposit_http_refused_total": "HTTP requests refused (authentication, size, format)",
 }
