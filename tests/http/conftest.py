@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ class Api:
             "Content-Type": content_type, **signed, **(headers or {})})
 
     async def events(self, *events: dict[str, Any]) -> httpx.Response:
-        """Signed NDJSON of the events (one JSON object when there is one)."""
+        """Signed NDJSON of the events (one JSON object when there is one), a second later."""
+        self.clock.advance_to(self.clock.now() + timedelta(seconds=1))  # not a replay
         if len(events) == 1:
             return await self.post(json.dumps(events[0]).encode())
         body = "\n".join(json.dumps(e) for e in events).encode()
@@ -87,9 +88,9 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
     await opened.deps.db.close()
 
 
-def event(kind: str, event_id: str, shop_id: str = "S-GB", **fields: Any) -> dict[str, Any]:
+def event(type_: str, event_id: str, shop_id: str = "S-GB", **fields: Any) -> dict[str, Any]:
     """A §9 event with an occurred_at."""
-    return {"type": kind, "event_id": event_id, "shop_id": shop_id,
+    return {"type": type_, "event_id": event_id, "shop_id": shop_id,
             "occurred_at": START.isoformat(), **fields}
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.http.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
-from tests.http.conftest import SECRET, START, Api, open_api, paid, registered
+from tests.http.conftest import SECRET, Api, open_api, paid, registered
 
 BODY = json.dumps(paid("p1", "PAY-1")).encode()
 
@@ -29,7 +29,8 @@ async def test_a_correctly_signed_event_is_applied(api: Api) -> None:
 
 async def test_a_wrong_signature_is_refused_and_nothing_is_applied(api: Api) -> None:
     await registered(api)
-    forged = sign("another-secret", str(int(START.timestamp())), "POST", "/v1/events", BODY)
+    forged = sign("another-secret", str(int(api.clock.now().timestamp())), "POST", "/v1/events",
+                  BODY)
 
     answer = await api.post(BODY, headers={SIGNATURE_HEADER: forged})
 
@@ -40,7 +41,7 @@ async def test_a_wrong_signature_is_refused_and_nothing_is_applied(api: Api) -> 
 
 async def test_a_signature_over_another_body_or_path_is_refused(api: Api) -> None:
     await registered(api)
-    stamp = str(int(START.timestamp()))
+    stamp = str(int(api.clock.now().timestamp()))
     other_body = sign(SECRET, stamp, "POST", "/v1/events", BODY.replace(b"300", b"900"))
     other_path = sign(SECRET, stamp, "POST", "/v1/other", BODY)
 
@@ -71,11 +72,11 @@ async def test_a_malformed_signature_header_is_refused(api: Api) -> None:
 
 async def test_a_replayed_request_is_refused(api: Api) -> None:
     await registered(api)
-    headers = signed_headers(SECRET, START, "POST", "/v1/events", BODY)
+    headers = signed_headers(SECRET, api.clock.now(), "POST", "/v1/events", BODY)
     send = {"Content-Type": "application/json", **headers}
 
     first = await api.client.post("/v1/events", content=BODY, headers=send)
-    api.clock.advance_to(START + timedelta(seconds=30))
+    api.clock.advance_to(api.clock.now() + timedelta(seconds=30))
     again = await api.client.post("/v1/events", content=BODY, headers=send)
 
     assert first.status_code == 200
@@ -86,7 +87,7 @@ async def test_a_replayed_request_is_refused(api: Api) -> None:
 async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> None:
     await registered(api)
     send = {"Content-Type": "application/json",
-            **signed_headers(SECRET, START, "POST", "/v1/events", BODY)}
+            **signed_headers(SECRET, api.clock.now(), "POST", "/v1/events", BODY)}
     assert (await api.client.post("/v1/events", content=BODY, headers=send)).status_code == 200
     await api.client.aclose()
     await api.deps.db.close()
@@ -103,9 +104,10 @@ async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> 
 
 async def test_requests_more_than_five_minutes_off_are_refused(api: Api) -> None:
     await registered(api)
-    late = signed_headers(SECRET, START - timedelta(seconds=301), "POST", "/v1/events", BODY)
-    early = signed_headers(SECRET, START + timedelta(seconds=301), "POST", "/v1/events", BODY)
-    fine = signed_headers(SECRET, START - timedelta(seconds=299), "POST", "/v1/events", BODY)
+    now = api.clock.now()
+    late = signed_headers(SECRET, now - timedelta(seconds=301), "POST", "/v1/events", BODY)
+    early = signed_headers(SECRET, now + timedelta(seconds=301), "POST", "/v1/events", BODY)
+    fine = signed_headers(SECRET, now - timedelta(seconds=299), "POST", "/v1/events", BODY)
 
     answers = [await api.post(BODY, headers=h) for h in (late, early, fine)]
 
@@ -115,8 +117,8 @@ async def test_requests_more_than_five_minutes_off_are_refused(api: Api) -> None
 
 async def test_the_window_follows_the_bots_clock(api: Api) -> None:
     await registered(api)
-    signed_then = signed_headers(SECRET, START, "POST", "/v1/events", BODY)
-    api.clock.advance_to(START + timedelta(minutes=6))
+    signed_then = signed_headers(SECRET, api.clock.now(), "POST", "/v1/events", BODY)
+    api.clock.advance_to(api.clock.now() + timedelta(minutes=6))
 
     answer = await api.post(BODY, headers=signed_then)
 
@@ -161,10 +163,25 @@ async def test_an_empty_body_and_a_foreign_content_type_are_refused(api: Api) ->
 
 async def test_status_needs_a_signature_over_its_own_path(api: Api) -> None:
     await registered(api)
-    other = signed_headers(SECRET, START, "GET", "/v1/shops/S-XX/status")
+    other = signed_headers(SECRET, api.clock.now(), "GET", "/v1/shops/S-XX/status")
 
     refused = await api.client.get("/v1/shops/S-GB/status", headers=other)
     fine = await api.get("/v1/shops/S-GB/status")
 
     assert refused.status_code == 401
     assert fine.status_code == 200
+
+
+async def test_fractional_timestamps_let_identical_requests_in_one_second_through(
+        api: Api) -> None:
+    await registered(api)
+    stamp = int(api.clock.now().timestamp())
+    answers = []
+    for fraction in (".1", ".2"):
+        ts = f"{stamp}{fraction}"
+        answers.append(await api.post(BODY, headers={
+            TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(SECRET, ts, "POST", "/v1/events",
+                                                         BODY)}))
+
+    assert [a.json()["results"][0]["outcome"] for a in answers] == ["applied",
+                                                                     "already applied"]
