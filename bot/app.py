@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import metrics
 from bot.context import Deps
 from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
@@ -57,6 +58,7 @@ MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
     app.add_handler(build_close())
     app.add_handler(build_topup())
@@ -78,6 +80,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.free_text))
     app.add_error_handler(fallback.on_error)
+
+
+async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every update, counted for /metrics."""
+    metrics.inc("deposit_updates_handled_total")
 
 
 async def set_menus(app: Application) -> None:  # type: ignore[type-arg]
