@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="database file (default: a fresh empty one)")
     chat.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
-    run = sub.add_parser("run", help="connect to Telegram by long polling")
+    run = sub.add_parser("run", help="connect to Telegram (long polling; --http adds the HTTP API)")
     run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     run.add_argument("--http", metavar="HOST:PORT", help="also serve the HTTP API (README)")

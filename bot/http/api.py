@@ -80,6 +80,15 @@ class Api:
         self.d, self.secret, self.max_body = d, secret, max_body
         self.after_events = after_events
 
+    async def run_after_events(self) -> None:
+        """After the answer went out: deliver the pushes the events queued; never raises."""
+        if self.after_events is None:
+            return
+        try:
+            await self.after_events()
+        except Exception:
+            log.exception("delivering pushes after HTTP events failed; the jobs will retry")
+
     async def authenticate(self, request: Request, stamp: str | None, signature: str | None,
                            body: bytes) -> None:
         """401 unless signed with the shared secret, fresh, and not seen before."""
@@ -105,8 +114,8 @@ class Api:
         if kind in JSON_TYPES and isinstance(raws[0], BadLine):
             raise ApiError(400, f"body is {raws[0].reason}")
         results = await apply_batch(self.d, raws)
-        if self.after_events and any(r.outcome.value == "applied" for r in results):
-            background.add_task(self.after_events)
+        if any(r.outcome.value == "applied" for r in results):
+            background.add_task(self.run_after_events)
         return _answer(lines, results)
 
     async def status(self, request: Request, shop_id: str, stamp: Stamp = None,

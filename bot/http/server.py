@@ -11,6 +11,7 @@ import secrets
 import signal
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from telegram import Update
@@ -29,6 +30,7 @@ from domain.policy import load_policy
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
+RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -57,6 +59,9 @@ def check(settings: Settings, webhook_url: str | None) -> str:
                          "unsigned (see README: HTTP API)")
     if webhook_url and not webhook_url.startswith(("https://", "http://")):
         raise SystemExit("--webhook-url must be an http(s) URL")
+    path = urlsplit(webhook_url or "").path
+    if webhook_url and (path.startswith(RESERVED) or path in {"", "/"}):
+        raise SystemExit("--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
     secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
     if not _TELEGRAM_SECRET.fullmatch(secret):
         raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
@@ -86,8 +91,12 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     hook = None
     if args.webhook_url:
         hook = Webhook.for_url(args.webhook_url, webhook_secret, _queue(app))
+
+    async def pushes() -> None:
+        await deliver_pending(app.bot, d)
+
     api = create_api(d, settings.http_secret, max_body=settings.http_max_body, webhook=hook,
-                     after_events=lambda: deliver_pending(app.bot, d))
+                     after_events=pushes)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
                                     lifespan="off", access_log=False))
     await _start(app, args.webhook_url, webhook_secret)

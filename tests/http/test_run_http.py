@@ -82,6 +82,7 @@ async def test_a_signed_event_over_http_is_applied_and_pushed_while_polling(
         tmp_path: Path) -> None:
     await seeded_database(tmp_path / "run.db")
     with FakeBotApi(TOKEN) as api, running(tmp_path / "run.db", api) as (base, stderr):
+        time.sleep(2)  # the jobs' first run (at 1 s) is over: the push must come from the API
         answer = post_event(base, payment())
         pushed = api.wait_for(lambda calls: any(
             m == "sendMessage" and "250" in p.get("text", "") for m, p in calls))
@@ -134,3 +135,15 @@ def test_run_http_refuses_to_start_without_the_shared_secret(tmp_path: Path) -> 
 
     assert result.returncode != 0
     assert "DEPOSIT_HTTP_SECRET" in result.stderr
+
+
+def test_a_webhook_url_on_an_api_path_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "DEPOSIT_HTTP_SECRET": SECRET}
+
+    result = subprocess.run([sys.executable, "-m", "bot", "run", "--db", str(tmp_path / "x.db"),
+                             "--http", "127.0.0.1:1", "--webhook-url",
+                             "https://bot.example.test/v1/events"],
+                            env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+    assert result.returncode != 0
+    assert "--webhook-url needs a path of its own" in result.stderr
