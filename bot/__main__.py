@@ -1,4 +1,5 @@
-"""`deposit-bot`: chat (the offline sandbox), run (Telegram long polling), migrate, faq-eval."""
+"""`deposit-bot`: chat (the offline sandbox), run (Telegram, optionally the HTTP API), link,
+migrate, import, demo-data, backup, faq-eval."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.channels import LoggedChannel, PrintedChannel
 from bot.clock import ManualClock, SystemClock
 from bot.config import Settings
 from bot.context import Deps
+from bot.ops import add_commands
 from bot.storage.db import Database
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -29,9 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="database file (default: a fresh empty one)")
     chat.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
-    run = sub.add_parser("run", help="connect to Telegram by long polling")
+    run = sub.add_parser("run", help="connect to Telegram (long polling; --http adds the HTTP API)")
     run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
+    run.add_argument("--http", metavar="HOST:PORT", help="also serve the HTTP API (README)")
+    run.add_argument("--webhook-url", metavar="URL",
+                     help="with --http: take Telegram updates by webhook at this URL")
     link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop")
     link.add_argument("shop_id")
     link.add_argument("--role", choices=("owner", "staff"), default="owner")
@@ -40,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
+    add_commands(sub)
     return parser
 
 
@@ -92,6 +98,12 @@ async def _history_size(db: Database) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> None:
     from bot.app import build_application
 
+    if args.http:
+        from bot.http.server import run_http
+
+        return run_http(args, settings)
+    if args.webhook_url:
+        raise SystemExit("--webhook-url needs --http HOST:PORT (the webhook is served there)")
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     loop = asyncio.new_event_loop()  # the loop PTB's run_polling will use, set up front
@@ -166,6 +178,27 @@ def _logging(settings: Settings, *, quiet: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ops import import_command
+
+    return asyncio.run(import_command(args, settings))
+
+
+def _demo_data(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.ops import demo_data_command
+
+    demo_data_command(args, settings)
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.ops import backup_command
+
+    asyncio.run(backup_command(args, settings))
+
+
+OPS = {"import": _import, "demo-data": _demo_data, "backup": _backup}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
@@ -181,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         from bot.faq.evaluate import main as faq_eval
 
         raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
+    elif args.command in OPS:
+        sys.exit(OPS[args.command](args, settings))
     else:
         asyncio.run(_migrate(args, settings))
 

@@ -23,6 +23,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import metrics
 from bot.context import Deps
 from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
@@ -72,6 +73,7 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
     app.add_handler(build_close())
     app.add_handler(build_topup())
@@ -115,6 +117,11 @@ def register_support(app: Application) -> None:  # type: ignore[type-arg]
                            ("revoke", operator.revoke)):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(deduct.deduct_button, pattern=r"^dd:(ok|no):"))
+
+
+async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every update, counted for /metrics."""
+    metrics.inc("deposit_updates_handled_total")
 
 
 async def set_menus(app: Application) -> None:  # type: ignore[type-arg]

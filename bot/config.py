@@ -51,3 +51,7 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in value.replace(";", ",").split(",")
                              if part.strip())
         return value
+    http_secret: str | None = Field(default=None, validation_alias="DEPOSIT_HTTP_SECRET")
+    http_max_body: int = Field(default=1 << 20, gt=0, validation_alias="DEPOSIT_HTTP_MAX_BODY")
+    telegram_webhook_secret: str | None = Field(default=None,
+                                                validation_alias="TELEGRAM_WEBHOOK_SECRET")

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import metrics
 from bot.handlers.common import reply, translator_for
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure; tell the user something went wrong without any internal detail."""
     log.error("handler failed", exc_info=context.error)
+    metrics.inc("deposit_handler_errors_total")
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

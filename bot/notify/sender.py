@@ -174,7 +174,7 @@ class Sender:
             await conn.execute("COMMIT")
         field = "retrying" if status == "pending" else status
         setattr(report, field, getattr(report, field) + 1)
-        metrics.inc(f"pushes_{field}")
+        metrics.inc(f"deposit_pushes_{field}_total")
 
     async def _render(self, delivery: Delivery) -> tuple[str, InlineKeyboardMarkup | None] | None:
         """Text and buttons in the member's language; None when the push no longer applies."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import json
 import logging
 import re
 import sys
@@ -20,10 +19,10 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.context import Deps
 from bot.i18n import resolve_language
+from bot.ingest import BadLine, apply_one, parse_line
 from bot.notify.sender import sender_of, stop_until_clock_moves
 from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
-from domain.apply import EventResult, apply_event
-from domain.events import loads
+from domain.apply import EventResult
 from domain.jobs import run_due
 
 log = logging.getLogger(__name__)
@@ -155,11 +154,10 @@ class Sandbox:
             await self.deps.users.seen(self.user_id, resolve_language(parts[1]))
 
     async def _event(self, arg: str) -> EventResult:
-        try:
-            raw = loads(arg)
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise LineError(f"!event needs one JSON object: {exc}") from None
-        return await apply_event(self.deps.uow(), raw, self.clock.now(), self.deps.policy)
+        raw = parse_line(arg)
+        if isinstance(raw, BadLine):
+            raise LineError(f"!event needs one JSON object: {raw.detail}")
+        return await apply_one(self.deps, raw)
 
     def _print_result(self, result: EventResult) -> None:
         text = f"event> {result.event_id or '?'}: {result.outcome.value}"

@@ -1,0 +1,146 @@
+"""`deposit-bot run --http HOST:PORT [--webhook-url URL]`: the bot and the API on one loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import signal
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.channels import LoggedChannel
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.context import Deps
+from bot.http.api import create_api
+from bot.http.webhook import Webhook
+from bot.notify.sender import sender_of
+from bot.storage.db import Database
+from domain.policy import load_policy
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "callback_query"]
+RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the bot's loop stops it, then stops PTB."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def address(text: str) -> tuple[str, int]:
+    """HOST:PORT (IPv6 in brackets: [::1]:8080)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def check(settings: Settings, webhook_url: str | None) -> str:
+    """Refuse to start without what the HTTP mode needs; the webhook secret to use."""
+    if not settings.telegram_bot_token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+    if not settings.http_secret:
+        raise SystemExit("DEPOSIT_HTTP_SECRET is not set: the HTTP API refuses to run "
+                         "unsigned (see README: HTTP API)")
+    if webhook_url and not webhook_url.startswith(("https://", "http://")):
+        raise SystemExit("--webhook-url must be an http(s) URL")
+    path = urlsplit(webhook_url or "").path
+    if webhook_url and (path.startswith(RESERVED) or path in {"", "/"}):
+        raise SystemExit("--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
+    secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+    if not _TELEGRAM_SECRET.fullmatch(secret):
+        raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
+    return secret
+
+
+def run_http(args: argparse.Namespace, settings: Settings) -> None:
+    """Entry of `run --http`: checks, then one asyncio loop for PTB and uvicorn."""
+    host, port = address(args.http)
+    webhook_secret = check(settings, args.webhook_url)
+    asyncio.run(_serve(args, settings, host, port, webhook_secret))
+
+
+async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
+                 webhook_secret: str) -> None:
+    db = await Database.open(args.db or settings.db)
+    d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
+             settings.default_language)
+    if args.demo:
+        from bot.sandbox.demo import seed_demo
+
+        await seed_demo(d)
+    assert settings.telegram_bot_token and settings.http_secret
+    app = build_application(d, settings.telegram_bot_token,
+                            base_url=settings.telegram_api_base_url,
+                            job_interval=settings.job_interval_seconds,
+                            push_rate=settings.push_rate, flood_retries=settings.flood_retries)
+    hook = None
+    if args.webhook_url:
+        hook = Webhook.for_url(args.webhook_url, webhook_secret, _queue(app))
+
+    async def pushes() -> None:
+        await sender_of(app.bot_data).drain(app.bot)
+
+    api = create_api(d, settings.http_secret, max_body=settings.http_max_body, webhook=hook,
+                     after_events=pushes)
+    server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
+                                    lifespan="off", access_log=False))
+    await _start(app, args.webhook_url, webhook_secret)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _exit, server)
+    log.info("HTTP API on %s:%d, Telegram by %s, database %s", host, port,
+             "webhook" if hook else "long polling", db.path)
+    try:
+        await server.serve()
+    finally:
+        await _stop(app, polling=hook is None)
+
+
+def _exit(server: uvicorn.Server) -> None:
+    server.should_exit = True
+
+
+def _queue(app: Application) -> Any:  # type: ignore[type-arg]
+    async def deliver(data: dict[str, Any]) -> None:
+        await app.update_queue.put(Update.de_json(data, app.bot))
+    return deliver
+
+
+async def _start(app: Application, webhook_url: str | None,  # type: ignore[type-arg]
+                 webhook_secret: str) -> None:
+    """What run_polling does, with the webhook as an alternative to the updater."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    if webhook_url:
+        await app.bot.set_webhook(webhook_url, secret_token=webhook_secret,
+                                  allowed_updates=ALLOWED_UPDATES)
+    elif app.updater is not None:
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+async def _stop(app: Application, *, polling: bool) -> None:  # type: ignore[type-arg]
+    if polling and app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)

@@ -1,0 +1,68 @@
+"""Platform events (SPEC §9) into the core: one path for the sandbox, HTTP and import."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot import metrics
+from bot.context import Deps
+from bot.storage.batch import Batch
+from domain.apply import EventResult, Outcome, apply_event
+from domain.events import loads
+
+_COUNTER = {
+    Outcome.APPLIED: "deposit_events_applied_total",
+    Outcome.DUPLICATE: "deposit_events_duplicate_total",
+    Outcome.CONFLICT: "deposit_events_conflict_total",
+    Outcome.REJECTED: "deposit_events_rejected_total",
+}
+
+
+def parse_line(text: str) -> Any:
+    """The JSON value of one line (numbers as Decimal); malformed JSON becomes a `BadLine`."""
+    try:
+        raw = loads(text)
+    except ValueError as exc:  # JSONDecodeError and bad UTF-8 both land here
+        return BadLine(str(exc))
+    except RecursionError:
+        return BadLine("nested too deeply")
+    return raw
+
+
+class BadLine:
+    """A line that is not one JSON object: rejected without reaching the core."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        self.reason = f"not valid JSON: {detail}"
+
+    def result(self) -> EventResult:
+        """The rejection the caller reports."""
+        return EventResult(None, Outcome.REJECTED, None, "event", self.reason)
+
+
+def count(result: EventResult) -> EventResult:
+    """Count an outcome for /metrics and hand it back."""
+    metrics.inc(_COUNTER[result.outcome])
+    return result
+
+
+async def apply_one(d: Deps, raw: Any) -> EventResult:
+    """One event in its own transaction, at the clock's now."""
+    if isinstance(raw, BadLine):
+        return count(raw.result())
+    return count(await apply_event(d.uow(), raw, d.clock.now(), d.policy))
+
+
+async def apply_batch(d: Deps, raws: Iterable[Any]) -> list[EventResult]:
+    """Many events in one transaction; a rejected one is undone alone, the rest commits."""
+    results: list[EventResult] = []
+    now = d.clock.now()
+    async with Batch(d.db) as batch:
+        for raw in raws:
+            if isinstance(raw, BadLine):
+                results.append(count(raw.result()))
+                continue
+            results.append(count(await apply_event(batch.uow(), raw, now, d.policy)))
+    return results

@@ -1,0 +1,120 @@
+"""Operations commands: `import FILE.jsonl`, `demo-data`, `backup PATH`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from tqdm import tqdm
+
+from bot.channels import LoggedChannel
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.context import Deps
+from bot.ingest import apply_batch, parse_line
+from bot.storage.db import Database
+from bot.storage.ops import backup
+from domain.apply import EventResult, Outcome
+from domain.policy import load_policy
+
+ORDER = (Outcome.APPLIED, Outcome.DUPLICATE, Outcome.CONFLICT, Outcome.REJECTED)
+
+
+def _batches(stream: BinaryIO, size: int, bar: tqdm) -> Iterator[list[tuple[int, str]]]:
+    """(line number, text) in groups of size; blank lines skipped, the bar moved by bytes."""
+    batch: list[tuple[int, str]] = []
+    for number, raw in enumerate(stream, 1):
+        bar.update(len(raw))
+        if not raw.strip():
+            continue
+        batch.append((number, raw.decode("utf-8", errors="replace")))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _report(number: int, result: EventResult, err: TextIO) -> None:
+    where = f" ({result.field}: {result.reason})" if result.field else ""
+    err.write(f"line {number}: {result.event_id or '?'} {result.outcome.value}{where}\n")
+
+
+async def import_file(d: Deps, path: Path, batch: int, err: TextIO) -> Counter[Outcome]:
+    """Apply every line of a JSONL file, batch lines per transaction; outcomes counted."""
+    totals: Counter[Outcome] = Counter()
+    with path.open("rb") as stream, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
+                                         file=err, disable=not err.isatty(),
+                                         desc=path.name) as bar:
+        for group in _batches(stream, batch, bar):
+            results = await apply_batch(d, [parse_line(text) for _, text in group])
+            for (number, _), result in zip(group, results, strict=True):
+                totals[result.outcome] += 1
+                if result.outcome in {Outcome.REJECTED, Outcome.CONFLICT}:
+                    bar.clear()
+                    _report(number, result, err)
+    return totals
+
+
+async def import_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`deposit-bot import`: the summary on stdout; exit 1 if anything was refused."""
+    if args.batch < 1:
+        raise SystemExit("--batch must be at least 1")
+    if not args.file.is_file():
+        raise SystemExit(f"no such file: {args.file}")
+    db = await Database.open(args.db or settings.db)
+    d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
+             settings.default_language)
+    try:
+        totals = await import_file(d, args.file, args.batch, sys.stderr)
+    finally:
+        await db.close()
+    for outcome in ORDER:
+        print(f"{outcome.value}: {totals[outcome]}")
+    return 1 if totals[Outcome.REJECTED] or totals[Outcome.CONFLICT] else 0
+
+
+def demo_data_command(args: argparse.Namespace, settings: Settings) -> None:
+    """`deposit-bot demo-data`: JSON lines to -o FILE or stdout."""
+    from bot.demo_data import write_demo
+
+    if args.shops < 1:
+        raise SystemExit("--shops must be at least 1")
+    policy = load_policy(settings.policy)
+    if args.output is None or str(args.output) == "-":
+        count = write_demo(sys.stdout, args.shops, args.seed, policy)
+    else:
+        with args.output.open("w", encoding="utf-8", buffering=1 << 20) as out:
+            count = write_demo(out, args.shops, args.seed, policy)
+    print(f"{count} events for {args.shops} shops (seed {args.seed})", file=sys.stderr)
+
+
+async def backup_command(args: argparse.Namespace, settings: Settings) -> None:
+    """`deposit-bot backup PATH`: an online copy, safe while the bot runs."""
+    if args.path.resolve() == Path(args.db or settings.db).resolve():
+        raise SystemExit("the backup must not overwrite the database itself")
+    db = await Database.open(args.db or settings.db)
+    try:
+        await backup(db, args.path)
+    finally:
+        await db.close()
+    print(f"database {db.path} backed up to {args.path}")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The operations subcommands of `deposit-bot`."""
+    imp = sub.add_parser("import", help="apply platform events from a JSONL file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    imp.add_argument("--batch", type=int, default=500, help="events per transaction (500)")
+    demo = sub.add_parser("demo-data", help="write realistic platform events for N shops")
+    demo.add_argument("--shops", type=int, required=True)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    bak = sub.add_parser("backup", help="copy the database while the bot runs")
+    bak.add_argument("path", type=Path)
+    bak.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
