@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
 from bot.faq.ranker import Analyzer, Match, Ranker
+from bot.faq.topic import TopicGate
 from domain.policy import Policy
 
 HANDOFF = "handoff:"
@@ -41,10 +42,14 @@ class Faq:
         docs |= {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
         self.ranker = Ranker(docs, Analyzer(kb.synonyms.get("en", {}),
                                             kb.synonyms.get("zh", {})))
+        self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words)
 
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
-        matches = self.ranker.rank(question[:500])
+        question = question[:500]
+        if not self.gate.on_topic(question):
+            return Reply(None, 0.0, reason="off topic (no deposit word)")
+        matches = self.ranker.rank(question)
         if not matches:
             return Reply(None, 0.0, reason="no match")
         top = matches[0]
@@ -64,7 +69,7 @@ class Faq:
             return None
         for m in matches:
             if m.key.startswith(HANDOFF) and self.ranker.share(
-                    question[:500], m.matched - top.matched) >= self.kb.handoff_veto:
+                    question, m.matched - top.matched) >= self.kb.handoff_veto:
                 return m.key
         return None
 

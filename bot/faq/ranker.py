@@ -79,7 +79,8 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 4 else word
 
 
-def _stems(text: str) -> tuple[str, ...]:
+def word_stems(text: str) -> tuple[str, ...]:
+    """The stems of a text's English words, stop words kept, no synonyms applied."""
     return tuple(stem(w) for w in _WORDS.findall(normalise(text)))
 
 
@@ -94,7 +95,7 @@ class Analyzer:
         phrases: dict[tuple[str, ...], list[str]] = {}
         for canonical, variants in self.en_synonyms.items():
             for variant in variants:
-                phrases[_stems(variant)] = list(_stems(canonical))
+                phrases[word_stems(variant)] = list(word_stems(canonical))
         zh = {normalise(v): normalise(c) for c, vs in self.zh_synonyms.items() for v in vs}
         zh |= {c: c for c in zh.values()}  # a canonical form is never rewritten inside
         object.__setattr__(self, "_phrases", phrases)
@@ -102,12 +103,17 @@ class Analyzer:
         object.__setattr__(self, "_zh", zh)
         object.__setattr__(self, "_zh_re", _alternation(zh, "", ""))
 
-    def tokens(self, text: str) -> list[str]:
-        """English word stems and Chinese character bigrams of a text."""
+    def rewrite(self, text: str) -> str:
+        """The normalised text with every Chinese synonym replaced by its canonical form."""
         text = normalise(text)
         zh: dict[str, str] = self._zh  # type: ignore[attr-defined]
         if zh:
             text = self._zh_re.sub(lambda m: zh[m.group(0)], text)  # type: ignore[attr-defined]
+        return text
+
+    def tokens(self, text: str) -> list[str]:
+        """English word stems and Chinese character bigrams of a text."""
+        text = self.rewrite(text)
         out: list[str] = []
         words: list[str] = []
         for piece in _PIECE.findall(text) + ["。"]:
