@@ -37,8 +37,12 @@ there'd i'd i'm got get gets getting go going make made say said see seen show e
 understand question ask asking help need needs needed happen happens happened
 anyway thing things stuff guys sir madam money all every platform tiktok douyin
 seller sellers merchant merchants normal another anyone now per
+today today's yesterday tomorrow tonight lately recently again already wtf lol omg
+guys u ur pls hmm um btw anyway anyways one two three four five six seven eight nine ten
 """
 EN_STOP = frozenset(_EN_STOP_WORDS.split())
+# Chat filler that carries no topic ("today", "just now"): cut out before bigrams are made.
+ZH_FILLER = ("今天", "昨天", "明天", "前天", "刚才", "刚刚", "搞什么", "到底")
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
                     "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
 
@@ -114,6 +118,8 @@ class Analyzer:
     def tokens(self, text: str) -> list[str]:
         """English word stems and Chinese character bigrams of a text."""
         text = self.rewrite(text)
+        for filler in ZH_FILLER:
+            text = text.replace(filler, "。")
         out: list[str] = []
         words: list[str] = []
         for piece in _PIECE.findall(text) + ["。"]:
