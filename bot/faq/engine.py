@@ -64,12 +64,14 @@ class Faq:
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
 
     def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
-        """A handoff intent that covers enough of the question the answer leaves out."""
+        """A handoff intent that covers as much of the question as the answer, and enough
+        of it with words the answer leaves out ("close my *bank* account", "*Alipay balance*
+        to a bank card"): a domain word an entry happens to lack does not veto alone."""
         if top.confidence >= self.kb.sure:
             return None
         for m in matches:
-            if m.key.startswith(HANDOFF) and self.ranker.share(
-                    question, m.matched - top.matched) >= self.kb.handoff_veto:
+            if m.key.startswith(HANDOFF) and m.confidence >= top.confidence and \
+                    self.ranker.share(question, m.matched - top.matched) >= self.kb.handoff_veto:
                 return m.key
         return None
 
