@@ -39,9 +39,11 @@ class Faq:
         docs: dict[str, list[str]] = {
             e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
             for e in kb.entries.values()}
-        docs |= {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
-        self.ranker = Ranker(docs, Analyzer(kb.synonyms.get("en", {}),
-                                            kb.synonyms.get("zh", {})))
+        handoffs = {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
+        self.ranker = Ranker(docs | handoffs, Analyzer(kb.synonyms.get("en", {}),
+                                                       kb.synonyms.get("zh", {})),
+                             grab_bags=handoffs)
+        self.known = frozenset(t for key in docs for t in self.ranker.tf[key])
         self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words)
 
     def ask(self, question: str) -> Reply:
@@ -64,14 +66,18 @@ class Faq:
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
 
     def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
-        """A handoff intent that covers as much of the question as the answer, and enough
-        of it with words the answer leaves out ("close my *bank* account", "*Alipay balance*
-        to a bank card"): a domain word an entry happens to lack does not veto alone."""
+        """A handoff intent that covers enough of the question with words no entry knows
+        ("Amazon", "landlord"), or as much of it as the answer with words the answer leaves
+        out ("close my bank account", "Alipay balance to a bank card")."""
         if top.confidence >= self.kb.sure:
             return None
         for m in matches:
-            if m.key.startswith(HANDOFF) and m.confidence >= top.confidence and \
-                    self.ranker.share(question, m.matched - top.matched) >= self.kb.handoff_veto:
+            if not m.key.startswith(HANDOFF):
+                continue
+            foreign = self.ranker.share(question, m.matched - self.known)
+            uncovered = self.ranker.share(question, m.matched - top.matched)
+            if max(foreign, uncovered if m.confidence >= top.confidence else 0.0) \
+                    >= self.kb.handoff_veto:
                 return m.key
         return None
 

@@ -37,7 +37,8 @@ there'd i'd i'm got get gets getting go going make made say said see seen show e
 understand question ask asking help need needs needed happen happens happened
 anyway thing things stuff guys sir madam money all every platform tiktok douyin
 seller sellers merchant merchants normal another anyone now per
-today today's yesterday tomorrow tonight lately recently again already wtf lol omg
+today today's yesterday tomorrow tonight morning afternoon evening lately recently
+again already wtf lol omg
 guys u ur pls hmm um btw anyway anyways one two three four five six seven eight nine ten
 """
 EN_STOP = frozenset(_EN_STOP_WORDS.split())
@@ -199,8 +200,9 @@ class Ranker:
 
     def __init__(self, docs: Mapping[str, Iterable[str]], analyzer: Analyzer,
                  k1: float = 1.2, b: float = 0.5, mix: float = 0.5,
-                 unknown_weight: float = 0.5) -> None:
+                 unknown_weight: float = 0.5, grab_bags: Iterable[str] = ()) -> None:
         self.analyzer, self.k1, self.b, self.mix = analyzer, k1, b, mix
+        self.grab_bags = frozenset(grab_bags)  # unrelated phrasings: cover one at a time
         self.phrases: dict[str, list[Counter[str]]] = {
             key: [Counter(analyzer.tokens(text)) for text in texts] for key, texts in docs.items()}
         self.tf = {key: sum(ps, Counter()) for key, ps in self.phrases.items()}
@@ -254,11 +256,19 @@ class Ranker:
             if whole <= 0:
                 continue
             best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
-            matched = frozenset(t for t in tokens if tf[t])
+            matched = self._matched(key, tokens)
             covered = sum(self.idf[t] for t in matched)
             matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
                                  covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
+
+
+    def _matched(self, key: str, tokens: set[str]) -> frozenset[str]:
+        """The query tokens a document has: for a grab bag, those of its best phrasing."""
+        if key not in self.grab_bags:
+            return frozenset(t for t in tokens if self.tf[key][t])
+        return max((frozenset(t for t in tokens if p[t]) for p in self.phrases[key]),
+                   key=lambda found: (sum(self.idf[t] for t in found), sorted(found)))
 
 
 def _average(values: Iterable[int]) -> float:
