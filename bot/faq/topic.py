@@ -49,9 +49,9 @@ class TopicGate:
         words = " " + " ".join(word_stems(question)) + " "
 
         def hits(terms: list[Term]) -> set[str]:
-            return {t.key() for t in terms
-                    if (t.han and t.han in text) or (t.tokens and t.tokens <= tokens)
-                    or (t.stems and f" {' '.join(t.stems)} " in words)}
+            found = {t.key() for t in terms if (t.tokens and t.tokens <= tokens)
+                     or (t.stems and f" {' '.join(t.stems)} " in words)}
+            return found | _spans([t.han for t in terms if t.han], text)
 
         return hits(self.strong), hits(self.weak)
 
@@ -61,3 +61,13 @@ class TopicGate:
             return True
         strong, weak = self.found(question)
         return bool(strong) or len(weak) >= 2
+
+
+def _spans(words: list[str], text: str) -> set[str]:
+    """The Chinese words in a text, longest first, each span counted once (扣除 is not 扣 too)."""
+    found = set()
+    for word in sorted(words, key=len, reverse=True):
+        if word in text:
+            found.add(word)
+            text = text.replace(word, "。")
+    return found

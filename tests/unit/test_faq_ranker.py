@@ -249,3 +249,11 @@ def test_answers_carry_the_source_documents_key_facts(faq: Faq) -> None:
     assert "relist" in text("delisted_after_paying", "en")
     assert "关店" in text("below_minimum", "zh_Hans") and "closure" in text("below_minimum", "en")
     assert "2 hours" in text("in_withdrawal", "en") and "2小时" in text("in_withdrawal", "zh_Hans")
+
+
+def test_a_chinese_word_inside_a_longer_one_is_not_counted_twice() -> None:
+    overlapping = TopicGate(GATE_RANKER, (), ("扣除", "扣", "钱"))
+
+    assert overlapping.found("扣除了")[1] == {"扣除"}
+    assert not overlapping.on_topic("扣除了")
+    assert overlapping.on_topic("为什么扣我钱")
