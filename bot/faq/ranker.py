@@ -214,17 +214,28 @@ class Ranker:
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
+        self._seen: dict[str, frozenset[str]] = {}
+        self._lengths: dict[int, int] = {}  # token count of each (immutable) tf, by id
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's tokens, English typos mapped to the closest known word."""
-        out = set()
-        for token in self.analyzer.tokens(query):
-            if token not in self.idf and not is_han(token) and len(token) >= 4 \
-                    and token.isalpha():
-                close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
-                token = close[0] if close else token
-            out.add(token)
-        return out
+        return set(self._typos(query))
+
+    def _typos(self, query: str) -> frozenset[str]:
+        """query_tokens, remembered for the last questions (gate, rank and veto ask again)."""
+        found = self._seen.get(query)
+        if found is None:
+            found = frozenset(self._snap(t) for t in self.analyzer.tokens(query))
+            if len(self._seen) >= 256:
+                self._seen.clear()
+            self._seen[query] = found
+        return found
+
+    def _snap(self, token: str) -> str:
+        if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
+            return token
+        close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
+        return close[0] if close else token
 
     def weight(self, token: str) -> float:
         """How much a query token says: its idf, or a guess for a token no document has."""
@@ -235,8 +246,17 @@ class Ranker:
         return self.unknown * (NUMBER_UNKNOWN if _NUMBER.fullmatch(token) else 1.0)
 
     def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
-        norm = self.k1 * (1 - self.b + self.b * sum(tf.values()) / average)
-        return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in tokens if tf[t])
+        shared = [t for t in tokens if t in tf]
+        if not shared:
+            return 0.0
+        norm = self.k1 * (1 - self.b + self.b * self._length(tf) / average)
+        return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in shared)
+
+    def _length(self, tf: Counter[str]) -> int:
+        found = self._lengths.get(id(tf))
+        if found is None:
+            found = self._lengths[id(tf)] = sum(tf.values())
+        return found
 
     def share(self, query: str, tokens: frozenset[str]) -> float:
         """How much of a query's information some of its tokens carry (0–1)."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -257,3 +260,13 @@ def test_a_chinese_word_inside_a_longer_one_is_not_counted_twice() -> None:
     assert overlapping.found("扣除了")[1] == {"扣除"}
     assert not overlapping.on_topic("扣除了")
     assert overlapping.on_topic("为什么扣我钱")
+
+
+def test_answering_stays_fast(faq: Faq) -> None:
+    path = Path(__file__).resolve().parent.parent / "faq" / "blind_dev.jsonl"
+    questions = [json.loads(line)["q"] for line in path.read_text("utf-8").splitlines()]
+    start = time.perf_counter()
+    for question in questions:
+        faq.ask(question)
+
+    assert (time.perf_counter() - start) / len(questions) < 0.025  # ~3 ms here; lenient for CI
