@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
 from bot.faq.ranker import Analyzer, Match, Ranker
+from bot.faq.topic import TopicGate
 from domain.policy import Policy
 
 HANDOFF = "handoff:"
@@ -38,13 +39,19 @@ class Faq:
         docs: dict[str, list[str]] = {
             e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
             for e in kb.entries.values()}
-        docs |= {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
-        self.ranker = Ranker(docs, Analyzer(kb.synonyms.get("en", {}),
-                                            kb.synonyms.get("zh", {})))
+        handoffs = {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
+        self.ranker = Ranker(docs | handoffs, Analyzer(kb.synonyms.get("en", {}),
+                                                       kb.synonyms.get("zh", {})),
+                             grab_bags=handoffs)
+        self.known = frozenset(t for key in docs for t in self.ranker.tf[key])
+        self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words)
 
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
-        matches = self.ranker.rank(question[:500])
+        question = question[:500]
+        if not self.gate.on_topic(question):
+            return Reply(None, 0.0, reason="off topic (no deposit word)")
+        matches = self.ranker.rank(question)
         if not matches:
             return Reply(None, 0.0, reason="no match")
         top = matches[0]
@@ -59,12 +66,18 @@ class Faq:
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
 
     def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
-        """A handoff intent that covers enough of the question the answer leaves out."""
+        """A handoff intent that covers enough of the question with words no entry knows
+        ("Amazon", "landlord"), or as much of it as the answer with words the answer leaves
+        out ("close my bank account", "Alipay balance to a bank card")."""
         if top.confidence >= self.kb.sure:
             return None
         for m in matches:
-            if m.key.startswith(HANDOFF) and self.ranker.share(
-                    question[:500], m.matched - top.matched) >= self.kb.handoff_veto:
+            if not m.key.startswith(HANDOFF):
+                continue
+            foreign = self.ranker.share(question, m.matched - self.known)
+            uncovered = self.ranker.share(question, m.matched - top.matched)
+            if max(foreign, uncovered if m.confidence >= top.confidence else 0.0) \
+                    >= self.kb.handoff_veto:
                 return m.key
         return None
 

@@ -9,6 +9,7 @@ case-insensitively and with traditional characters folded to simplified ones.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -114,4 +115,6 @@ def main(path: Path, policy: Policy, today: date | None = None) -> int:
     except EvalInputError as exc:
         print(f"faq-eval: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `faq-eval FILE | head -1` stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -55,6 +55,8 @@ class KnowledgeBase:
     synonyms: dict[str, dict[str, list[str]]]
     handoff_veto: float = 1.0
     sure: float = 1.0
+    strong_words: tuple[str, ...] = ()
+    weak_words: tuple[str, ...] = ()
 
     def in_topic(self, topic: str) -> list[Entry]:
         """The topic's entries in file order."""
@@ -76,9 +78,11 @@ def load_kb(path: Path | None = None) -> KnowledgeBase:
             raise ValueError(f"FAQ entry {entry.id}: unknown topic {entry.topic!r}")
     handoffs = tuple(Handoff(h["id"], tuple(a for lang in LANGS for a in h.get(lang, ())))
                      for h in raw.get("handoff", ()))
+    words = raw.get("domain_words", {})
     return KnowledgeBase(topics, entries, handoffs, float(raw.get("threshold", 0.5)),
                          raw.get("synonyms", {}), float(raw.get("handoff_veto", 1.0)),
-                         float(raw.get("sure", 1.0)))
+                         float(raw.get("sure", 1.0)), tuple(words.get("strong", ())),
+                         tuple(words.get("weak", ())))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

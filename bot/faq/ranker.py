@@ -37,8 +37,13 @@ there'd i'd i'm got get gets getting go going make made say said see seen show e
 understand question ask asking help need needs needed happen happens happened
 anyway thing things stuff guys sir madam money all every platform tiktok douyin
 seller sellers merchant merchants normal another anyone now per
+today today's yesterday tomorrow tonight morning afternoon evening lately recently
+again already wtf lol omg
+guys u ur pls hmm um btw anyway anyways one two three four five six seven eight nine ten
 """
 EN_STOP = frozenset(_EN_STOP_WORDS.split())
+# Chat filler that carries no topic ("today", "just now"): cut out before bigrams are made.
+ZH_FILLER = ("今天", "昨天", "明天", "前天", "刚才", "刚刚", "搞什么", "到底")
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
                     "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
 
@@ -79,7 +84,8 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 4 else word
 
 
-def _stems(text: str) -> tuple[str, ...]:
+def word_stems(text: str) -> tuple[str, ...]:
+    """The stems of a text's English words, stop words kept, no synonyms applied."""
     return tuple(stem(w) for w in _WORDS.findall(normalise(text)))
 
 
@@ -94,7 +100,7 @@ class Analyzer:
         phrases: dict[tuple[str, ...], list[str]] = {}
         for canonical, variants in self.en_synonyms.items():
             for variant in variants:
-                phrases[_stems(variant)] = list(_stems(canonical))
+                phrases[word_stems(variant)] = list(word_stems(canonical))
         zh = {normalise(v): normalise(c) for c, vs in self.zh_synonyms.items() for v in vs}
         zh |= {c: c for c in zh.values()}  # a canonical form is never rewritten inside
         object.__setattr__(self, "_phrases", phrases)
@@ -102,12 +108,19 @@ class Analyzer:
         object.__setattr__(self, "_zh", zh)
         object.__setattr__(self, "_zh_re", _alternation(zh, "", ""))
 
-    def tokens(self, text: str) -> list[str]:
-        """English word stems and Chinese character bigrams of a text."""
+    def rewrite(self, text: str) -> str:
+        """The normalised text with every Chinese synonym replaced by its canonical form."""
         text = normalise(text)
         zh: dict[str, str] = self._zh  # type: ignore[attr-defined]
         if zh:
             text = self._zh_re.sub(lambda m: zh[m.group(0)], text)  # type: ignore[attr-defined]
+        return text
+
+    def tokens(self, text: str) -> list[str]:
+        """English word stems and Chinese character bigrams of a text."""
+        text = self.rewrite(text)
+        for filler in ZH_FILLER:
+            text = text.replace(filler, "。")
         out: list[str] = []
         words: list[str] = []
         for piece in _PIECE.findall(text) + ["。"]:
@@ -187,8 +200,9 @@ class Ranker:
 
     def __init__(self, docs: Mapping[str, Iterable[str]], analyzer: Analyzer,
                  k1: float = 1.2, b: float = 0.5, mix: float = 0.5,
-                 unknown_weight: float = 0.5) -> None:
+                 unknown_weight: float = 0.5, grab_bags: Iterable[str] = ()) -> None:
         self.analyzer, self.k1, self.b, self.mix = analyzer, k1, b, mix
+        self.grab_bags = frozenset(grab_bags)  # unrelated phrasings: cover one at a time
         self.phrases: dict[str, list[Counter[str]]] = {
             key: [Counter(analyzer.tokens(text)) for text in texts] for key, texts in docs.items()}
         self.tf = {key: sum(ps, Counter()) for key, ps in self.phrases.items()}
@@ -200,17 +214,28 @@ class Ranker:
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
+        self._seen: dict[str, frozenset[str]] = {}
+        self._lengths: dict[int, int] = {}  # token count of each (immutable) tf, by id
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's tokens, English typos mapped to the closest known word."""
-        out = set()
-        for token in self.analyzer.tokens(query):
-            if token not in self.idf and not is_han(token) and len(token) >= 4 \
-                    and token.isalpha():
-                close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
-                token = close[0] if close else token
-            out.add(token)
-        return out
+        return set(self._typos(query))
+
+    def _typos(self, query: str) -> frozenset[str]:
+        """query_tokens, remembered for the last questions (gate, rank and veto ask again)."""
+        found = self._seen.get(query)
+        if found is None:
+            found = frozenset(self._snap(t) for t in self.analyzer.tokens(query))
+            if len(self._seen) >= 256:
+                self._seen.clear()
+            self._seen[query] = found
+        return found
+
+    def _snap(self, token: str) -> str:
+        if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
+            return token
+        close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
+        return close[0] if close else token
 
     def weight(self, token: str) -> float:
         """How much a query token says: its idf, or a guess for a token no document has."""
@@ -221,8 +246,17 @@ class Ranker:
         return self.unknown * (NUMBER_UNKNOWN if _NUMBER.fullmatch(token) else 1.0)
 
     def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
-        norm = self.k1 * (1 - self.b + self.b * sum(tf.values()) / average)
-        return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in tokens if tf[t])
+        shared = [t for t in tokens if t in tf]
+        if not shared:
+            return 0.0
+        norm = self.k1 * (1 - self.b + self.b * self._length(tf) / average)
+        return sum(self.idf[t] * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in shared)
+
+    def _length(self, tf: Counter[str]) -> int:
+        found = self._lengths.get(id(tf))
+        if found is None:
+            found = self._lengths[id(tf)] = sum(tf.values())
+        return found
 
     def share(self, query: str, tokens: frozenset[str]) -> float:
         """How much of a query's information some of its tokens carry (0–1)."""
@@ -242,11 +276,19 @@ class Ranker:
             if whole <= 0:
                 continue
             best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
-            matched = frozenset(t for t in tokens if tf[t])
+            matched = self._matched(key, tokens)
             covered = sum(self.idf[t] for t in matched)
             matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
                                  covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
+
+
+    def _matched(self, key: str, tokens: set[str]) -> frozenset[str]:
+        """The query tokens a document has: for a grab bag, those of its best phrasing."""
+        if key not in self.grab_bags:
+            return frozenset(t for t in tokens if self.tf[key][t])
+        return max((frozenset(t for t in tokens if p[t]) for p in self.phrases[key]),
+                   key=lambda found: (sum(self.idf[t] for t in found), sorted(found)))
 
 
 def _average(values: Iterable[int]) -> float:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from bot.faq.engine import Faq
 from bot.faq.kb import LANGS, load_kb, policy_figures
 from bot.faq.ranker import Analyzer, Ranker, han_bigrams, normalise, stem
+from bot.faq.topic import TopicGate
 from domain.policy import load_policy
 
 TODAY = date(2026, 11, 21)
@@ -145,3 +149,124 @@ def test_answers_quote_the_policy_in_force(faq: Faq) -> None:
 def test_policy_ranges_use_an_en_dash_in_english_and_a_hyphen_in_chinese(faq: Faq) -> None:
     assert policy_figures(faq.policy, "en", TODAY)["transfer_days"] == "1–7"
     assert policy_figures(faq.policy, "zh_Hant", TODAY)["transfer_days"] == "1-7"
+
+
+# ---------------------------------------------------------------- generalising to new wording
+
+GATE_RANKER = Ranker(DOCS, Analyzer({"deposit": ["guarantee"], "shop": ["store"],
+                                     "pay": ["paid"]}, {"保证金": ["押的钱"], "店铺": ["店"]}))
+
+
+def gate(strong: tuple[str, ...] = ("deposit", "保证金"),
+         weak: tuple[str, ...] = ("shop", "pay", "店铺", "交")) -> TopicGate:
+    return TopicGate(GATE_RANKER, strong, weak)
+
+
+def test_one_strong_domain_word_puts_a_question_on_topic() -> None:
+    assert gate().on_topic("what is this deposit thing")
+    assert gate().on_topic("what's the guarantee for")  # through a synonym
+    assert gate().on_topic("where did my depositt go")  # through a typo
+    assert gate().on_topic("保證金怎麼退")  # Traditional folded to Simplified
+
+
+def test_two_different_weak_words_put_a_question_on_topic() -> None:
+    assert gate().on_topic("only want to pay for my UK store")
+    assert gate().on_topic("美国店交了,其他店先不交行不行")
+
+
+def test_one_weak_word_or_none_is_off_topic() -> None:
+    assert not gate().on_topic("hey whats up")
+    assert not gate().on_topic("can you lend me 2000 dollars")
+    assert not gate().on_topic("I paid and paid and paid")  # one word, however often
+    assert not gate().on_topic("香港公司每年要怎麼報稅?")
+
+
+def test_an_empty_gate_lets_everything_through() -> None:
+    assert TopicGate(GATE_RANKER, (), ()).on_topic("hey whats up")
+
+
+def test_chat_filler_carries_no_topic_in_either_language() -> None:
+    assert ANALYZER.tokens("I topped up yesterday, why again today?") == \
+        ANALYZER.tokens("I topped up, why?")
+    assert "今天" not in ANALYZER.tokens("今天又来催缴")
+    assert "天又" not in ANALYZER.tokens("今天又来催缴")  # no bigram across the cut
+
+
+def test_rewrite_folds_and_applies_the_chinese_synonyms() -> None:
+    assert ANALYZER.rewrite("怎麼取出") == "怎么提现"
+
+
+def test_a_grab_bag_covers_a_question_one_phrasing_at_a_time() -> None:
+    docs = {"bag": ["close my bank account", "rental deposit refund"],
+            "withdraw": ["where does my deposit withdrawal go"]}
+    pooled = Ranker(docs, ANALYZER)
+    bag = Ranker(docs, ANALYZER, grab_bags={"bag"})
+
+    def coverage(ranker: Ranker) -> float:
+        return next(m.confidence for m in ranker.rank("close bank deposit refund")
+                    if m.key == "bag")
+
+    assert coverage(pooled) == pytest.approx(1.0)
+    assert coverage(bag) < 0.7
+
+
+def test_questions_without_a_deposit_word_go_to_a_human(faq: Faq) -> None:
+    for question in ("hey whats up", "Can you lend me 2000 dollars?",
+                     "香港公司每年要怎麼報稅?", "What is today's USD to CNY exchange rate?"):
+        reply = faq.ask(question)
+        assert reply.declined, question
+        assert reply.reason.startswith("off topic"), question
+
+
+def test_off_topic_with_deposit_words_is_vetoed_by_a_handoff(faq: Faq) -> None:
+    assert faq.ask("How do I withdraw money from my Amazon seller account?").declined
+    assert faq.ask("支付宝余额怎么提现到银行卡").declined
+    assert faq.ask("My landlord won't return my rental deposit").declined
+
+
+def test_a_domain_word_in_a_handoff_does_not_veto_a_deposit_question(faq: Faq) -> None:
+    reply = faq.ask("can I withdraw the deposit to my personal alipay?")
+
+    assert reply.entry is not None and reply.entry.id == "withdrawal_destination"
+
+
+def test_long_chatty_questions_are_answered(faq: Faq) -> None:
+    cases = {"I paid the deposit yesterday but still got a reminder today, why?":
+             "reminder_after_paying",
+             "昨天刚充的值,今天又来催缴,搞什么啊": "reminder_after_paying",
+             "started a withdrawal then closed the window, now money is stuck. how long?":
+             "in_withdrawal"}
+    for question, entry in cases.items():
+        reply = faq.ask(question)
+        assert reply.entry is not None and reply.entry.id == entry, (question, reply.reason)
+
+
+def test_answers_carry_the_source_documents_key_facts(faq: Faq) -> None:
+    def text(entry: str, lang: str) -> str:
+        return faq.answer(faq.kb.entries[entry], lang, TODAY)
+
+    assert "/history" in text("records", "en") and "Assets" in text("records", "en")
+    assert "资产" in text("records", "zh_Hans") and "商家后台" in text("records", "zh_Hans")
+    assert "可忽略" in text("reminder_after_paying", "zh_Hans")
+    assert "in flight" in text("reminder_after_paying", "en")
+    assert "relist" in text("delisted_after_paying", "en")
+    assert "关店" in text("below_minimum", "zh_Hans") and "closure" in text("below_minimum", "en")
+    assert "2 hours" in text("in_withdrawal", "en") and "2小时" in text("in_withdrawal", "zh_Hans")
+
+
+def test_a_chinese_word_inside_a_longer_one_is_not_counted_twice() -> None:
+    overlapping = TopicGate(GATE_RANKER, (), ("扣除", "扣", "钱"))
+
+    assert overlapping.found("扣除了")[1] == {"扣除"}
+    assert not overlapping.on_topic("扣除了")
+    assert overlapping.on_topic("为什么扣我钱")
+
+
+def test_answering_stays_fast(faq: Faq) -> None:
+    path = Path(__file__).resolve().parent.parent / "faq" / "blind_dev.jsonl"
+    questions = [json.loads(line)["q"] for line in path.read_text("utf-8").splitlines()]
+    start = time.perf_counter()
+    for question in questions:
+        faq.ask(question)
+
+    assert (time.perf_counter() - start) / len(questions) < 0.025  # ~3 ms here; lenient for CI
