@@ -240,7 +240,9 @@ class Ranker:
     def _snap(self, token: str) -> str:
         if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
             return token
-        close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(token, self.words, n=3, cutoff=0.8)
+        # a typo drops, adds or swaps a letter; "team" is not "stream"
+        close = [c for c in close if abs(len(c) - len(token)) <= 1]
         return close[0] if close else token
 
     def weight(self, token: str) -> float:
