@@ -81,7 +81,7 @@ class TopicGate:
         content = [t for t in top.matched if not is_function(t)]
         if top.key in self.ranker.grab_bags or len(content) < 2:
             return False
-        rare = len(self.ranker.tf) * DISTINCTIVE
+        rare = max(1.0, len(self.ranker.tf) * DISTINCTIVE)
         if not any(self.ranker.df[t] <= rare for t in content):
             return False
         return top.confidence >= self.vouch[min(weak, 1)]
