@@ -44,14 +44,14 @@ class Faq:
                                                        kb.synonyms.get("zh", {})),
                              grab_bags=handoffs)
         self.known = frozenset(t for key in docs for t in self.ranker.tf[key])
-        self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words)
+        self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words, kb.vouch)
 
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
-        if not self.gate.on_topic(question):
-            return Reply(None, 0.0, reason="off topic (no deposit word)")
         matches = self.ranker.rank(question)
+        if not self.gate.on_topic(question, matches):
+            return Reply(None, 0.0, reason="off topic (no deposit word)")
         if not matches:
             return Reply(None, 0.0, reason="no match")
         top = matches[0]

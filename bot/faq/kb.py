@@ -57,6 +57,7 @@ class KnowledgeBase:
     sure: float = 1.0
     strong_words: tuple[str, ...] = ()
     weak_words: tuple[str, ...] = ()
+    vouch: tuple[float, float] = (1.1, 1.1)  # a match's confidence standing for a domain word
 
     def in_topic(self, topic: str) -> list[Entry]:
         """The topic's entries in file order."""
@@ -82,7 +83,9 @@ def load_kb(path: Path | None = None) -> KnowledgeBase:
     return KnowledgeBase(topics, entries, handoffs, float(raw.get("threshold", 0.5)),
                          raw.get("synonyms", {}), float(raw.get("handoff_veto", 1.0)),
                          float(raw.get("sure", 1.0)), tuple(words.get("strong", ())),
-                         tuple(words.get("weak", ())))
+                         tuple(words.get("weak", ())),
+                         (float(words.get("vouch_alone", 1.1)),
+                          float(words.get("vouch_one_weak", 1.1))))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

@@ -154,7 +154,12 @@ class Analyzer:
 
 def _damping(token: str) -> float:
     """Bigrams with a function character (是怎, 么退) match by chance more than by topic."""
-    return STOP_BIGRAM if is_han(token) and any(ch in ZH_STOP for ch in token) else 1.0
+    return STOP_BIGRAM if is_function(token) else 1.0
+
+
+def is_function(token: str) -> bool:
+    """A Chinese bigram with a function character (怎么, 么申): grammar more than topic."""
+    return is_han(token) and any(ch in ZH_STOP for ch in token)
 
 
 def _stop(word: str) -> bool:
@@ -210,6 +215,7 @@ class Ranker:
         self.avg_phrase = _average(sum(p.values()) for ps in self.phrases.values() for p in ps)
         df: Counter[str] = Counter(t for tf in self.tf.values() for t in tf)
         n = len(self.tf)
+        self.df = df
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) * _damping(t)
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
@@ -234,7 +240,9 @@ class Ranker:
     def _snap(self, token: str) -> str:
         if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
             return token
-        close = difflib.get_close_matches(token, self.words, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(token, self.words, n=3, cutoff=0.8)
+        # a typo drops, adds or swaps a letter; "team" is not "stream"
+        close = [c for c in close if abs(len(c) - len(token)) <= 1]
         return close[0] if close else token
 
     def weight(self, token: str) -> float:
@@ -281,7 +289,6 @@ class Ranker:
             matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
                                  covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
-
 
     def _matched(self, key: str, tokens: set[str]) -> frozenset[str]:
         """The query tokens a document has: for a grab bag, those of its best phrasing."""

@@ -13,7 +13,7 @@ import pytest
 
 from bot.faq.engine import Faq
 from bot.faq.kb import LANGS, load_kb, policy_figures
-from bot.faq.ranker import Analyzer, Ranker, han_bigrams, normalise, stem
+from bot.faq.ranker import Analyzer, Match, Ranker, han_bigrams, normalise, stem
 from bot.faq.topic import TopicGate
 from domain.policy import load_policy
 
@@ -270,3 +270,61 @@ def test_answering_stays_fast(faq: Faq) -> None:
         faq.ask(question)
 
     assert (time.perf_counter() - start) / len(questions) < 0.025  # ~3 ms here; lenient for CI
+
+
+def test_a_sure_match_on_an_entrys_distinctive_words_vouches_for_a_terse_question(
+        faq: Faq) -> None:
+    cases = {"why did the cny amount change": "payable_changes",
+             "为什么冻结了50美元": "in_withdrawal",
+             "人民币金额怎么老变": "payable_changes"}
+    for question, entry in cases.items():
+        assert not faq.gate.on_topic(question), question  # no domain word by itself
+        reply = faq.ask(question)
+        assert reply.entry is not None and reply.entry.id == entry, (question, reply.reason)
+
+
+def test_only_a_match_to_an_entry_on_two_content_tokens_vouches() -> None:
+    vouching = TopicGate(Ranker(DOCS | {"bag": ["tell me a joke"]}, ANALYZER,
+                                grab_bags={"bag"}), ("deposit",), ("shop",), (0.8, 0.6))
+    rare = frozenset({"withdraw", "long"})
+
+    assert vouching.vouches(Match("withdraw", 5.0, 0.9, 3.0, rare), weak=0)
+    assert not vouching.vouches(Match("withdraw", 5.0, 0.7, 3.0, rare), weak=0)
+    assert vouching.vouches(Match("withdraw", 5.0, 0.7, 3.0, rare), weak=1)
+    assert not vouching.vouches(Match("bag", 5.0, 1.0, 3.0, frozenset({"tell", "joke"})), 1)
+    assert not vouching.vouches(Match("withdraw", 5.0, 1.0, 3.0, frozenset({"long"})), 1)
+    assert not vouching.vouches(Match("topup", 5.0, 1.0, 3.0, frozenset({"怎么", "么充"})), 1)
+
+
+def test_chit_chat_and_off_topic_questions_are_not_vouched_for(faq: Faq) -> None:
+    for question in ("hey whats up", "Can you lend me 2000 dollars?", "公积金怎么提取",
+                     "how do I top up my TikTok coins", "租车押金多久退"):
+        assert faq.ask(question).declined, question
+
+
+def test_a_typo_is_one_letter_away_in_length() -> None:
+    ranker = Ranker({"a": ["live stream script"], "b": ["deposit refund"]}, ANALYZER)
+
+    assert ranker.query_tokens("depositt") == {"deposit"}
+    assert ranker.query_tokens("team") == {"team"}  # not "stream"
+
+
+def test_taiwan_and_cantonese_wording_is_understood(faq: Faq) -> None:
+    assert faq.ranker.analyzer.rewrite("帳戶") == "账户"
+    cases = {"我想攞返保證金點樣做": "get_deposit_back",
+             "點解要交保證金": "what_is_deposit",
+             "儲值保證金有哪些方式": "payment_methods"}
+    for question, entry in cases.items():
+        reply = faq.ask(question)
+        assert reply.entry is not None and reply.entry.id == entry, (question, reply.reason)
+
+
+def test_answers_name_the_neighbouring_entries_key_facts(faq: Faq) -> None:
+    def text(entry: str, lang: str) -> str:
+        return faq.answer(faq.kb.entries[entry], lang, TODAY)
+
+    assert "highest" in text("figures", "en") and "最高" in text("figures", "zh_Hans")
+    assert "two hours" in text("figures", "en") and "2小時" in text("figures", "zh_Hant")
+    assert "发布" in text("pay_one_market", "zh_Hans")
+    assert "half a year" in text("close_conditions", "en")
+    assert "附言" in text("payment_methods", "zh_Hans")
