@@ -25,6 +25,7 @@ T = TypeVar("T")
 SOAK = os.environ.get("DEPOSIT_SOAK", "")
 # examples per fuzz test: small in make test, many in make soak
 EXAMPLES = max(int(SOAK) if SOAK.isdigit() else 2000, 300) if SOAK else 60
+TOAST = 0  # the chat of a callback-query toast: always the presser's
 CJK = re.compile(r"[\u3400-\u9fff]")
 LEAKS = re.compile(r"Traceback|File \"|\.py\b|/bot/|/domain/|site-packages|"
                    r"\b[A-Z][A-Za-z]+(Error|Exception)\b|\bNone\b|<object at")
@@ -61,7 +62,7 @@ class Box:
             p = call.params
             if call.method == "answerCallbackQuery":
                 if p.get("text"):
-                    found.append((0, str(p["text"])))
+                    found.append((TOAST, str(p["text"])))
             elif "text" in p or "caption" in p:
                 found.append((int(p["chat_id"]), str(p.get("text", p.get("caption")))))
         return found
