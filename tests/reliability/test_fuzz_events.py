@@ -132,3 +132,17 @@ def test_any_signed_body_gets_per_line_outcomes_or_a_4xx_never_a_5xx(
             assert result["outcome"] != "rejected" or (result["field"] and result["reason"])
     else:
         assert set(data) == {"error", "message"}, data
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_a_lone_surrogate_escape_is_rejected_not_a_500(
+        api: tuple[asyncio.AbstractEventLoop, Api], content_type: str) -> None:
+    loop, client = api
+    client.clock.advance_to(client.clock.now() + timedelta(seconds=1))
+    body = b'{"type": "fx.rate", "event_id": "\\ud800", "occurred_at": "x"}'
+
+    answer = loop.run_until_complete(client.post(body, content_type=content_type))
+
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 200:
+        assert answer.json()["results"][0]["field"] == "event"
