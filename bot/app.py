@@ -151,12 +151,18 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pushes a handler caused go out in the background; the next update need not wait."""
-    if not context.application.running:  # the sandbox drains after each line itself
+    """The step a conversation reached is written now; pushes go out in the background."""
+    app = context.application
+    if not app.running:  # the sandbox writes and drains after each line itself
         return
+    # PTB writes persistence every few seconds: a kill -9 in between would forget a step the
+    # user was just asked for. Writing after each update leaves only the milliseconds between
+    # the reply and this write.
+    if update.effective_user is not None:
+        app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+    await app.update_persistence()
     sender = sender_of(context.bot_data)
-    context.application.create_task(sender.drain(context.bot), update=update,
-                                    name="push-drain")
+    app.create_task(sender.drain(context.bot), update=update, name="push-drain")
 
 
 def rate_limiter(push_rate: float, flood_retries: int) -> AIORateLimiter:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +21,9 @@ _COUNTER = {
 }
 
 
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse_line(text: str) -> Any:
     """The JSON value of one line (numbers as Decimal); malformed JSON becomes a `BadLine`."""
     try:
@@ -27,7 +32,18 @@ def parse_line(text: str) -> Any:
         return BadLine(str(exc))
     except RecursionError:
         return BadLine("nested too deeply")
+    if _ESCAPED_SURROGATE.search(text) and not _encodable(raw):
+        return BadLine("a \\u escape is half of a surrogate pair (not a character)")
     return raw
+
+
+def _encodable(raw: Any) -> bool:
+    """A lone surrogate (JSON "\\ud800") decodes but cannot be stored or answered in UTF-8."""
+    try:
+        json.dumps(raw, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BadLine:
