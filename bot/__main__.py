@@ -10,13 +10,13 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from bot.channels import LoggedChannel, PrintedChannel
-from bot.clock import ManualClock, SystemClock
+from bot.channels import PrintedChannel
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Deps
 from bot.ops import add_commands
+from bot.runner import staff
 from bot.storage.db import Database
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -69,7 +69,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
         deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
                     settings.default_language,
                     ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"),
-                    **_staff(settings))
+                    **staff(settings))
         try:
             if args.demo:
                 await seed_demo(deps)
@@ -78,13 +78,6 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
             await box.run(input_lines(sys.stdin, sys.stdin.isatty()))
         finally:
             await db.close()
-
-
-def _staff(settings: Settings) -> dict[str, Any]:
-    """The support group and the staff ids, for Deps."""
-    return {"support_chat_id": settings.support_chat_id,
-            "support_language": settings.support_language,
-            "operators": settings.operators, "agents": settings.agents}
 
 
 async def _history_size(db: Database) -> int:
@@ -96,8 +89,6 @@ async def _history_size(db: Database) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.app import build_application
-
     if args.http:
         from bot.http.server import run_http
 
@@ -106,22 +97,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit("--webhook-url needs --http HOST:PORT (the webhook is served there)")
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
-    loop = asyncio.new_event_loop()  # the loop PTB's run_polling will use, set up front
-    asyncio.set_event_loop(loop)
-    db = loop.run_until_complete(Database.open(args.db or settings.db))
-    deps = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
-                settings.default_language, **_staff(settings))
+    asyncio.run(_polling(args, settings, settings.telegram_bot_token))
+
+
+async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> None:
+    from bot.app import build_application
+    from bot.runner import deps_for, run_polling
+
+    db = await Database.open(args.db or settings.db)
+    deps = deps_for(settings, db)
     if args.demo:
         from bot.sandbox.demo import seed_demo
 
-        if loop.run_until_complete(seed_demo(deps)):
+        if await seed_demo(deps):
             log.info("demo shops added to %s", db.path)
-    app = build_application(deps, settings.telegram_bot_token,
-                            base_url=settings.telegram_api_base_url,
+    app = build_application(deps, token, base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds,
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries)
     log.info("polling Telegram with database %s", db.path)
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    await run_polling(app)
 
 
 async def _link(args: argparse.Namespace, settings: Settings) -> None:

@@ -18,18 +18,14 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.channels import LoggedChannel
-from bot.clock import SystemClock
 from bot.config import Settings
-from bot.context import Deps
 from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
+from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
 from bot.storage.db import Database
-from domain.policy import load_policy
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ["message", "callback_query"]
 RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -78,8 +74,7 @@ def run_http(args: argparse.Namespace, settings: Settings) -> None:
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
                  webhook_secret: str) -> None:
     db = await Database.open(args.db or settings.db)
-    d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
-             settings.default_language)
+    d = deps_for(settings, db)
     if args.demo:
         from bot.sandbox.demo import seed_demo
 
@@ -100,7 +95,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
                      after_events=pushes)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
                                     lifespan="off", access_log=False))
-    await _start(app, args.webhook_url, webhook_secret)
+    stopping = asyncio.Event()
+    poller = await _start(app, args.webhook_url, webhook_secret, stopping)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _exit, server)
@@ -109,7 +105,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     try:
         await server.serve()
     finally:
-        await _stop(app, polling=hook is None)
+        await _stop(app, poller, stopping)
 
 
 def _exit(server: uvicorn.Server) -> None:
@@ -118,29 +114,27 @@ def _exit(server: uvicorn.Server) -> None:
 
 def _queue(app: Application) -> Any:  # type: ignore[type-arg]
     async def deliver(data: dict[str, Any]) -> None:
-        await app.update_queue.put(Update.de_json(data, app.bot))
+        """Handled before Telegram gets its 200: a crash means Telegram sends it again."""
+        await handle(app, Update.de_json(data, app.bot))
     return deliver
 
 
 async def _start(app: Application, webhook_url: str | None,  # type: ignore[type-arg]
-                 webhook_secret: str) -> None:
-    """What run_polling does, with the webhook as an alternative to the updater."""
-    await app.initialize()
-    if app.post_init:
-        await app.post_init(app)
-    await app.start()
+                 webhook_secret: str, stopping: asyncio.Event) -> asyncio.Task[None] | None:
+    """The Application started; the webhook set, or the acknowledge-after-handling poller."""
+    await start(app)
     if webhook_url:
         await app.bot.set_webhook(webhook_url, secret_token=webhook_secret,
                                   allowed_updates=ALLOWED_UPDATES)
-    elif app.updater is not None:
-        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        return None
+    await app.bot.delete_webhook()
+    return asyncio.create_task(poll(app, stopping), name="telegram-poller")
 
 
-async def _stop(app: Application, *, polling: bool) -> None:  # type: ignore[type-arg]
-    if polling and app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-    await app.shutdown()
-    if app.post_shutdown:
-        await app.post_shutdown(app)
+async def _stop(app: Application, poller: asyncio.Task[None] | None,  # type: ignore[type-arg]
+                stopping: asyncio.Event) -> None:
+    stopping.set()
+    if poller is not None:
+        with contextlib.suppress(Exception):
+            await poller
+    await stop(app)
