@@ -13,6 +13,7 @@ document, which generalises better to a new wording than one best match.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -65,14 +66,16 @@ class CharSimilarity:
         self.idf = {f: math.log((1 + n) / (1 + d)) + 1 for f, d in df.items()}
         self.phrasings: list[tuple[str, Vector]] = [
             (key, v) for key, cs in raw.items() for c in cs if (v := self._vector(c))]
-        self.index: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for i, (_, vector) in enumerate(self.phrasings):
-            for f, w in vector.items():
-                self.index[f].append((i, w))
         centroids: dict[str, Counter[str]] = defaultdict(Counter)
         for key, vector in self.phrasings:
             centroids[key].update(vector)
-        self.centroids = {key: _unit(dict(c)) for key, c in centroids.items()}
+        self.keys = list(centroids)
+        # one inverted index: a slot per phrasing, then one per document's centroid
+        vectors = [v for _, v in self.phrasings] + [_unit(dict(centroids[k])) for k in self.keys]
+        self.index: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for slot, vector in enumerate(vectors):
+            for f, w in vector.items():
+                self.index[f].append((slot, w))
 
     def _vector(self, counts: Counter[str]) -> Vector:
         return _unit({f: (1 + math.log(c)) * self.idf[f] for f, c in counts.items()
@@ -90,28 +93,24 @@ class CharSimilarity:
 
     def parts(self, question: str) -> dict[str, tuple[float, float, float]]:
         """Per document: the nearest phrasing's cosine, the centroid's, the k-NN vote."""
-        query = self.vector(question)
-        dots: dict[int, float] = defaultdict(float)
-        for f, w in query.items():
-            for i, pw in self.index.get(f, ()):
-                dots[i] += w * pw
+        dots = [0.0] * (len(self.phrasings) + len(self.keys))
+        for f, w in self.vector(question).items():
+            for slot, pw in self.index.get(f, ()):
+                dots[slot] += w * pw
+        size = len(self.phrasings)
         best: dict[str, float] = {}
-        for i, dot in dots.items():
-            key = self.phrasings[i][0]
-            best[key] = max(best.get(key, 0.0), dot)
+        for (key, _), dot in zip(self.phrasings, dots, strict=False):
+            if dot > best.get(key, 0.0):
+                best[key] = dot
         vote: dict[str, float] = defaultdict(float)
-        for i, dot in sorted(dots.items(), key=lambda item: -item[1])[:self.weights.k]:
-            vote[self.phrasings[i][0]] += dot / self.weights.k
-        return {key: (b, _dot(query, self.centroids[key]), vote.get(key, 0.0))
-                for key, b in best.items()}
+        k = self.weights.k
+        if self.weights.vote:
+            for slot in heapq.nlargest(k, range(size), key=dots.__getitem__):
+                vote[self.phrasings[slot][0]] += dots[slot] / k
+        centroid = dict(zip(self.keys, dots[size:], strict=True))
+        return {key: (b, centroid[key], vote.get(key, 0.0)) for key, b in best.items()}
 
 
 def _unit(vector: Vector) -> Vector:
     norm = math.sqrt(sum(w * w for w in vector.values()))
     return {f: w / norm for f, w in vector.items()} if norm > 0 else {}
-
-
-def _dot(a: Vector, b: Vector) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(f, 0.0) for f, w in a.items())
