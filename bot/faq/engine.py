@@ -53,9 +53,10 @@ class Faq:
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
-        matches = self._fuse(question, self.ranker.rank(question))
-        if not self.gate.on_topic(question, matches):
+        ranked = self.ranker.rank(question)
+        if not self.gate.on_topic(question, ranked):
             return Reply(None, 0.0, reason="off topic (no deposit word)")
+        matches = self._fuse(question, ranked)
         if not matches:
             return Reply(None, 0.0, reason="no match")
         top = matches[0]
