@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
 from bot.faq.ranker import Analyzer, Match, Ranker
+from bot.faq.similarity import CharSimilarity, Weights
 from bot.faq.topic import TopicGate
 from domain.policy import Policy
 
@@ -40,18 +41,22 @@ class Faq:
             e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
             for e in kb.entries.values()}
         handoffs = {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
-        self.ranker = Ranker(docs | handoffs, Analyzer(kb.synonyms.get("en", {}),
-                                                       kb.synonyms.get("zh", {})),
-                             grab_bags=handoffs)
+        analyzer = Analyzer(kb.synonyms.get("en", {}), kb.synonyms.get("zh", {}))
+        self.ranker = Ranker(docs | handoffs, analyzer, grab_bags=handoffs)
+        fusion = kb.fusion
+        self.similarity = CharSimilarity(
+            docs | handoffs, analyzer, Weights(fusion.best, fusion.centroid, fusion.vote,
+                                               fusion.k)) if fusion.enabled else None
         self.known = frozenset(t for key in docs for t in self.ranker.tf[key])
         self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words, kb.vouch)
 
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
-        matches = self.ranker.rank(question)
-        if not self.gate.on_topic(question, matches):
+        ranked = self.ranker.rank(question)
+        if not self.gate.on_topic(question, ranked):
             return Reply(None, 0.0, reason="off topic (no deposit word)")
+        matches = self._fuse(question, ranked)
         if not matches:
             return Reply(None, 0.0, reason="no match")
         top = matches[0]
@@ -64,6 +69,22 @@ class Faq:
             return Reply(None, top.confidence, reason=f"{veto} over {top.key}")
         entry = self.kb.entries[top.key]
         return Reply(entry, top.confidence, self._related(entry, matches[1:]))
+
+    def _fuse(self, question: str, matches: list[Match]) -> list[Match]:
+        """BM25 matches re-ordered and re-weighed with the character n-gram similarity."""
+        if self.similarity is None or not matches:
+            return matches
+        fusion, sims = self.kb.fusion, self.similarity.scores(question)
+        top_score = matches[0].score
+        top_sim = max(sims.values(), default=0.0) or 1.0
+        fused = []
+        for m in matches:
+            sim = sims.get(m.key, 0.0)
+            order = (1 - fusion.alpha) * m.score / top_score + fusion.alpha * sim / top_sim
+            confidence = (1 - fusion.beta) * m.confidence \
+                + fusion.beta * min(sim / fusion.scale, 1.0)
+            fused.append(replace(m, score=order, confidence=confidence))
+        return sorted(fused, key=lambda m: (-m.score, m.key))
 
     def _veto(self, question: str, top: Match, matches: list[Match]) -> str | None:
         """A handoff intent that covers enough of the question with words no entry knows

@@ -47,6 +47,25 @@ class Handoff:
 
 
 @dataclass(frozen=True)
+class Fusion:
+    """How the character n-gram similarity joins BM25 ([similarity] in kb.toml).
+
+    Order: (1 - alpha) × BM25 / best BM25 + alpha × similarity / best similarity.
+    Confidence: (1 - beta) × BM25 coverage + beta × min(similarity / scale, 1).
+    The similarity itself mixes the nearest phrasing, the centroid and a k-NN vote.
+    """
+
+    enabled: bool = False
+    alpha: float = 0.3
+    beta: float = 0.3
+    scale: float = 0.5
+    best: float = 0.5
+    centroid: float = 0.25
+    vote: float = 0.25
+    k: int = 5
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     topics: dict[str, dict[str, str]]
     entries: dict[str, Entry]
@@ -58,6 +77,7 @@ class KnowledgeBase:
     strong_words: tuple[str, ...] = ()
     weak_words: tuple[str, ...] = ()
     vouch: tuple[float, float] = (1.1, 1.1)  # a match's confidence standing for a domain word
+    fusion: Fusion = Fusion()
 
     def in_topic(self, topic: str) -> list[Entry]:
         """The topic's entries in file order."""
@@ -85,7 +105,8 @@ def load_kb(path: Path | None = None) -> KnowledgeBase:
                          float(raw.get("sure", 1.0)), tuple(words.get("strong", ())),
                          tuple(words.get("weak", ())),
                          (float(words.get("vouch_alone", 1.1)),
-                          float(words.get("vouch_one_weak", 1.1))))
+                          float(words.get("vouch_one_weak", 1.1))),
+                         Fusion(**raw.get("similarity", {})))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:
