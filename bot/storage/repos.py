@@ -34,20 +34,22 @@ Row = aiosqlite.Row
 
 
 class _Repo:
+    """Each statement is one trip to aiosqlite's thread (execute and fetch together), not
+    three (execute, fetch, close): the trips cost more than these small queries."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
     async def _one(self, sql: str, *args: Any) -> Row | None:
-        async with self.conn.execute(sql, args) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, *args: Any) -> list[Row]:
-        async with self.conn.execute(sql, args) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, args))
 
     async def _run(self, sql: str, *args: Any) -> int:
-        async with self.conn.execute(sql, args) as cur:
-            return cur.rowcount
+        cur = await self.conn.execute(sql, args)
+        return cur.rowcount
 
 
 def _shop(r: Row) -> Shop:

@@ -82,6 +82,11 @@ class SyncConnection:
         """Run one statement now (the cache of prepared statements makes repeats cheap)."""
         return SyncResult(self._conn.execute(sql, parameters))  # type: ignore[arg-type]
 
+    async def execute_fetchall(self, sql: str,
+                               parameters: Iterable[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Run one statement and return all its rows."""
+        return self._conn.execute(sql, parameters).fetchall()  # type: ignore[arg-type]
+
     async def close(self) -> None:
         self._conn.close()
 
