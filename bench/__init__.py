@@ -1,1 +1,1 @@
-"""Benchmarks: `make bench` (or `python -m bench`) measures, prints and writes docs/benchmarks.md."""
+"""Benchmarks: `make bench` (`python -m bench`) measures, prints, writes docs/benchmarks.md."""
