@@ -25,10 +25,11 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, MessageHand
 
 from bench.common import Row, median, percentile
 from bench.dataset import SHOPS, copy_of, database
-from bot.app import build_application, rate_limiter
+from bot.app import build_application
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
 from bot.context import Deps
+from bot.notify.pace import rate_limiter
 from bot.notify.sender import stop_until_clock_moves
 from bot.sandbox.chat import TOKEN, Sandbox
 from bot.sandbox.recording import RecordingRequest

@@ -9,7 +9,6 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -42,6 +41,7 @@ from bot.handlers import (
     tickets,
 )
 from bot.i18n import N_, translator
+from bot.notify.pace import rate_limiter
 from bot.notify.sender import Pause, Sender, SendPolicy, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
 from domain.jobs import JobReport, run_due
@@ -157,19 +157,6 @@ async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     sender = sender_of(context.bot_data)
     context.application.create_task(sender.drain(context.bot), update=update,
                                     name="push-drain")
-
-
-def rate_limiter(push_rate: float, flood_retries: int) -> AIORateLimiter:
-    """Telegram's limits: `push_rate` messages a second overall, 20 a minute per group;
-    a 429 pauses every request for its retry_after, `flood_retries` times, before the
-    sender reschedules the push.
-
-    The overall limit is one message every 1/push_rate seconds (a bucket of one), not
-    push_rate messages per second: a bucket of push_rate lets a burst of that many go at
-    once and the next one a moment later, which Telegram answers with 429.
-    """
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / push_rate,
-                          max_retries=flood_retries)
 
 
 def build_application(d: Deps, token: str, *, request: BaseRequest | None = None,
