@@ -114,3 +114,23 @@ class LimitedBotApi:
                 return None
 
         return Handler
+
+
+def serve_until_stdin_closes(token: str, limit: int, out: str) -> None:
+    """Run in its own process (no GIL shared with the bot, so arrival times are the bot's):
+    print the URL, serve until stdin closes, then write what was accepted to `out`."""
+    import sys
+
+    with LimitedBotApi(token, limit) as api:
+        print(api.url, flush=True)
+        sys.stdin.read()
+        with api.lock:
+            record = {"sent": api.sent, "refused": api.refused}
+    with open(out, "w", encoding="utf-8") as stream:
+        json.dump(record, stream)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_until_stdin_closes(sys.argv[1], int(sys.argv[2]), sys.argv[3])

@@ -1,4 +1,4 @@
-"""An even pace for the Bot API: one message per slot on a fixed grid, never a burst."""
+"""An even pace for the Bot API: one message per slot, evenly spaced, never a burst."""
 
 from __future__ import annotations
 
@@ -13,24 +13,30 @@ PUSH_HEADROOM = 0.03
 
 
 class EvenPace:
-    """`async with pace:` waits for the next free slot, `1/rate` seconds after the last one.
+    """`async with pace:` lets one message go per slot, `1/rate` seconds apart, in order.
 
-    Slots follow the grid, not the moment the previous waiter woke up, so a late wake-up is
-    caught up by the next message instead of lost; an idle spell restarts the grid at now,
-    so no backlog of slots is ever spent at once. Any one second therefore holds at most
-    ceil(rate) slots — the guarantee aiolimiter's bucket of `rate` tokens cannot give.
+    A waiter that wakes a little late (up to `slack` of a spacing) is caught up by the next
+    message, so scheduling noise does not cost rate; one that wakes later (the loop was
+    stalled) moves the grid instead, so the messages queued behind it never leave in a
+    burst. Any one second holds at most 1 + rate × (1 + slack spacing) messages; with the
+    headroom that is the rate. aiolimiter's bucket of `rate` tokens gives no such bound.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, slack: float = 0.25) -> None:
         self.spacing = 1 / rate
-        self._next = 0.0
+        self.slack = slack * self.spacing
+        self._slot = 0.0
+        self._turn = asyncio.Lock()  # FIFO: waiters take their slots in arrival order
 
     async def __aenter__(self) -> None:
-        now = asyncio.get_running_loop().time()
-        slot = max(now, self._next)
-        self._next = slot + self.spacing  # taken before waiting: the next caller queues after
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            wait = self._slot - loop.time()
+            if wait <= 0:  # idle: the grid starts again now
+                self._slot = loop.time() + self.spacing
+                return
+            await asyncio.sleep(wait)
+            self._slot = max(self._slot, loop.time() - self.slack) + self.spacing
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -31,7 +32,7 @@ class FakeLoop:
 def loop(monkeypatch: pytest.MonkeyPatch) -> FakeLoop:
     fake = FakeLoop()
     monkeypatch.setattr(pace, "asyncio", SimpleNamespace(get_running_loop=lambda: fake,
-                                                         sleep=fake.sleep))
+                                                         sleep=fake.sleep, Lock=asyncio.Lock))
     return fake
 
 
@@ -46,14 +47,25 @@ async def test_messages_leave_one_spacing_apart(loop: FakeLoop) -> None:
     assert loop.sent == [100.0, 100.1, 100.2, 100.3]
 
 
-async def test_a_late_wake_up_is_caught_up_by_the_next_message(loop: FakeLoop) -> None:
+async def test_a_slightly_late_wake_up_is_caught_up_by_the_next_message(
+        loop: FakeLoop) -> None:
     p = EvenPace(10)
     await send(p, loop, 1)
-    loop.late = 0.03
-    await send(p, loop, 1)  # woke at 100.13 instead of 100.1
+    loop.late = 0.02  # within a quarter of the spacing
+    await send(p, loop, 1)
     loop.late = 0.0
     await send(p, loop, 1)
-    assert loop.sent == [100.0, 100.13, 100.2]
+    assert loop.sent == [100.0, 100.12, 100.2]
+
+
+async def test_a_stall_moves_the_grid_instead_of_bursting_behind_it(loop: FakeLoop) -> None:
+    p = EvenPace(10)
+    await send(p, loop, 1)
+    loop.late = 0.3  # the loop was busy: woke at 100.4 instead of 100.1
+    await send(p, loop, 1)
+    loop.late = 0.0
+    await send(p, loop, 2)
+    assert loop.sent == [100.0, 100.4, 100.475, 100.575]  # not 100.4, 100.4, 100.4
 
 
 async def test_an_idle_spell_restarts_the_grid_without_a_burst(loop: FakeLoop) -> None:
@@ -65,8 +77,8 @@ async def test_an_idle_spell_restarts_the_grid_without_a_burst(loop: FakeLoop) -
 
 
 async def test_no_second_holds_more_than_the_rate(loop: FakeLoop) -> None:
-    p = EvenPace(30)
-    loop.late = 0.004
+    p = EvenPace(30 * (1 - pace.PUSH_HEADROOM))
+    loop.late = 0.008
     await send(p, loop, 200)
     worst = max(sum(1 for t in loop.sent if start <= t < start + 1) for start in loop.sent)
     assert worst <= 30
