@@ -7,7 +7,7 @@ CATALOGS := $(wildcard locales/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 DEMO_DB ?= demo/demo.db
 
-.PHONY: test demo install catalogs lint typecheck pytest extract update-catalogs clean
+.PHONY: test demo bench install catalogs lint typecheck pytest extract update-catalogs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 catalogs: $(COMPILED)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot domain tests
+	$(BIN)/ruff check bot domain tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy domain
@@ -37,6 +37,10 @@ test: lint typecheck pytest
 
 demo: $(STAMP) catalogs
 	$(BIN)/deposit-bot chat --demo --db $(DEMO_DB)
+
+# Benchmarks (not tests): prints the table and writes docs/benchmarks.md.
+bench: $(STAMP) catalogs
+	$(BIN)/python -m bench
 
 # Maintainers: pull new strings into the catalogs after changing the code.
 extract: $(STAMP)

@@ -9,7 +9,6 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -42,7 +41,8 @@ from bot.handlers import (
     tickets,
 )
 from bot.i18n import N_, translator
-from bot.notify.sender import Pause, Sender, sender_of, sleep_then_go_on
+from bot.notify.pace import rate_limiter
+from bot.notify.sender import Pause, Sender, SendPolicy, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
 from domain.jobs import JobReport, run_due
 
@@ -165,18 +165,11 @@ async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     app.create_task(sender.drain(context.bot), update=update, name="push-drain")
 
 
-def rate_limiter(push_rate: float, flood_retries: int) -> AIORateLimiter:
-    """Telegram's limits: `push_rate` messages a second overall, 20 a minute per group;
-    a 429 pauses every request for its retry_after, `flood_retries` times, before the
-    sender reschedules the push."""
-    return AIORateLimiter(overall_max_rate=push_rate, overall_time_period=1,
-                          max_retries=flood_retries)
-
-
 def build_application(d: Deps, token: str, *, request: BaseRequest | None = None,
                       base_url: str | None = None, job_interval: float | None = None,
                       push_rate: float = 30, flood_retries: int = 2,
-                      pause: Pause = sleep_then_go_on) -> Application:  # type: ignore[type-arg]
+                      pause: Pause = sleep_then_go_on,
+                      push_lanes: int = 4) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests."""
     builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
     builder = builder.rate_limiter(rate_limiter(push_rate, flood_retries))
@@ -192,7 +185,7 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     builder = builder.persistence(SqlitePersistence(d.db))
     app = builder.post_init(set_menus).post_shutdown(close_database).build()
     app.bot_data["deps"] = d
-    app.bot_data["sender"] = Sender(d, pause=pause)
+    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=push_lanes), pause=pause)
     register(app)
     if job_interval is not None and app.job_queue is not None:
         app.job_queue.run_repeating(run_jobs, interval=job_interval, first=1)

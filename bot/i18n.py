@@ -55,6 +55,12 @@ def _catalog(language: str) -> NullTranslations:
     return found
 
 
+@cache
+def _locale(language: str) -> Locale:
+    """Parsed once per language (every amount and date on a card is formatted with it)."""
+    return Locale.parse(language)
+
+
 @dataclass(frozen=True)
 class Translator:
     """gettext and Babel formatting for one language."""
@@ -63,7 +69,7 @@ class Translator:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.language)
+        return _locale(self.language)
 
     def gettext(self, message: str) -> str:
         return _catalog(self.language).gettext(message)

@@ -18,6 +18,7 @@ from bot.context import Deps
 from bot.ingest import apply_batch, parse_line
 from bot.storage.db import Database
 from bot.storage.ops import backup
+from bot.storage.syncdb import open_sync
 from domain.apply import EventResult, Outcome
 from domain.policy import load_policy
 
@@ -66,7 +67,7 @@ async def import_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit("--batch must be at least 1")
     if not args.file.is_file():
         raise SystemExit(f"no such file: {args.file}")
-    db = await Database.open(args.db or settings.db)
+    db = await open_sync(args.db or settings.db)  # the database is the command's alone
     d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
              settings.default_language)
     try:

@@ -32,6 +32,13 @@ from domain.status import snapshot
 log = logging.getLogger(__name__)
 
 
+# Events that move none of the figures refresh_shop keeps (shortfall_since, recheck_at):
+# neither the balance, the required amount, its pins nor the tier table. They may still
+# complete a closure's checklist, so notify_if_ready runs after every shop event.
+FIGURES_UNCHANGED: frozenset[type] = frozenset({
+    ev.MemberAdded, ev.MarketingChanged, ev.CreatorsChanged, ev.ClosureNoticePosted})
+
+
 class Outcome(enum.StrEnum):
     APPLIED = "applied"
     DUPLICATE = "already applied"
@@ -80,7 +87,8 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
         shop_id = getattr(event, "shop_id", None)
         await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
         if shop_id is not None:
-            await refresh_shop(uow, shop_id, now, policy)
+            if type(event) not in FIGURES_UNCHANGED:
+                await refresh_shop(uow, shop_id, now, policy)
             await notify_if_ready(uow, shop_id, now, policy)
         await uow.commit()
     return EventResult(event.event_id, Outcome.APPLIED, event.type)

@@ -217,6 +217,9 @@ async def notify_if_ready(uow: UnitOfWork, shop_id: str, now: datetime, policy: 
 
     At verification the flow itself shows it (`in_chat`): the notice is recorded, not pushed.
     """
+    current = await uow.closures.current(shop_id)
+    if current is None or current.stage is not ClosureStage.VERIFIED:
+        return False  # only a verified closure can be signed: nothing to derive
     view = await _view(uow, shop_id, now, policy)
     if view is None or not view.can_sign or view.closure.arrears_due_at is not None:
         return False

@@ -15,7 +15,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.charts import ChartText, balance_chart
 from bot.context import deps
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.i18n import N_, Translator
@@ -317,6 +316,8 @@ def steps(shop: Shop, ledger: Ledger, now: datetime) -> list[tuple[datetime, Mon
 async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
                      shop: Shop, view: View, ledger: Ledger) -> None:
     """Balance over the period as a step line against today's required amount."""
+    from bot.charts import ChartText, balance_chart  # matplotlib: ~1 s, loaded on first use
+
     d = deps(context)
     now = d.clock.now()
     # Past required amounts are not stored, so the line is today's figure for the whole

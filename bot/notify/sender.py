@@ -11,7 +11,9 @@ its own short transaction right after the Bot API answers:
 - network errors and timeouts: retried with exponential backoff up to `max_attempts`;
 - anything else (a malformed message): failed, logged, never retried in a loop.
 
-Pacing is the Application's AIORateLimiter (app.py). The only window where a push can go
+Pacing is the Application's AIORateLimiter (app.py), one message every 1/rate seconds;
+`lanes` deliveries are rendered, sent and recorded at once so the pace, not the round trips,
+sets the rate. The only window where a push can go
 out twice is a crash between Telegram accepting it and the next commit (milliseconds); the
 sender prefers that to losing a push (at-least-once there, exactly-once everywhere else).
 """
@@ -51,6 +53,7 @@ class SendPolicy:
     """How hard the sender tries."""
 
     batch: int = 200
+    lanes: int = 4  # deliveries in flight at once (one member's pushes stay in one lane)
     max_attempts: int = 8
     backoff_base: timedelta = timedelta(seconds=15)
     backoff_cap: timedelta = timedelta(hours=1)
@@ -108,12 +111,27 @@ class Sender:
         """One batch; True when more may be due at once."""
         async with self.d.db.lock:
             due = await SqlitePushes(self.d.db.conn).due(self.d.clock.now(), self.policy.batch)
-        for delivery in due:
+        lanes: dict[int, list[Delivery]] = {}
+        for delivery in due:  # a member's pushes keep their order inside one lane
+            lanes.setdefault(delivery.user_id % self.policy.lanes, []).append(delivery)
+        floods: list[float] = []
+        await asyncio.gather(*(self._lane(bot, lane, report, floods)
+                               for lane in lanes.values()))
+        if floods:  # what the lanes had not started stays pending for the next drain
+            self._again = False
+            return await self.pause(max(floods))
+        return len(due) == self.policy.batch
+
+    async def _lane(self, bot: Bot, deliveries: list[Delivery], report: SendReport,
+                    floods: list[float]) -> None:
+        """Send one lane's deliveries in order; every lane stops at the first 429."""
+        for delivery in deliveries:
+            if floods:
+                return
             flood = await self._one(bot, delivery, report)
             if flood is not None:
-                self._again = False
-                return await self.pause(flood)
-        return len(due) == self.policy.batch
+                floods.append(flood)
+                return
 
     async def _one(self, bot: Bot, delivery: Delivery, report: SendReport) -> float | None:
         """Send one copy and record the result; the flood wait in seconds on a 429."""

@@ -91,7 +91,7 @@ class Sandbox:
     def __post_init__(self) -> None:
         self.request = RecordingRequest(clock=self.clock)
         self.app = build_application(self.deps, TOKEN, request=self.request, flood_retries=0,
-                                     pause=stop_until_clock_moves)
+                                     pause=stop_until_clock_moves, push_lanes=1)
 
     async def run(self, lines: Iterable[str]) -> None:
         """Handle every line to completion, in order."""

@@ -19,6 +19,7 @@ class SavepointUnitOfWork(SqliteUnitOfWork):
 
     async def __aenter__(self) -> Self:
         await self.db.conn.execute("SAVEPOINT event")
+        self.shops.forget()
         self._open = True
         return self
 
@@ -38,6 +39,7 @@ class SavepointUnitOfWork(SqliteUnitOfWork):
         if self._open:
             await self.db.conn.execute("ROLLBACK TO event")
             await self.db.conn.execute("RELEASE event")
+            self.shops.forget()
             self._open = False
 
 

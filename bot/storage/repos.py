@@ -34,20 +34,22 @@ Row = aiosqlite.Row
 
 
 class _Repo:
+    """Each statement is one trip to aiosqlite's thread (execute and fetch together), not
+    three (execute, fetch, close): the trips cost more than these small queries."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
     async def _one(self, sql: str, *args: Any) -> Row | None:
-        async with self.conn.execute(sql, args) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, args)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, *args: Any) -> list[Row]:
-        async with self.conn.execute(sql, args) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, args))
 
     async def _run(self, sql: str, *args: Any) -> int:
-        async with self.conn.execute(sql, args) as cur:
-            return cur.rowcount
+        cur = await self.conn.execute(sql, args)
+        return cur.rowcount
 
 
 def _shop(r: Row) -> Shop:
@@ -84,19 +86,37 @@ def _shop_values(s: Shop) -> tuple[Any, ...]:
 
 
 class SqliteShops(_Repo):
+    """Shops are read several times per transaction (the event, the refresh, the closure
+    check): each is read once and remembered until the unit of work starts or rolls back."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__(conn)
+        self._seen: dict[str, Shop] = {}
+
+    def forget(self) -> None:
+        """Drop remembered shops (a new transaction, or the current one undone)."""
+        self._seen.clear()
+
     async def get(self, shop_id: str) -> Shop | None:
+        if shop_id in self._seen:
+            return self._seen[shop_id]
         row = await self._one("SELECT * FROM shops WHERE shop_id = ?", shop_id)
-        return _shop(row) if row else None
+        if row is None:
+            return None
+        shop = self._seen[shop_id] = _shop(row)
+        return shop
 
     async def add(self, shop: Shop) -> None:
         marks = ",".join("?" * len(SHOP_COLUMNS))
         await self._run(f"INSERT INTO shops ({','.join(SHOP_COLUMNS)}) VALUES ({marks})",
                         *_shop_values(shop))
+        self._seen[shop.shop_id] = shop
 
     async def update(self, shop: Shop) -> None:
         sets = ",".join(f"{c} = ?" for c in SHOP_COLUMNS[1:])
         values = _shop_values(shop)
         await self._run(f"UPDATE shops SET {sets} WHERE shop_id = ?", *values[1:], values[0])
+        self._seen[shop.shop_id] = shop
 
     async def all_ids(self) -> list[str]:
         return [r[0] for r in await self._all("SELECT shop_id FROM shops ORDER BY shop_id")]

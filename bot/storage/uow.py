@@ -44,6 +44,7 @@ class SqliteUnitOfWork:
         except BaseException:
             self.db.lock.release()
             raise
+        self.shops.forget()
         self._open = True
         return self
 
@@ -65,4 +66,5 @@ class SqliteUnitOfWork:
         """Undo everything since BEGIN."""
         if self._open:
             await self.db.conn.execute("ROLLBACK")
+            self.shops.forget()
             self._open = False

@@ -1,0 +1,90 @@
+"""The even pace of pushes: slots on a fixed grid, late wake-ups caught up, never a burst."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from bot.notify import pace
+from bot.notify.pace import EvenPace, rate_limiter
+
+
+class FakeLoop:
+    """A clock that moves only when the pace sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.late = 0.0
+        self.slept: list[float] = []
+        self.sent: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds + self.late
+
+
+@pytest.fixture
+def loop(monkeypatch: pytest.MonkeyPatch) -> FakeLoop:
+    fake = FakeLoop()
+    monkeypatch.setattr(pace, "asyncio", SimpleNamespace(get_running_loop=lambda: fake,
+                                                         sleep=fake.sleep, Lock=asyncio.Lock))
+    return fake
+
+
+async def send(p: EvenPace, loop: FakeLoop, count: int) -> None:
+    for _ in range(count):
+        async with p:
+            loop.sent.append(round(loop.now, 6))
+
+
+async def test_messages_leave_one_spacing_apart(loop: FakeLoop) -> None:
+    await send(EvenPace(10), loop, 4)
+    assert loop.sent == [100.0, 100.1, 100.2, 100.3]
+
+
+async def test_a_slightly_late_wake_up_is_caught_up_by_the_next_message(
+        loop: FakeLoop) -> None:
+    p = EvenPace(10)
+    await send(p, loop, 1)
+    loop.late = 0.02  # within a quarter of the spacing
+    await send(p, loop, 1)
+    loop.late = 0.0
+    await send(p, loop, 1)
+    assert loop.sent == [100.0, 100.12, 100.2]
+
+
+async def test_a_stall_moves_the_grid_instead_of_bursting_behind_it(loop: FakeLoop) -> None:
+    p = EvenPace(10)
+    await send(p, loop, 1)
+    loop.late = 0.3  # the loop was busy: woke at 100.4 instead of 100.1
+    await send(p, loop, 1)
+    loop.late = 0.0
+    await send(p, loop, 2)
+    assert loop.sent == [100.0, 100.4, 100.475, 100.575]  # not 100.4, 100.4, 100.4
+
+
+async def test_an_idle_spell_restarts_the_grid_without_a_burst(loop: FakeLoop) -> None:
+    p = EvenPace(10)
+    await send(p, loop, 2)
+    loop.now += 5
+    await send(p, loop, 3)
+    assert loop.sent[2:] == [105.1, 105.2, 105.3]
+
+
+async def test_no_second_holds_more_than_the_rate(loop: FakeLoop) -> None:
+    p = EvenPace(30 * (1 - pace.PUSH_HEADROOM))
+    loop.late = 0.008
+    await send(p, loop, 200)
+    worst = max(sum(1 for t in loop.sent if start <= t < start + 1) for start in loop.sent)
+    assert worst <= 30
+
+
+def test_the_limiter_paces_under_the_configured_rate() -> None:
+    limiter = rate_limiter(30, 2)
+    assert isinstance(limiter._base_limiter, EvenPace)
+    assert limiter._base_limiter.spacing == pytest.approx(1 / (30 * (1 - pace.PUSH_HEADROOM)))
