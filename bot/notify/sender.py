@@ -45,6 +45,7 @@ from domain.notices import Notice
 from domain.services import get_snapshot
 
 log = logging.getLogger(__name__)
+REPEAT_MARK = "↻ "
 Pause = Callable[[float], Awaitable[bool]]
 
 
@@ -145,6 +146,8 @@ class Sender:
             await self._record(delivery, "obsolete", report, attempted=False)
             return None
         text, markup = rendered
+        async with self.d.db.lock:
+            await SqlitePushes(self.d.db.conn).claim(delivery, self.d.clock.now())
         try:
             message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
         except RetryAfter as exc:
@@ -210,11 +213,22 @@ class Sender:
             if not reminders.still_due(stage, snap):
                 return None
             body = reminder_text(stage, snap, t, d.policy)
-            return "\n".join([title(shop, t), *body]), topup_button(shop.shop_id, t)
+            return _again("\n".join([title(shop, t), *body]), delivery, t), \
+                topup_button(shop.shop_id, t)
         if notice.kind == "closure_ready" and (
                 closure is None or closure.stage is not ClosureStage.VERIFIED):
             return None
-        return render_notice(notice, shop, t), _markup(notice, shop.shop_id, t)
+        return _again(render_notice(notice, shop, t), delivery, t), \
+            _markup(notice, shop.shop_id, t)
+
+
+def _again(text: str, delivery: Delivery, t: Translator) -> str:
+    """A copy whose first try died mid-call says it may be a repeat (nothing happened twice)."""
+    if not delivery.uncertain:
+        return text
+    return text + "\n" + REPEAT_MARK + t.gettext(
+        "Sent again after an interruption: if you already have this message, nothing "
+        "happened twice.")
 
 
 def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup | None:

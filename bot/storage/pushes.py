@@ -68,6 +68,7 @@ class Delivery:
     user_id: int
     attempts: int
     notice: Notice
+    uncertain: bool = False  # claimed by a process that died during the call
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,19 @@ class SqlitePushes(_Repo):
     async def due(self, now: datetime, limit: int) -> list[Delivery]:
         """Pending deliveries whose time has come, in the order their causes happened."""
         rows = await self._all(
-            "SELECT d.outbox_id, d.telegram_user_id, d.attempts, o.* FROM push_deliveries d "
+            "SELECT d.outbox_id, d.telegram_user_id, d.attempts, d.claimed_at, o.* "
+            "FROM push_deliveries d "
             "JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'pending' "
             "AND d.next_attempt_at <= ? ORDER BY d.outbox_id, d.telegram_user_id LIMIT ?",
             ts(now), limit)
-        return [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"], _notice(r))
-                for r in rows]
+        return [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"], _notice(r),
+                         r["claimed_at"] is not None) for r in rows]
+
+    async def claim(self, d: Delivery, now: datetime) -> None:
+        """Mark the copy as being sent (one autocommitted statement, before the call)."""
+        await self._run("UPDATE push_deliveries SET claimed_at = ? "
+                        "WHERE outbox_id = ? AND telegram_user_id = ?", ts(now),
+                        d.outbox_id, d.user_id)
 
     async def record(self, d: Delivery, status: str, now: datetime, *,
                      error: str | None = None, message_id: int | None = None,
@@ -100,7 +108,7 @@ class SqlitePushes(_Repo):
         """One attempt's result; the notice is done once no member's copy is pending."""
         await self._run(
             "UPDATE push_deliveries SET status = ?, attempts = attempts + ?, last_error = ?, "
-            "sent_at = ?, message_id = ?, next_attempt_at = ? "
+            "sent_at = ?, message_id = ?, next_attempt_at = ?, claimed_at = NULL "
             "WHERE outbox_id = ? AND telegram_user_id = ?",
             status, int(attempted), error, ts(now) if status == "sent" else None, message_id,
             ts(retry_at) if retry_at else "", d.outbox_id, d.user_id)

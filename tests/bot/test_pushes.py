@@ -336,3 +336,27 @@ async def test_a_new_tier_table_that_raises_required_starts_reminders(db_path: P
     assert IGNORE not in before
     assert "Your deposit is now short of the required amount." in after
     assert "Short by: £300.00" in after
+
+
+async def test_a_push_claimed_by_a_process_that_died_is_sent_again_saying_so(
+        chat: Chat) -> None:
+    await register(chat)
+    chat.box.request.fail(501, Failure(429, "Too Many Requests: retry after 5", 5))
+    await chat.say("!run-jobs")  # queued; the 429 left it pending and unclaimed
+    db = chat.box.deps.db
+    async with db.lock:  # as a kill -9 during the Bot API call leaves it
+        await db.conn.execute("UPDATE push_deliveries SET claimed_at = '2026-11-21'")
+
+    out = await chat.say("!clock +10s")
+
+    assert out.count(IGNORE) == 1
+    assert "↻ Sent again after an interruption" in out
+    assert await statuses(chat) == {"sent": 1}
+
+
+async def test_a_push_sent_normally_carries_no_repeat_line(chat: Chat) -> None:
+    await register(chat)
+
+    out = await chat.say("!run-jobs")
+
+    assert IGNORE in out and "Sent again" not in out
