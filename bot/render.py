@@ -47,7 +47,7 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
     if snap.withdrawable.is_positive:
         lines.append(t.gettext("Withdrawable: {amount}").format(
             amount=t.money(snap.withdrawable)))
-    lines += _arrears(snap, t) + _holds(snap, t) + _pending(snap, t)
+    lines += _arrears(snap, t) + hold_lines(snap, t) + _pending(snap, t)
     lines += ["", explanation(snap.required, t, shop.timezone), "", restriction(snap, t)]
     closure = snap.facts.closure
     if closure is not None and closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
@@ -65,7 +65,8 @@ def _arrears(snap: Snapshot, t: Translator) -> list[str]:
         amount=t.money(snap.arrears_total), parts=parts)]
 
 
-def _holds(snap: Snapshot, t: Translator) -> list[str]:
+def hold_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """One line per withdrawal keeping money in withdrawal, and when it ends."""
     tz = snap.facts.shop.timezone
     out = []
     for w in snap.holds:

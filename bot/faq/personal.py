@@ -8,8 +8,8 @@ from telegram.ext import ContextTypes
 from bot.context import deps
 from bot.handlers.common import user_shops
 from bot.i18n import Translator
-from bot.render import TIERS, category_label, shop_title
-from domain.model import Shop, WithdrawalStatus
+from bot.render import TIERS, category_label, hold_lines, shop_title
+from domain.model import Shop
 from domain.services import get_snapshot
 from domain.status import Snapshot
 
@@ -67,17 +67,8 @@ def held_note(snap: Snapshot, t: Translator) -> list[str]:
     """What is in withdrawal now, hold by hold."""
     if not snap.holds:
         return [t.gettext("Nothing of your deposit is in withdrawal right now.")]
-    lines = [t.gettext("In withdrawal: {amount}").format(amount=t.money(snap.in_withdrawal))]
-    tz = snap.facts.shop.timezone
-    for w in snap.holds:
-        if w.status is WithdrawalStatus.HELD:
-            lines.append(t.gettext("• {amount} held for a withdrawal you have not confirmed; "
-                                   "released at {time}").format(
-                amount=t.money(w.amount), time=t.datetime(w.expires_at, tz)))
-        else:
-            lines.append(t.gettext("• {amount} confirmed for payout, waiting to be paid")
-                         .format(amount=t.money(w.amount)))
-    return lines
+    return [t.gettext("In withdrawal: {amount}").format(amount=t.money(snap.in_withdrawal)),
+            *hold_lines(snap, t)]
 
 
 def withdrawable_note(snap: Snapshot, t: Translator) -> list[str]:
