@@ -72,10 +72,7 @@ async def is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE, shop: Sho
     user = update.effective_user
     if user is None:
         return False
-    uow = deps(context).uow()
-    async with uow:
-        members = await uow.shops.members(shop.shop_id)
-    return any(m.telegram_user_id == user.id and m.role == "owner" for m in members)
+    return await deps(context).users.role(user.id, shop.shop_id) == "owner"
 
 
 async def refuse_staff(update: Update, t: Translator) -> None:

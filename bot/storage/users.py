@@ -44,6 +44,12 @@ class Users:
         rows = list(rows)
         return [_shop(r) for r in rows], (rows[0]["chosen_shop"] if rows else None)
 
+    async def role(self, user_id: int, shop_id: str) -> str | None:
+        """The user's role in the shop ("owner", "staff"), None for a non-member."""
+        row = await self._row("SELECT role FROM members WHERE shop_id = ? "
+                              "AND telegram_user_id = ?", shop_id, user_id)
+        return row[0] if row else None
+
     async def push_language(self, user_id: int) -> str | None:
         """The language to push in: the chosen one, else the last Telegram one seen."""
         async with self.db.lock, self.db.conn.execute(
