@@ -53,8 +53,8 @@ async def user_translator(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if user is None:
         return translator(d.default_language)
-    chosen, _ = await d.users.get(user.id)
+    chosen, remembered = await d.users.languages(user.id)
     seen = resolve_language(user.language_code, d.default_language)
-    if chosen is None and user.language_code:
-        await d.users.seen(user.id, seen)
+    if chosen is None and user.language_code and seen != remembered:
+        await d.users.seen(user.id, seen)  # written only when it changed
     return translator(chosen or seen)

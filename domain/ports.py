@@ -8,7 +8,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from domain.ledger import Transfer, TransferKind
-from domain.model import Closure, ClosureStage, Member, Order, Quote, Shop, Withdrawal
+from domain.model import (
+    Closure,
+    ClosureStage,
+    Member,
+    Order,
+    Quote,
+    Shop,
+    ShopFacts,
+    Withdrawal,
+)
 from domain.money import Money
 from domain.notices import Notice
 
@@ -119,6 +128,15 @@ class ReminderScanner(Protocol):
         """Queue the due reminder stage of every shop at once (SPEC §6); the count queued."""
 
 
+class FactsReader(Protocol):
+    """Everything the rules read about one shop, in as few reads as the storage can."""
+
+    async def read(self, shop: Shop, now: datetime, quotes_since: datetime) -> ShopFacts:
+        """The shop's facts at `now`; the closure is its latest, whatever its stage; pending
+        quotes are the open ones with a method, still valid or made after `quotes_since`."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic transaction over every repository."""
 
@@ -130,6 +148,7 @@ class UnitOfWork(Protocol):
     events: EventLog
     fx: FxRepository
     closures: ClosureRepository
+    facts: FactsReader
     outbox: Outbox
     reminders: ReminderScanner
 

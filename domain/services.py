@@ -49,21 +49,10 @@ async def shop_or_fail(uow: UnitOfWork, shop_id: str) -> Shop:
 
 async def load_facts(uow: UnitOfWork, shop: Shop, now: datetime) -> ShopFacts:
     """Read everything the rules need about one shop inside the current transaction."""
-    sid, cur = shop.shop_id, shop.currency
-    closure = await uow.closures.current(sid)
-    return ShopFacts(
-        shop=shop,
-        balance=await uow.ledger.balance(ledger.deposit_account(sid), cur),
-        withdrawals=tuple(await uow.withdrawals.live(sid)),
-        listings=await uow.shops.listings(sid),
-        unfinished_orders=tuple(await uow.shops.unfinished_orders(sid, now)),
-        open_orders_count=await uow.shops.open_orders_count(sid),
-        latest_order_end=await uow.shops.latest_order_end(sid),
-        reported_arrears=await uow.shops.arrears(sid),
-        ledger_arrears=-(await uow.ledger.balance(ledger.arrears_account(sid), cur)),
-        closure=closure if closure and closure.stage in ACTIVE_CLOSURE else None,
-        pending_quotes=tuple(await uow.quotes.pending(sid, now, now - PENDING_ONLINE)),
-    )
+    facts = await uow.facts.read(shop, now, now - PENDING_ONLINE)
+    if facts.closure is not None and facts.closure.stage not in ACTIVE_CLOSURE:
+        return replace(facts, closure=None)
+    return facts
 
 
 async def current_snapshot(uow: UnitOfWork, shop_id: str, now: datetime,

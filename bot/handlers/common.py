@@ -21,26 +21,26 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
 
 async def user_shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[Shop]:
     """Every shop the user is a member of."""
+    return (await _shops_and_choice(update, context))[0]
+
+
+async def _shops_and_choice(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                            ) -> tuple[list[Shop], str | None]:
     user = update.effective_user
     if user is None:
-        return []
-    uow = deps(context).uow()
-    async with uow:
-        return await uow.shops.shops_of(user.id)
+        return [], None
+    return await deps(context).users.shops(user.id)
 
 
 async def current_shop(update: Update, context: ContextTypes.DEFAULT_TYPE,
                        t: Translator) -> tuple[Shop | None, list[Shop]]:
     """The shop commands act on: the one the user picked, else their first; tells if none."""
-    shops = await user_shops(update, context)
+    shops, chosen = await _shops_and_choice(update, context)
     if not shops:
         await reply(update, t.gettext(
             "No shop is linked to your Telegram account yet. Ask your platform operator for "
             "a link to your shop, or contact support."))
         return None, []
-    user = update.effective_user
-    assert user is not None
-    _, chosen = await deps(context).users.get(user.id)
     for shop in shops:
         if shop.shop_id == chosen:
             return shop, shops
@@ -72,10 +72,7 @@ async def is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE, shop: Sho
     user = update.effective_user
     if user is None:
         return False
-    uow = deps(context).uow()
-    async with uow:
-        members = await uow.shops.members(shop.shop_id)
-    return any(m.telegram_user_id == user.id and m.role == "owner" for m in members)
+    return await deps(context).users.role(user.id, shop.shop_id) == "owner"
 
 
 async def refuse_staff(update: Update, t: Translator) -> None:

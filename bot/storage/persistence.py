@@ -1,7 +1,9 @@
 """A python-telegram-bot persistence in the bot's own SQLite database.
 
 Only conversation positions and user_data drafts are kept; bot_data holds the application's
-collaborators and is never persisted. Writes go straight to the database.
+collaborators and is never persisted. Writes go straight to the database, and only when they
+change something: PTB hands over every user of every update, and most updates leave the
+user's data as it was.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
                                                      user_data=True, callback_data=False),
                          update_interval=update_interval)
         self.db = db
+        self._stored: dict[int, str] = {}  # user_id -> JSON in ptb_user_data; absent is "{}"
 
     async def _execute(self, sql: str, *args: Any) -> None:
         async with self.db.lock:
@@ -36,6 +39,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         rows = await self._rows("SELECT user_id, data FROM ptb_user_data")
+        self._stored = {int(r[0]): r[1] for r in rows}
         return {int(r[0]): json.loads(r[1]) for r in rows}
 
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
@@ -64,10 +68,13 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
             name, encoded, json.dumps(new_state))
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        encoded = json.dumps(data, default=str)
+        if self._stored.get(user_id, "{}") == encoded:
+            return
         await self._execute(
             "INSERT INTO ptb_user_data (user_id, data) VALUES (?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
-            user_id, json.dumps(data, default=str))
+            "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data", user_id, encoded)
+        self._stored[user_id] = encoded
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -83,6 +90,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
 
     async def drop_user_data(self, user_id: int) -> None:
         await self._execute("DELETE FROM ptb_user_data WHERE user_id = ?", user_id)
+        self._stored.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         return None

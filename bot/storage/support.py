@@ -172,9 +172,9 @@ class Tickets:
             return cur.rowcount == 1
 
     async def _one(self, sql: str, *args: Any) -> Any:
-        async with self.db.lock, self.db.conn.execute(sql, args) as cur:
-            return await cur.fetchone()
+        return next(iter(await self._all(sql, *args)), None)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
-        async with self.db.lock, self.db.conn.execute(sql, args) as cur:
-            return list(await cur.fetchall())
+        """One trip to aiosqlite's thread (execute and fetch together), not three."""
+        async with self.db.lock:
+            return list(await self.db.conn.execute_fetchall(sql, args))

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from bot.storage.db import Database
+from bot.storage.facts import SqliteFacts
 from bot.storage.pushes import SqliteOutbox, SqliteReminders
 from bot.storage.repos import (
     SqliteClosures,
@@ -33,6 +34,7 @@ class SqliteUnitOfWork:
         self.events = SqliteEvents(conn)
         self.fx = SqliteFx(conn)
         self.closures = SqliteClosures(conn)
+        self.facts = SqliteFacts(conn)
         self.outbox = SqliteOutbox(conn)
         self.reminders = SqliteReminders(conn)
         self._open = False

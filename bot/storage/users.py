@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.storage.db import Database
+from bot.storage.repos import _shop
+from domain.model import Shop
 
 
 class Users:
@@ -11,13 +15,40 @@ class Users:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def _row(self, sql: str, *args: Any) -> Any:
+        """One statement, one trip to aiosqlite's thread; the first row or None."""
+        async with self.db.lock:
+            rows = await self.db.conn.execute_fetchall(sql, args)
+        return next(iter(rows), None)
+
     async def get(self, user_id: int) -> tuple[str | None, str | None]:
         """(language, current_shop) of a user, None where unset."""
-        async with self.db.lock, self.db.conn.execute(
-                "SELECT language, current_shop FROM users WHERE telegram_user_id = ?",
-                (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._row("SELECT language, current_shop FROM users "
+                              "WHERE telegram_user_id = ?", user_id)
         return (row[0], row[1]) if row else (None, None)
+
+    async def languages(self, user_id: int) -> tuple[str | None, str | None]:
+        """(chosen language, last Telegram language remembered) of a user."""
+        row = await self._row("SELECT language, seen_language FROM users "
+                              "WHERE telegram_user_id = ?", user_id)
+        return (row[0], row[1]) if row else (None, None)
+
+    async def shops(self, user_id: int) -> tuple[list[Shop], str | None]:
+        """The user's shops (as ShopRepository.shops_of orders them) and their chosen one,
+        in one read."""
+        async with self.db.lock:
+            rows = await self.db.conn.execute_fetchall(
+                "SELECT s.*, (SELECT current_shop FROM users WHERE telegram_user_id = ?1) "
+                "AS chosen_shop FROM shops s JOIN members m ON m.shop_id = s.shop_id "
+                "WHERE m.telegram_user_id = ?1 ORDER BY s.opened_at, s.shop_id", (user_id,))
+        rows = list(rows)
+        return [_shop(r) for r in rows], (rows[0]["chosen_shop"] if rows else None)
+
+    async def role(self, user_id: int, shop_id: str) -> str | None:
+        """The user's role in the shop ("owner", "staff"), None for a non-member."""
+        row = await self._row("SELECT role FROM members WHERE shop_id = ? "
+                              "AND telegram_user_id = ?", shop_id, user_id)
+        return row[0] if row else None
 
     async def push_language(self, user_id: int) -> str | None:
         """The language to push in: the chosen one, else the last Telegram one seen."""
