@@ -40,6 +40,7 @@ from bot.handlers import (
     shops,
     start,
     tickets,
+    updates,
 )
 from bot.i18n import N_, translator
 from bot.notify.sender import Pause, Sender, sender_of, sleep_then_go_on
@@ -73,6 +74,7 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
     app.add_handler(build_close())
@@ -147,11 +149,14 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await run_due(d.uow(), d.clock.now(), d.policy)
     if report != JobReport():
         log.info("jobs: %s", report)
+    await updates.prune(context)
     await sender_of(context.bot_data).drain(context.bot)
 
 
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Pushes a handler caused go out in the background; the next update need not wait."""
+    """The update is handled: mark it so a resent copy is dropped; pushes it caused go out
+    in the background, so the next update need not wait."""
+    await updates.mark_completed(update, context)
     if not context.application.running:  # the sandbox drains after each line itself
         return
     sender = sender_of(context.bot_data)
