@@ -7,7 +7,7 @@ CATALOGS := $(wildcard locales/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 DEMO_DB ?= demo/demo.db
 
-.PHONY: test demo bench install catalogs lint typecheck pytest extract update-catalogs clean
+.PHONY: test soak demo bench install catalogs lint typecheck pytest extract update-catalogs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ pytest: $(STAMP) catalogs
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# The reliability suite (tests marked `reliability`) run long: DEPOSIT_SOAK scales every one
+# of them (2000 = 2,000 state-machine examples); DEPOSIT_SEED=S replays a failure exactly.
+DEPOSIT_SOAK ?= 2000
+soak: $(STAMP) catalogs
+	DEPOSIT_SOAK=$(DEPOSIT_SOAK) $(BIN)/python -m pytest -q -m reliability \
+		--durations=15
 
 demo: $(STAMP) catalogs
 	$(BIN)/deposit-bot chat --demo --db $(DEMO_DB)

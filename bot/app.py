@@ -39,6 +39,7 @@ from bot.handlers import (
     shops,
     start,
     tickets,
+    updates,
 )
 from bot.i18n import N_, translator
 from bot.notify.pace import rate_limiter
@@ -73,6 +74,7 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
     app.add_handler(build_close())
@@ -147,20 +149,23 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     report = await run_due(d.uow(), d.clock.now(), d.policy)
     if report != JobReport():
         log.info("jobs: %s", report)
+    await updates.prune(context)
     await sender_of(context.bot_data).drain(context.bot)
 
 
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The step a conversation reached is written now; pushes go out in the background."""
+    """The step a conversation reached is written, then the update is marked handled (a
+    resent copy is dropped); pushes it caused go out in the background."""
     app = context.application
+    if app.running and update.effective_user is not None:
+        # PTB writes persistence every few seconds: a kill -9 in between would forget a step
+        # the user was just asked for. Written before the mark, so a kill between the two
+        # means the update is handled again rather than its step lost.
+        app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+        await app.update_persistence()
+    await updates.mark_completed(update, context)
     if not app.running:  # the sandbox writes and drains after each line itself
         return
-    # PTB writes persistence every few seconds: a kill -9 in between would forget a step the
-    # user was just asked for. Writing after each update leaves only the milliseconds between
-    # the reply and this write.
-    if update.effective_user is not None:
-        app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
-    await app.update_persistence()
     sender = sender_of(context.bot_data)
     app.create_task(sender.drain(context.bot), update=update, name="push-drain")
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 COUNTERS: dict[str, str] = {
     "deposit_updates_handled_total": "Telegram updates handled by the application",
     "deposit_handler_errors_total": "Telegram updates whose handler raised",
+    "deposit_updates_duplicate_total": "Telegram updates dropped as already handled (resent)",
     "deposit_pushes_sent_total": "Push messages delivered to Telegram",
     "deposit_pushes_failed_total": "Push messages given up after their last attempt",
     "deposit_pushes_undeliverable_total": "Push messages to chats that blocked the bot",

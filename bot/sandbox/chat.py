@@ -22,6 +22,7 @@ from bot.i18n import resolve_language
 from bot.ingest import BadLine, apply_one, parse_line
 from bot.notify.sender import sender_of, stop_until_clock_moves
 from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
+from bot.storage.updates import SeenUpdates
 from domain.apply import EventResult
 from domain.jobs import run_due
 
@@ -85,7 +86,7 @@ class Sandbox:
     user_id: int = 1001
     languages: dict[int, str | None] = field(default_factory=dict)
     shown: list[Shown] = field(default_factory=list)
-    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _update_ids: itertools.count[int] | None = None  # after the newest id the database saw
     _seen_calls: int = 0
 
     def __post_init__(self) -> None:
@@ -199,7 +200,7 @@ class Sandbox:
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(text.split()[0])}]
-        await self._process({"update_id": next(self._update_ids), "message": message})
+        await self._process({"update_id": await self._next_id(), "message": message})
 
     async def _press(self, label: str) -> None:
         for shown in reversed(self.shown):
@@ -213,13 +214,21 @@ class Sandbox:
         raise LineError(f"no button labelled {label!r} in this chat")
 
     async def _callback(self, shown: Shown, data: str) -> None:
-        query = {"id": str(next(self._update_ids)), "from": self._user(),
+        query = {"id": str(await self._next_id()), "from": self._user(),
                  "chat_instance": str(shown.chat_id), "data": data,
                  "message": {"message_id": shown.message_id, "date": self._ts(),
                              "chat": {"id": shown.chat_id, "type": "private"},
                              "from": {"id": 7000000001, "is_bot": True,
                                       "first_name": "Deposit Desk"}, "text": "…"}}
-        await self._process({"update_id": next(self._update_ids), "callback_query": query})
+        await self._process({"update_id": await self._next_id(), "callback_query": query})
+
+    async def _next_id(self) -> int:
+        """Update ids go on after the newest one handled on this database (a resent id is
+        dropped as a duplicate, also across sandbox sessions)."""
+        if self._update_ids is None:
+            newest = await SeenUpdates(self.deps.db).newest()
+            self._update_ids = itertools.count(newest + 1)
+        return next(self._update_ids)
 
     async def _process(self, data: dict[str, Any]) -> None:
         await self.app.process_update(Update.de_json(data, self.app.bot))
