@@ -130,8 +130,8 @@ class Api:
         return shop_status(snap)
 
     async def health(self) -> Health:
-        """Up, and the database answers."""
-        async with self.d.db.conn.execute("PRAGMA user_version") as cur:
+        """Up, and the database answers (read under the lock, like every storage read)."""
+        async with self.d.db.lock, self.d.db.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         return Health(status="ok", schema_version=int(row[0]) if row else 0)
 
