@@ -1,6 +1,7 @@
 """A hypothesis state machine driving the real SQLite storage against an independent model.
 
-Sizes: 40 examples of 30 steps in `make test`; DEPOSIT_SOAK=N runs N examples of 60 steps.
+Sizes: 40 examples of 30 steps in `make test`; DEPOSIT_SOAK=N runs N examples (DEPOSIT_STEPS
+sets the steps per example, 30 by default).
 Replay: every run is driven by one seed (tests/soak.py); a failure's message ends with
 "replay with DEPOSIT_SEED=S" — run the same command with that variable (and the same
 DEPOSIT_SOAK) to get exactly the same examples again.
@@ -49,7 +50,7 @@ from .conftest import BANK, OWNER, T0, Clock, Platform, RecordingChannel
 
 pytestmark = pytest.mark.reliability
 EXAMPLES = SOAK or 40
-STEPS = int(os.environ.get("DEPOSIT_STEPS", "60" if SOAK else "30"))
+STEPS = int(os.environ.get("DEPOSIT_STEPS", "30"))  # 60 doubles a soak (~36 min at 2,000)
 TIER = {"home_goods": 500, "beauty": 1000, "jewellery": 1000, "electronics": 2000}
 HOLD, MIN = timedelta(hours=2), Decimal(20)
 ACTIVE = {"started", "verified", "signed", "refunding"}
