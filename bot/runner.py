@@ -21,6 +21,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.context import Deps
+from bot.notify.sender import retry_seconds
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ async def poll(app: Application, stop: asyncio.Event) -> None:  # type: ignore[t
         try:
             updates = await _fetch(app, offset, stop)
         except RetryAfter as exc:
-            await _wait(stop, float(exc.retry_after))  # type: ignore[arg-type]
+            await _wait(stop, retry_seconds(exc))
             continue
         except TimedOut:
             continue

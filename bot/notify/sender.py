@@ -151,7 +151,7 @@ class Sender:
         try:
             message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
         except RetryAfter as exc:
-            wait = _seconds(exc)
+            wait = retry_seconds(exc)
             log.warning("flood wait %s s; push %s waits", wait, delivery.notice.key)
             await self._record(delivery, "pending", report, error="429", attempted=False,
                                retry_at=self.d.clock.now() + timedelta(seconds=wait))
@@ -240,7 +240,7 @@ def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup
     return None
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
     """retry_after is an int in PTB 22 (a timedelta with PTB_TIMEDELTA=1)."""
     with warnings.catch_warnings():  # the int form is deprecated; either form is read
         warnings.simplefilter("ignore", PTBDeprecationWarning)
