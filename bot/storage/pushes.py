@@ -11,11 +11,20 @@ from bot.storage.repos import _Repo
 from domain.notices import Notice
 from domain.reminders import KIND, PRIORITY, Rules, epoch
 
-# Every member of the shop at the time of the cause gets the push.
+# Every member of the shop at the time of the cause gets the push: one notice's deliveries,
+# by the id its own INSERT returned (never "every id above a max(id) read earlier", which two
+# writers on PostgreSQL would both fan out, and a sequence assigns out of commit order).
+_DELIVERIES_OF = ("INSERT INTO push_deliveries (outbox_id, telegram_user_id) "
+                  "SELECT ?, m.telegram_user_id FROM members m WHERE m.shop_id = ?")
+# A notice nobody can receive (no members yet, or shown in the chat) is done when written.
+_DONE_AT = "CASE WHEN ? OR NOT EXISTS (SELECT 1 FROM members m WHERE m.shop_id = ?) " \
+           "THEN ? END"
+# The reminder scan's bulk fan-out. It runs on the leader only (one scan at a time in the
+# deployment) and, on SQLite, under the write lock, so the ids above the scan's starting
+# point are exactly the notices it added.
 _DELIVERIES = ("INSERT INTO push_deliveries (outbox_id, telegram_user_id) "
                "SELECT o.id, m.telegram_user_id FROM outbox o "
-               "JOIN members m ON m.shop_id = o.shop_id WHERE o.id > ?")
-# A notice nobody can receive (no members yet) is done at once.
+               "JOIN members m ON m.shop_id = o.shop_id WHERE o.id > ? AND o.sent_at IS NULL")
 _NOBODY = ("UPDATE outbox SET sent_at = ? WHERE id > ? AND sent_at IS NULL AND NOT EXISTS "
            "(SELECT 1 FROM push_deliveries d WHERE d.outbox_id = outbox.id)")
 
@@ -25,18 +34,19 @@ class SqliteOutbox(_Repo):
 
     async def add(self, notice: Notice) -> bool:
         """Queue a notice once per dedup key; False when the key was already used."""
-        last = await self._last_id()
-        async with self.conn.execute(
-            "INSERT INTO outbox (shop_id, kind, dedup_key, created_at, data) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-            (notice.shop_id, notice.kind, notice.key, ts(notice.created_at),
-             json.dumps(notice.data, ensure_ascii=False))) as cur:
-            added = cur.rowcount == 1
-        if added and notice.data.get("in_chat"):  # the chat showed it: recorded, not pushed
-            await self._run(_NOBODY, ts(notice.created_at), last)
-        elif added:
-            await self._fan_out(last, notice.created_at)
-        return added
+        created = ts(notice.created_at)
+        row = await self._one(
+            "INSERT INTO outbox (shop_id, kind, dedup_key, created_at, data, sent_at) "
+            f"VALUES (?, ?, ?, ?, ?, {_DONE_AT}) ON CONFLICT (dedup_key) DO NOTHING "
+            "RETURNING id, sent_at",
+            notice.shop_id, notice.kind, notice.key, created,
+            json.dumps(notice.data, ensure_ascii=False),
+            bool(notice.data.get("in_chat")), notice.shop_id, created)
+        if row is None:
+            return False
+        if row["sent_at"] is None:  # the chat showed it otherwise: recorded, not pushed
+            await self._run(_DELIVERIES_OF, row["id"], notice.shop_id)
+        return True
 
     async def _last_id(self) -> int:
         row = await self._one("SELECT coalesce(max(id), 0) FROM outbox")
