@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -23,6 +24,8 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
+from bot.cluster.leader import Leadership
+from bot.cluster.state import STATE_GROUP, load_update_state
 from bot.context import Deps
 from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
@@ -71,9 +74,11 @@ MENUS = ((None, "en"), ("en", "en"), ("zh", "zh_Hans"))
 PUSH_GROUP = 100  # after every handler of an update: send what it queued
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    """Every handler, in the order PTB should try them."""
+def register(app: Application, *, shared: bool = False) -> None:  # type: ignore[type-arg]
+    """Every handler, in the order PTB should try them; `shared`: several instances."""
     flow.bind(app)
+    if shared:  # another instance may have moved this user's conversation on
+        app.add_handler(TypeHandler(Update, load_update_state), group=STATE_GROUP)
     app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
@@ -144,13 +149,35 @@ async def close_database(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The periodic job: due domain work (holds, offsets, reminders), then pending pushes."""
+    """The periodic job, on the leader only: due domain work (holds, offsets, reminders),
+    updates another instance left unhandled, then pending pushes."""
+    if not leadership_of(context.bot_data).is_leader:
+        return
     d: Deps = context.bot_data["deps"]
     report = await run_due(d.uow(), d.clock.now(), d.policy)
     if report != JobReport():
         log.info("jobs: %s", report)
     await updates.prune(context)
+    inbox = context.bot_data.get("inbox")
+    if inbox is not None:
+        await inbox.sweep()
     await sender_of(context.bot_data).drain(context.bot)
+
+
+def leadership_of(bot_data: dict[str, object]) -> Leadership:
+    """The Application's leadership (always the leader on SQLite)."""
+    found = bot_data["leadership"]
+    assert isinstance(found, Leadership)
+    return found
+
+
+async def drain_or_wake(app: Application) -> None:  # type: ignore[type-arg]
+    """The leader sends the pushes; any other instance tells the leader to."""
+    leadership = leadership_of(app.bot_data)
+    if leadership.is_leader:
+        await sender_of(app.bot_data).drain(app.bot)
+    else:
+        await leadership.wake_leader()
 
 
 async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -166,18 +193,20 @@ async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await updates.mark_completed(update, context)
     if not app.running:  # the sandbox writes and drains after each line itself
         return
-    sender = sender_of(context.bot_data)
-    app.create_task(sender.drain(context.bot), update=update, name="push-drain")
+    app.create_task(drain_or_wake(app), update=update, name="push-drain")
 
 
 def build_application(d: Deps, token: str, *, request: BaseRequest | None = None,
                       base_url: str | None = None, job_interval: float | None = None,
                       push_rate: float = 30, flood_retries: int = 2,
-                      pause: Pause = sleep_then_go_on,
-                      push_lanes: int = 4) -> Application:  # type: ignore[type-arg]
-    """The PTB Application with every handler; `request` replaces the network in tests."""
+                      pause: Pause = sleep_then_go_on, push_lanes: int = 4,
+                      leadership: Leadership | None = None,
+                      limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+                      ) -> Application:  # type: ignore[type-arg]
+    """The PTB Application with every handler; `request` replaces the network in tests;
+    `leadership` and `limiter` are the cluster's on PostgreSQL."""
     builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
-    builder = builder.rate_limiter(rate_limiter(push_rate, flood_retries))
+    builder = builder.rate_limiter(limiter or rate_limiter(push_rate, flood_retries))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:  # the shutdown's last getUpdates must not wait for the long poll's connection
@@ -190,8 +219,11 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     builder = builder.persistence(SqlitePersistence(d.db))
     app = builder.post_init(set_menus).post_shutdown(close_database).build()
     app.bot_data["deps"] = d
-    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=push_lanes), pause=pause)
-    register(app)
+    app.bot_data["leadership"] = leadership = leadership or Leadership()
+    claimant = (lambda: leadership.claimant) if leadership.shared else None
+    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=push_lanes), pause=pause,
+                                    claimant=claimant)
+    register(app, shared=leadership.shared)
     if job_interval is not None and app.job_queue is not None:
         app.job_queue.run_repeating(run_jobs, interval=job_interval, first=1)
     return app

@@ -36,7 +36,7 @@ from bot.context import Deps
 from bot.i18n import Translator, translator
 from bot.notify.reminders import reminder_text, topup_button
 from bot.notify.render import render_notice, title
-from bot.storage.pushes import Delivery, SqlitePushes
+from bot.storage.pushes import Delivery, PgPushes, SqlitePushes
 from bot.storage.repos import SqliteClosures, SqliteShops
 from domain import reminders
 from domain.model import ClosureStage
@@ -90,8 +90,10 @@ class Sender:
     """One drain at a time; a kick during a drain makes it look again before it stops."""
 
     def __init__(self, d: Deps, policy: SendPolicy | None = None,
-                 pause: Pause = sleep_then_go_on) -> None:
+                 pause: Pause = sleep_then_go_on,
+                 claimant: Callable[[], str] | None = None) -> None:
         self.d, self.policy, self.pause = d, policy or SendPolicy(), pause
+        self.claimant = claimant  # several instances: this leadership epoch's name
         self._lock = asyncio.Lock()
         self._again = False
 
@@ -108,10 +110,14 @@ class Sender:
                     pass
         return report
 
+    def _pushes(self) -> SqlitePushes:
+        conn = self.d.db.conn
+        return SqlitePushes(conn) if self.claimant is None else PgPushes(conn, self.claimant())
+
     async def _batch(self, bot: Bot, report: SendReport) -> bool:
         """One batch; True when more may be due at once."""
         async with self.d.db.lock:
-            due = await SqlitePushes(self.d.db.conn).due(self.d.clock.now(), self.policy.batch)
+            due = await self._pushes().due(self.d.clock.now(), self.policy.batch)
         lanes: dict[int, list[Delivery]] = {}
         for delivery in due:  # a member's pushes keep their order inside one lane
             lanes.setdefault(delivery.user_id % self.policy.lanes, []).append(delivery)
@@ -186,7 +192,7 @@ class Sender:
             conn = self.d.db.conn
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                await SqlitePushes(conn).record(
+                await self._pushes().record(
                     delivery, status, self.d.clock.now(), error=error, message_id=message_id,
                     retry_at=retry_at, attempted=attempted)
             except BaseException:

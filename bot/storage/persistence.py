@@ -95,6 +95,20 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         return None
 
+    async def states_for(self, key: tuple[int | str, ...]) -> dict[str, object]:
+        """Every conversation's stored state for one key (name -> state), read now."""
+        rows = await self._rows("SELECT name, state FROM ptb_conversations WHERE key = ?",
+                                json.dumps(list(key)))
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    async def user_data_for(self, user_id: int) -> dict[str, Any]:
+        """One user's stored data, read now; the write cache learns it too."""
+        rows = await self._rows("SELECT data FROM ptb_user_data WHERE user_id = ?", user_id)
+        encoded = rows[0][0] if rows else "{}"
+        self._stored[user_id] = encoded
+        loaded: dict[str, Any] = json.loads(encoded)
+        return loaded
+
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
         return None
 

@@ -192,3 +192,50 @@ class SqliteReminders(SqliteOutbox):
         if queued:
             await self._fan_out(last, now)
         return queued
+
+
+# PostgreSQL, several instances: a batch is picked with FOR UPDATE SKIP LOCKED and marked as
+# this claimant's, so two senders never take the same copy. A copy held by another claimant
+# is left alone while that claimant's backend lives; once it is gone the copy is picked again,
+# and flagged uncertain when its claimant had started the Bot API call (claimed_at).
+_PICK = """
+WITH picked AS (
+  SELECT d.outbox_id, d.telegram_user_id FROM push_deliveries d
+  WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+    AND (d.claimed_by IS NULL OR d.claimed_by = ? OR NOT EXISTS (
+         SELECT 1 FROM pg_stat_activity a
+         WHERE a.pid || '@' || extract(epoch FROM a.backend_start) = d.claimed_by))
+  ORDER BY d.outbox_id, d.telegram_user_id LIMIT ?
+  FOR UPDATE OF d SKIP LOCKED
+), mine AS (
+  UPDATE push_deliveries d SET claimed_by = ?
+  FROM picked p WHERE d.outbox_id = p.outbox_id AND d.telegram_user_id = p.telegram_user_id
+  RETURNING d.outbox_id, d.telegram_user_id, d.attempts, d.claimed_at
+)
+SELECT m.outbox_id, m.telegram_user_id, m.attempts, m.claimed_at, o.*
+FROM mine m JOIN outbox o ON o.id = m.outbox_id
+ORDER BY m.outbox_id, m.telegram_user_id
+"""
+
+
+class PgPushes(SqlitePushes):
+    """The sender's reads and records when several instances share the outbox."""
+
+    def __init__(self, conn: object, claimant: str) -> None:
+        super().__init__(conn)  # type: ignore[arg-type]
+        self.claimant = claimant
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Claim up to `limit` due copies for this claimant, in the order of their causes."""
+        rows = await self._all(_PICK, ts(now), self.claimant, limit, self.claimant)
+        return [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"], _notice(r),
+                         r["claimed_at"] is not None) for r in rows]
+
+    async def record(self, d: Delivery, status: str, now: datetime, *,
+                     error: str | None = None, message_id: int | None = None,
+                     retry_at: datetime | None = None, attempted: bool = True) -> None:
+        """As on SQLite, and the copy is nobody's any more."""
+        await super().record(d, status, now, error=error, message_id=message_id,
+                             retry_at=retry_at, attempted=attempted)
+        await self._run("UPDATE push_deliveries SET claimed_by = NULL "
+                        "WHERE outbox_id = ? AND telegram_user_id = ?", d.outbox_id, d.user_id)
