@@ -102,9 +102,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> None:
     from bot.app import build_application
+    from bot.cluster.node import POLLING_REFUSED, Node, db_target
     from bot.runner import deps_for, run_polling
 
-    db = await Database.open(args.db or settings.db)
+    target = db_target(args.db or settings.db)
+    db = await Database.open(target)
+    node = await Node.open(target, settings.job_interval_seconds)
+    await node.leadership.start()
+    if not node.leadership.is_leader:  # PostgreSQL: another instance leads (and may poll)
+        await node.close()
+        await db.close()
+        raise SystemExit(POLLING_REFUSED)
     deps = deps_for(settings, db)
     if args.demo:
         from bot.sandbox.demo import seed_demo
@@ -113,9 +121,14 @@ async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> 
             log.info("demo shops added to %s", db.path)
     app = build_application(deps, token, base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds,
-                            push_rate=settings.push_rate, flood_retries=settings.flood_retries)
+                            push_rate=settings.push_rate, flood_retries=settings.flood_retries,
+                            leadership=node.leadership,
+                            limiter=node.limiter(settings.push_rate, settings.flood_retries))
     log.info("polling Telegram with database %s", db.path)
-    await run_polling(app)
+    try:
+        await run_polling(app)
+    finally:
+        await node.close()
 
 
 async def _link(args: argparse.Namespace, settings: Settings) -> None:

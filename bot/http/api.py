@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.security import APIKeyHeader
 
 from bot import metrics
+from bot.cluster.leader import Leadership
 from bot.context import Deps
 from bot.http import errors
 from bot.http.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, AuthError, verify
@@ -79,6 +80,7 @@ class Api:
                  after_events: Callable[[], Awaitable[None]] | None) -> None:
         self.d, self.secret, self.max_body = d, secret, max_body
         self.after_events = after_events
+        self.leadership = Leadership()  # one process; create_api passes the cluster's
 
     async def run_after_events(self) -> None:
         """After the answer went out: deliver the pushes the events queued; never raises."""
@@ -133,11 +135,16 @@ class Api:
         """Up, and the database answers (read under the lock, like every storage read)."""
         async with self.d.db.lock, self.d.db.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
-        return Health(status="ok", schema_version=int(row[0]) if row else 0)
+        return Health(status="ok", schema_version=int(row[0]) if row else 0,
+                      leader=self.leadership.is_leader, instance=self.leadership.instance)
 
     async def metrics(self) -> PlainTextResponse:
-        """Counters and gauges in the Prometheus text format."""
-        text = metrics.render(await gauges(self.d.db, self.d.clock.now()))
+        """Counters and gauges in the Prometheus text format. Gauges read from the shared
+        database come from the leader only, so summing over instances counts them once."""
+        leading = self.leadership.is_leader
+        shared = await gauges(self.d.db, self.d.clock.now()) if leading else {}
+        text = metrics.render({**shared, "deposit_leader": (
+            "1 on the instance that runs the jobs and sends the pushes", float(leading))})
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -166,11 +173,13 @@ def _answer(lines: list[tuple[int, str]], results: list[EventResult]) -> IngestA
 
 
 def create_api(d: Deps, secret: str, *, max_body: int = MiB, webhook: Webhook | None = None,
-               after_events: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
+               after_events: Callable[[], Awaitable[None]] | None = None,
+               leadership: Leadership | None = None) -> FastAPI:
     """The ASGI app; `after_events` runs after a request applied something (pushes)."""
     if not secret:
         raise ValueError("the HTTP API needs a shared secret (DEPOSIT_HTTP_SECRET)")
     api = Api(d, secret, max_body, after_events)
+    api.leadership = leadership or api.leadership
     app = FastAPI(title="Store deposit desk", version="1", docs_url=None, redoc_url=None,
                   description="SPEC §9 platform events in, shop deposit status out. "
                               "Requests are signed: see README, HTTP API.")

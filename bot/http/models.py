@@ -116,3 +116,5 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     schema_version: int
+    leader: bool = True  # this instance runs the jobs and sends the pushes
+    instance: str = ""  # host:pid

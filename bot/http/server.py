@@ -17,7 +17,9 @@ import uvicorn
 from telegram import Update
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, drain_or_wake, run_jobs
+from bot.cluster.leader import is_postgres
+from bot.cluster.node import POLLING_REFUSED, SECRET_REQUIRED, Node, db_target
 from bot.config import Settings
 from bot.http.api import create_api
 from bot.http.webhook import Webhook
@@ -46,8 +48,10 @@ def address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def check(settings: Settings, webhook_url: str | None) -> str:
+def check(settings: Settings, webhook_url: str | None, target: str = "") -> str:
     """Refuse to start without what the HTTP mode needs; the webhook secret to use."""
+    if is_postgres(target) and not settings.telegram_webhook_secret:
+        raise SystemExit(SECRET_REQUIRED)
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     if not settings.http_secret:
@@ -67,14 +71,16 @@ def check(settings: Settings, webhook_url: str | None) -> str:
 def run_http(args: argparse.Namespace, settings: Settings) -> None:
     """Entry of `run --http`: checks, then one asyncio loop for PTB and uvicorn."""
     host, port = address(args.http)
-    webhook_secret = check(settings, args.webhook_url)
+    webhook_secret = check(settings, args.webhook_url, db_target(args.db or settings.db))
     asyncio.run(_serve(args, settings, host, port, webhook_secret))
 
 
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
                  webhook_secret: str) -> None:
-    db = await Database.open(args.db or settings.db)
+    target = db_target(args.db or settings.db)
+    db = await Database.open(target)
     d = deps_for(settings, db)
+    node = await Node.open(target, settings.job_interval_seconds)
     if args.demo:
         from bot.sandbox.demo import seed_demo
 
@@ -83,28 +89,41 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     app = build_application(d, settings.telegram_bot_token,
                             base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds,
-                            push_rate=settings.push_rate, flood_retries=settings.flood_retries)
+                            push_rate=settings.push_rate, flood_retries=settings.flood_retries,
+                            leadership=node.leadership,
+                            limiter=node.limiter(settings.push_rate, settings.flood_retries))
     hook = None
     if args.webhook_url:
-        hook = Webhook.for_url(args.webhook_url, webhook_secret, _queue(app))
+        deliver = _queue(app)
+        inbox = node.inbox(deliver)
+        if inbox is not None:  # several instances: stored first, in order per user
+            app.bot_data["inbox"] = inbox
+            deliver = inbox.receive
+        hook = Webhook.for_url(args.webhook_url, webhook_secret, deliver)
 
     async def pushes() -> None:
-        await sender_of(app.bot_data).drain(app.bot)
+        await drain_or_wake(app)
 
     api = create_api(d, settings.http_secret, max_body=settings.http_max_body, webhook=hook,
-                     after_events=pushes)
+                     after_events=pushes, leadership=node.leadership)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
                                     lifespan="off", access_log=False))
     stopping = asyncio.Event()
-    poller = await _start(app, args.webhook_url, webhook_secret, stopping)
+    try:
+        poller = await _start(app, node, args.webhook_url, webhook_secret, stopping)
+    except BaseException:
+        await node.close()
+        await stop(app)
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _exit, server)
-    log.info("HTTP API on %s:%d, Telegram by %s, database %s", host, port,
-             "webhook" if hook else "long polling", db.path)
+    log.info("HTTP API on %s:%d, Telegram by %s, database %s, instance %s", host, port,
+             "webhook" if hook else "long polling", db.path, node.leadership.instance)
     try:
         await server.serve()
     finally:
+        await node.close()
         await _stop(app, poller, stopping)
 
 
@@ -119,14 +138,32 @@ def _queue(app: Application) -> Any:  # type: ignore[type-arg]
     return deliver
 
 
-async def _start(app: Application, webhook_url: str | None,  # type: ignore[type-arg]
-                 webhook_secret: str, stopping: asyncio.Event) -> asyncio.Task[None] | None:
-    """The Application started; the webhook set, or the acknowledge-after-handling poller."""
+async def _start(app: Application, node: Node,  # type: ignore[type-arg]
+                 webhook_url: str | None, webhook_secret: str,
+                 stopping: asyncio.Event) -> asyncio.Task[None] | None:
+    """The Application started, the leadership sought (the leader sets the webhook, runs the
+    jobs at once and drains); else the acknowledge-after-handling poller."""
     await start(app)
-    if webhook_url:
+    leadership = node.leadership
+
+    async def set_webhook() -> None:
         await app.bot.set_webhook(webhook_url, secret_token=webhook_secret,
                                   allowed_updates=ALLOWED_UPDATES)
+
+    async def lead() -> None:
+        if app.job_queue is not None:
+            app.job_queue.run_once(run_jobs, 0, name="jobs-on-leadership")
+        app.create_task(sender_of(app.bot_data).drain(app.bot), name="push-drain")
+
+    if webhook_url:
+        leadership.on_gain(set_webhook)
+    leadership.on_gain(lead)
+    leadership.on_wake(lambda: app.create_task(drain_or_wake(app), name="push-drain"))
+    await leadership.start()
+    if webhook_url:
         return None
+    if not leadership.is_leader:
+        raise SystemExit(POLLING_REFUSED)
     await app.bot.delete_webhook()
     return asyncio.create_task(poll(app, stopping), name="telegram-poller")
 

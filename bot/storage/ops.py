@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from bot.storage.db import Database, ts
+from bot.storage.db import Database, dt, ts
 from bot.storage.pushes import SqlitePushes
 
 
@@ -43,6 +43,12 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
         holds = await _count(db, "SELECT count(*) FROM withdrawals WHERE status = 'confirmed' "
                                  "OR (status = 'held' AND expires_at > ?)", ts(now))
         shops = await _count(db, "SELECT count(*) FROM shops")
+        async with db.conn.execute(
+                "SELECT min(o.created_at) FROM push_deliveries d JOIN outbox o "
+                "ON o.id = d.outbox_id WHERE d.status = 'pending' AND d.next_attempt_at <= ?",
+                (ts(now),)) as cur:
+            oldest = await cur.fetchone()
+    lag = (now - dt(oldest[0])).total_seconds() if oldest and oldest[0] else 0.0  # type: ignore[operator]
     return {
         "deposit_pushes_pending": ("Push deliveries waiting to be sent (one per member)",
                                    pushes.pending),
@@ -53,6 +59,8 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
                                          "not exist", pushes.undeliverable),
         "deposit_holds_active": ("Withdrawals holding money (2-hour holds and payouts)", holds),
         "deposit_shops": ("Shops known to the bot", shops),
+        "deposit_outbox_lag_seconds": ("Age of the oldest push due and not yet sent",
+                                       max(lag, 0.0)),
     }
 
 
