@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 Handle = Callable[[dict[str, Any]], Awaitable[None]]
 SWEEP_AFTER = timedelta(seconds=20)
 KEEP = timedelta(days=2)  # Telegram keeps an unacknowledged update 24 hours at most
-_LOCK = "SELECT pg_advisory_lock(hashtextextended('tg-user:' || $1::text, 0))"
-_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('tg-user:' || $1::text, 0))"
+_LOCK = "SELECT pg_advisory_lock(hashtextextended('tg-user:' || ($1::bigint)::text, 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended('tg-user:' || ($1::bigint)::text, 0))"
 
 
 def user_key(data: dict[str, Any]) -> int:
