@@ -22,14 +22,35 @@ async def _admin() -> object:
         pytest.skip(f"no PostgreSQL at {SERVER}: {exc}")
 
 
+async def create_database() -> str:
+    """A fresh empty database on the server; its name (pgcluster_…, unique)."""
+    admin = await _admin()
+    name = f"pgcluster_{uuid.uuid4().hex[:12]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+    finally:
+        await admin.close()  # type: ignore[attr-defined]
+    return name
+
+
+async def drop_database(name: str) -> None:
+    """Drop it, whoever is still connected."""
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+    finally:
+        await admin.close()  # type: ignore[attr-defined]
+
+
+def url_of(name: str) -> str:
+    return SERVER.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """postgresql://… of a fresh empty database, dropped afterwards."""
-    admin = await _admin()
-    name = f"pgcluster_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+    name = await create_database()
     try:
-        yield SERVER.rsplit("/", 1)[0] + "/" + name
+        yield url_of(name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
-        await admin.close()  # type: ignore[attr-defined]
+        await drop_database(name)
