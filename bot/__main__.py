@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
@@ -28,11 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deposit-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="talk to the bot offline (SPEC §10 transcript protocol)")
-    chat.add_argument("--db", type=Path, help="database file (default: a fresh empty one)")
+    chat.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: a fresh empty one)")
     chat.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
     run = sub.add_parser("run", help="connect to Telegram (long polling; --http adds the HTTP API)")
-    run.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    run.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     run.add_argument("--http", metavar="HOST:PORT", help="also serve the HTTP API (README)")
     run.add_argument("--webhook-url", metavar="URL",
@@ -40,9 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop")
     link.add_argument("shop_id")
     link.add_argument("--role", choices=("owner", "staff"), default="owner")
-    link.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    link.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
-    migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    migrate.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
     add_commands(sub)

@@ -6,10 +6,20 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 UserIds = Annotated[frozenset[int], NoDecode]
+
+
+def db_location(text: str | Path) -> str | Path:
+    """DEPOSIT_DB / --db: a postgresql:// (or postgres://) URL stays text, else a file path."""
+    if isinstance(text, str) and text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text)
+
+
+DbLocation = Annotated[str | Path, BeforeValidator(db_location)]
 
 
 def default_db_path() -> Path:
@@ -24,7 +34,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
                                       extra="ignore")
 
-    db: Path = Field(default_factory=default_db_path, validation_alias="DEPOSIT_DB")
+    db: DbLocation = Field(default_factory=default_db_path, validation_alias="DEPOSIT_DB")
     policy: Path | None = Field(default=None, validation_alias="DEPOSIT_POLICY")
     telegram_bot_token: str | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str | None = Field(default=None,

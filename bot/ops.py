@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from bot.channels import LoggedChannel
 from bot.clock import SystemClock
-from bot.config import Settings
+from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ingest import apply_batch, parse_line
-from bot.storage.db import Database
+from bot.storage.db import Database, is_url
 from bot.storage.ops import backup
 from bot.storage.syncdb import open_sync
 from domain.apply import EventResult, Outcome
@@ -67,7 +67,10 @@ async def import_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit("--batch must be at least 1")
     if not args.file.is_file():
         raise SystemExit(f"no such file: {args.file}")
-    db = await open_sync(args.db or settings.db)  # the database is the command's alone
+    target = args.db or settings.db
+    # SQLite: the file is the command's alone, read on this thread (syncdb.py); PostgreSQL
+    # has no thread hop to save, and other instances may write meanwhile.
+    db = await (Database.open(target) if is_url(target) else open_sync(target))
     d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
              settings.default_language)
     try:
@@ -110,7 +113,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     """The operations subcommands of `deposit-bot`."""
     imp = sub.add_parser("import", help="apply platform events from a JSONL file")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    imp.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     imp.add_argument("--batch", type=int, default=500, help="events per transaction (500)")
     demo = sub.add_parser("demo-data", help="write realistic platform events for N shops")
     demo.add_argument("--shops", type=int, required=True)
@@ -118,4 +122,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     demo.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     bak = sub.add_parser("backup", help="copy the database while the bot runs")
     bak.add_argument("path", type=Path)
-    bak.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    bak.add_argument("--db", type=db_location,
+                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")

@@ -25,9 +25,16 @@ def dt(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def migrations() -> list[tuple[int, str]]:
-    """Numbered SQL files shipped in bot/storage/migrations, in order."""
+def is_url(target: str | Path) -> bool:
+    """A PostgreSQL URL (postgresql://… or postgres://…) rather than a SQLite file path."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def migrations(dialect: str = "") -> list[tuple[int, str]]:
+    """Numbered SQL files shipped in bot/storage/migrations (or its `postgres/`), in order."""
     folder = resources.files("bot.storage").joinpath("migrations")
+    if dialect:
+        folder = folder.joinpath(dialect)
     found = []
     for entry in folder.iterdir():
         name = entry.name
@@ -37,7 +44,13 @@ def migrations() -> list[tuple[int, str]]:
 
 
 class Database:
-    """One aiosqlite connection; an asyncio lock serialises transactions in this process."""
+    """One aiosqlite connection; an asyncio lock serialises transactions in this process.
+
+    `Database.open` also takes a PostgreSQL URL and then returns a `PgDatabase`
+    (bot/storage/pgdb.py): the same `conn` (aiosqlite's calling convention, SQLite's
+    dialect), `lock`, `migrate`, `schema_version` and `close`."""
+
+    backend = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -46,7 +59,11 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) and migrate the database."""
+        """Open (creating if needed) and migrate the database: a file, or a PostgreSQL URL."""
+        if is_url(path):
+            from bot.storage.pgdb import PgDatabase
+
+            return await PgDatabase.connect(str(path))
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +96,12 @@ class Database:
                 log.info("database migrated to version %d", number)
                 version = number
             return version
+
+    async def schema_version(self) -> int:
+        """The number of the newest migration applied."""
+        async with self.lock, self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def _script(self, sql: str) -> None:
         for statement in _statements(sql):

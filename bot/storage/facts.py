@@ -42,7 +42,7 @@ def _balance(account: str) -> str:
 
 
 def _array(columns: tuple[str, ...], source: str) -> str:
-    return f"(SELECT json_group_array({_object(columns)}) FROM ({source}))"
+    return f"(SELECT json_group_array({_object(columns)}) FROM ({source}) AS t)"
 
 
 FACTS_SQL = f"""SELECT

@@ -254,7 +254,7 @@ class SqliteLedger(_Repo):
             "SELECT account, currency, sum(delta) FROM ("
             " SELECT credit AS account, currency, amount_minor AS delta FROM transfers"
             " UNION ALL SELECT debit, currency, -amount_minor FROM transfers"
-            ") GROUP BY account, currency")
+            ") AS t GROUP BY account, currency")
         return {(r[0], r[1]): Money.from_minor(int(r[2]), r[1]) for r in rows}
 
 

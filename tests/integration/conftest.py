@@ -194,8 +194,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Any) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "t.db")
+async def db(db_target: Any) -> AsyncIterator[Database]:
+    database = await Database.open(db_target)
     yield database
     await database.close()
 

@@ -193,7 +193,7 @@ async def test_one_payment_ref_confirmed_through_two_connections_is_credited_onc
     first = platform.event("payment.confirmed", payment_ref="PAY-1", amount="100.00",
                            currency="USD")
     second = {**first, "event_id": "E-OTHER"}
-    other = await Database.open(tmp_path / "t.db")
+    other = await Database.open(db.path)
     now = platform.clock.now()
 
     try:

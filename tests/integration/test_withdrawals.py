@@ -172,7 +172,7 @@ async def test_a_burst_of_withdrawals_holds_no_more_than_withdrawable(platform, 
 async def test_withdrawals_through_two_connections_never_exceed_withdrawable(
         platform, policy, db, tmp_path):
     await funded(platform)
-    other = await Database.open(tmp_path / "t.db")
+    other = await Database.open(db.path)
     now = platform.clock.now()
 
     try:

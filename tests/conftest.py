@@ -1,0 +1,57 @@
+"""Fixtures every suite shares: the storage backends a test runs on.
+
+`db_target` is a SQLite file path or the URL of a fresh PostgreSQL database (cloned from a
+migrated template, dropped afterwards): a test that opens its database with
+`Database.open(db_target)` runs once on each backend. `DEPOSIT_TEST_BACKENDS=sqlite` (or
+`postgres`) runs one leg only; tests/pgtest.py says which PostgreSQL server is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests import pgtest
+
+BACKENDS = [b.strip() for b in os.environ.get("DEPOSIT_TEST_BACKENDS",
+                                              "sqlite,postgres").split(",") if b.strip()]
+
+
+def require_postgres() -> str:
+    """The test server's URL; skips the test without one (fails it under CI=true)."""
+    try:
+        return pgtest.server_url()
+    except RuntimeError as exc:
+        if pgtest.in_ci():
+            pytest.fail(f"CI=true and {exc}", pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this run of the test: "sqlite" or "postgres"."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def db_target(backend: str, tmp_path: Path) -> AsyncIterator[str | Path]:
+    """Where the test's database lives: a fresh file or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield tmp_path / "test.db"
+        return
+    require_postgres()
+    url = await pgtest.fresh_database()
+    try:
+        yield url
+    finally:
+        await pgtest.drop(url)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this process's template database."""
+    if pgtest._template is not None:
+        asyncio.run(pgtest.drop_template())
