@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from bot.storage.db import ts
 
 log = logging.getLogger(__name__)
 Handle = Callable[[dict[str, Any]], Awaitable[None]]
@@ -44,6 +46,11 @@ def user_key(data: dict[str, Any]) -> int:
     return 0
 
 
+def _now(shift: timedelta = timedelta(0)) -> str:
+    """UTC text, the schema's timestamps (the instances' clocks, not the database's)."""
+    return str(ts(datetime.now(UTC) + shift))
+
+
 class Inbox:
     """Store, then handle a user's pending updates in order under the user's lock."""
 
@@ -55,9 +62,9 @@ class Inbox:
         key = user_key(data)
         async with self.pool.acquire() as conn:
             await conn.execute(
-                "INSERT INTO tg_inbox (update_id, user_key, body) VALUES ($1, $2, $3) "
-                "ON CONFLICT (update_id) DO NOTHING",
-                int(data["update_id"]), key, json.dumps(data, ensure_ascii=False))
+                "INSERT INTO tg_inbox (update_id, user_key, body, received_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+                int(data["update_id"]), key, json.dumps(data, ensure_ascii=False), _now())
         await self.run_user(key)
 
     async def run_user(self, key: int) -> int:
@@ -72,8 +79,8 @@ class Inbox:
                     for row in batch:
                         await self.handle(json.loads(row["body"]))
                         await conn.execute(
-                            "UPDATE tg_inbox SET handled_at = clock_timestamp(), handled_by = $2 "
-                            "WHERE update_id = $1", row["update_id"], self.instance)
+                            "UPDATE tg_inbox SET handled_at = $2, handled_by = $3 "
+                            "WHERE update_id = $1", row["update_id"], _now(), self.instance)
                         ran += 1
             finally:
                 await conn.execute(_UNLOCK, key)
@@ -84,9 +91,8 @@ class Inbox:
         async with self.pool.acquire() as conn:
             keys = await conn.fetch(
                 "SELECT DISTINCT user_key FROM tg_inbox WHERE handled_at IS NULL "
-                "AND received_at < clock_timestamp() - $1::interval", SWEEP_AFTER)
-            await conn.execute("DELETE FROM tg_inbox WHERE handled_at < clock_timestamp() - "
-                               "$1::interval", KEEP)
+                "AND received_at < $1", _now(-SWEEP_AFTER))
+            await conn.execute("DELETE FROM tg_inbox WHERE handled_at < $1", _now(-KEEP))
         ran = 0
         for row in keys:
             ran += await self.run_user(int(row["user_key"]))

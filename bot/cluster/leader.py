@@ -25,8 +25,9 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.storage.pg import LEADER_LOCK
+
 log = logging.getLogger(__name__)
-LEADER_KEY = 0x6465706F  # "depo": one advisory lock number for the whole deployment
 WAKE_CHANNEL = "deposit_outbox"  # NOTIFY: pushes were written, the leader drains at once
 Callback = Callable[[], Awaitable[None]]
 
@@ -119,7 +120,7 @@ class PgLeadership(Leadership):
                 await self._conn.fetchval("SELECT 1")
             else:
                 self.is_leader = bool(await self._conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1)", LEADER_KEY))
+                    "SELECT pg_try_advisory_lock($1)", LEADER_LOCK))
         except Exception as exc:  # the database or the network: lead no more
             if was:
                 log.error("leadership lost (%s): jobs and pushes stop here", exc)
@@ -135,10 +136,9 @@ class PgLeadership(Leadership):
         import asyncpg
 
         conn = await (self._connect or asyncpg.connect)(self.dsn)
-        row = await conn.fetchrow(
-            "SELECT pid, extract(epoch FROM backend_start) AS started FROM pg_stat_activity "
-            "WHERE pid = pg_backend_pid()")
-        self.claimant = f"{row['pid']}@{row['started']}"
+        self.claimant = str(await conn.fetchval(  # the form bot/storage/pushes.py compares
+            "SELECT pid || '@' || extract(epoch FROM backend_start) FROM pg_stat_activity "
+            "WHERE pid = pg_backend_pid()"))
         await conn.add_listener(WAKE_CHANNEL, self._heard)
         return conn
 
@@ -173,5 +173,6 @@ class PgLeadership(Leadership):
         conn = self._conn or await self._open()
         held = await conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = 0 AND objid = $1 AND objsubid = 1", LEADER_KEY)
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1", LEADER_LOCK)
         return bool(held)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cluster import schema
 from bot.cluster.inbox import Handle, Inbox
 from bot.cluster.leader import Leadership, PgLeadership, is_postgres
 from bot.cluster.pace import SharedPace, SharedRateLimiter
@@ -45,8 +44,8 @@ class Node:
             return cls(Leadership())
         import asyncpg
 
-        pool = await asyncpg.create_pool(target, min_size=1, max_size=12)
-        await schema.ensure(pool)
+        pool = await asyncpg.create_pool(target, min_size=1, max_size=12,
+                                         server_settings={"application_name": "deposit-bot"})
         return cls(PgLeadership(target, check=max(job_interval / 3, 0.2)), pool)
 
     @property

@@ -35,6 +35,7 @@ from bot.storage.dialect import arguments, translate
 # application on the server: keep ours in one place). pg-cluster adds its own here.
 WRITER_LOCK = 0x6465706F73697401  # "deposit\x01": one writing transaction at a time
 MIGRATION_LOCK = 0x6465706F73697402  # "deposit\x02": one instance migrates at a time
+LEADER_LOCK = 0x6465706F73697403  # "deposit\x03": held by the leader (bot/cluster/leader.py)
 
 
 class PgIntegrityError(sqlite3.IntegrityError):

@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.conftest import SERVER, create_database, drop_database
+from tests import pgtest
 from tests.cluster.harness import JOB_INTERVAL, TOKEN, Cluster, ClusterBotApi, WebhookSeller
+from tests.conftest import require_postgres
 
 pytestmark = pytest.mark.cluster
 NOW = datetime.now(UTC)
@@ -30,9 +31,16 @@ MEMBERS = 120
 
 @pytest.fixture(scope="module")
 def db_url() -> Iterator[str]:
-    name = asyncio.run(create_database())
-    yield SERVER.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(drop_database(name))
+    """An empty database: the instances race to migrate it."""
+    require_postgres()
+    url = pgtest.url_of(f"{pgtest._PREFIX}_cluster")
+    asyncio.run(_admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    yield url
+    asyncio.run(pgtest.drop(url))
+
+
+async def _admin(sql: str) -> None:
+    await pgtest._admin(sql)
 
 
 @pytest.fixture(scope="module")

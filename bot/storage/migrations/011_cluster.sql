@@ -1,0 +1,22 @@
+-- Several instances on one PostgreSQL database (issue #12). On SQLite (one process) the two
+-- tables stay empty; they exist so both schemas stay equal.
+-- The deployment-wide send grid (bot/cluster/pace.py): one row, the next free slot in epoch
+-- seconds on the database's clock.
+CREATE TABLE cluster_pace (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    next_at DOUBLE PRECISION NOT NULL
+);
+-- Webhook updates stored before Telegram gets its 200 (bot/cluster/inbox.py); a user's are
+-- handled in update_id order by whichever instance holds the user's lock.
+CREATE TABLE tg_inbox (
+    update_id INTEGER PRIMARY KEY,
+    user_key INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    handled_at TEXT,
+    handled_by TEXT
+);
+CREATE INDEX tg_inbox_pending ON tg_inbox (user_key, update_id) WHERE handled_at IS NULL;
+CREATE INDEX tg_inbox_handled ON tg_inbox (handled_at);
+-- Which leadership epoch picked a push copy (claimed_at: when its Bot API call started).
+ALTER TABLE push_deliveries ADD COLUMN claimed_by TEXT;
