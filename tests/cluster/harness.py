@@ -218,10 +218,12 @@ class Cluster:
             time.sleep(0.05)
         raise AssertionError(f"no single leader after {timeout} s: {self.leaders()}")
 
-    def post(self, event: dict[str, Any], base: str | None = None) -> dict[str, Any]:
+    def post(self, event: dict[str, Any], base: str | None = None,
+             signed_at: datetime | None = None) -> dict[str, Any]:
         """A signed event through the front (or to one instance)."""
         body = json.dumps(event).encode()
-        headers = signed_headers(SECRET, datetime.now(UTC), "POST", "/v1/events", body)
+        headers = signed_headers(SECRET, signed_at or datetime.now(UTC), "POST", "/v1/events",
+                                 body)
         answer = httpx.post((base or self.front.url) + "/v1/events", content=body, timeout=60,
                             headers={"Content-Type": "application/json", **headers})
         assert answer.status_code == 200, answer.text
