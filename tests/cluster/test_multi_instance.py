@@ -219,6 +219,9 @@ def test_killing_the_leader_mid_drain_loses_no_push(cluster: Cluster) -> None:
 
     copies = [s for s in cluster.api.sent if s.chat_id in users]
     again = [s for s in copies if "Sent again" in s.text]
+    print(f"\nfailover: new leader after {took:.2f} s; {len(copies)} copies for {MEMBERS} "
+          f"members, {len(again)} sent again; at most {cluster.api.max_per_second()} "
+          "messages in any second")
     assert everyone, f"{len({s.chat_id for s in copies})} of {MEMBERS} members got the push"
     assert time.monotonic() - killed > 0 and took <= JOB_INTERVAL
     assert len(copies) - MEMBERS == len(again) <= 4  # only copies in flight at the kill
