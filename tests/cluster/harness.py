@@ -121,9 +121,9 @@ class Instance:
     """One `deposit-bot run --http … --webhook-url …` process."""
 
     def __init__(self, db_url: str, api: BotApi, front: Front, log: Path,
-                 push_rate: float = 30) -> None:
+                 push_rate: float = 30, job_interval: int = JOB_INTERVAL) -> None:
         self.db_url, self.api, self.front, self.log = db_url, api, front, log
-        self.push_rate = push_rate
+        self.push_rate, self.job_interval = push_rate, job_interval
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
 
@@ -131,7 +131,7 @@ class Instance:
         """Start the process (not waiting for it)."""
         self.base = f"http://127.0.0.1:{free_port()}"
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": self.api.url,
-               "DEPOSIT_DB": self.db_url, "DEPOSIT_JOB_INTERVAL": str(JOB_INTERVAL),
+               "DEPOSIT_DB": self.db_url, "DEPOSIT_JOB_INTERVAL": str(self.job_interval),
                "DEPOSIT_HTTP_SECRET": SECRET, "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
                "DEPOSIT_PUSH_RATE": str(self.push_rate), "DEPOSIT_LOG_FILE": str(self.log)}
         with self.log.open("ab") as err:
@@ -186,11 +186,12 @@ class Cluster:
     instances: list[Instance] = field(default_factory=list)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def start(self, count: int, push_rate: float = 30) -> None:
+    def start(self, count: int, push_rate: float = 30, job_interval: int = JOB_INTERVAL) -> None:
         """Spawn them all at once (they race for the migrations and the leadership)."""
         for _ in range(count):
             one = Instance(self.db_url, self.api, self.front,
-                           self.folder / f"instance-{len(self.instances)}.log", push_rate)
+                           self.folder / f"instance-{len(self.instances)}.log", push_rate,
+                           job_interval)
             one.spawn()
             self.instances.append(one)
         for one in self.instances:
