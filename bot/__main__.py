@@ -86,10 +86,9 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _history_size(db: Database) -> int:
     """How much a reused database already holds: reseeds the sandbox's identifiers."""
-    async with db.conn.execute("SELECT (SELECT count(*) FROM events) + "
-                               "(SELECT count(*) FROM quotes)") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    from bot.storage.ops import history_size
+
+    return await history_size(db)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:

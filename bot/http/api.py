@@ -130,10 +130,9 @@ class Api:
         return shop_status(snap)
 
     async def health(self) -> Health:
-        """Up, and the database answers (read under the lock, like every storage read)."""
-        async with self.d.db.lock, self.d.db.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return Health(status="ok", schema_version=int(row[0]) if row else 0)
+        """Up, and the database answers: its backend and schema version."""
+        version = await self.d.db.schema_version()
+        return Health(status="ok", backend=self.d.db.backend, schema_version=version)
 
     async def metrics(self) -> PlainTextResponse:
         """Counters and gauges in the Prometheus text format."""

@@ -115,4 +115,5 @@ class Health(BaseModel):
     """The service is up and its database answers."""
 
     status: Literal["ok"]
+    backend: Literal["sqlite", "postgres"]
     schema_version: int

@@ -56,6 +56,26 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
     }
 
 
+async def history_size(db: Database) -> int:
+    """How many events and quotes the database holds (reseeds the sandbox's identifiers)."""
+    async with db.lock:
+        return await _count(db, "SELECT (SELECT count(*) FROM events) + "
+                                "(SELECT count(*) FROM quotes)")
+
+
+async def retire_pushes(db: Database) -> None:
+    """Mark every queued push as already sent (the demo's pushes are history, not news)."""
+    async with db.lock:
+        await db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await db.conn.execute("UPDATE outbox SET sent_at = created_at")
+            await db.conn.execute("UPDATE push_deliveries SET status = 'obsolete'")
+        except BaseException:
+            await db.conn.execute("ROLLBACK")
+            raise
+        await db.conn.execute("COMMIT")
+
+
 async def backup(db: Database, target: Path) -> None:
     """Copy the live database to target with SQLite's online backup API (safe while it runs).
 

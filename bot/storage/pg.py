@@ -135,6 +135,7 @@ class PgConnection:
     def __init__(self, raw: asyncpg.Connection, identities: dict[str, str]) -> None:
         self.raw = raw
         self.identities = identities  # table → its identity column (for lastrowid)
+        self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
         """Run one statement (awaited or used as `async with … as cur`)."""
@@ -149,7 +150,9 @@ class PgConnection:
         """Run one statement for every parameter set."""
         text, order = translate(sql)
         try:
-            await self.raw.executemany(text, [arguments(order, p) for p in seq])
+            rows = [arguments(order, p) for p in seq]
+            await self.raw.executemany(text, rows)
+            self.total_changes += len(rows)
         except Exception as exc:
             raise _mapped(exc) from exc
 
@@ -193,6 +196,7 @@ class PgConnection:
         rows, status, _ = await self.raw._execute(text, arguments(order, params), 0, None,
                                                   return_status=True)
         count = _rowcount(status.decode())
+        self.total_changes += max(count, 0)
         if identity:
             return PgCursor([], len(rows), rows[-1][0] if rows else None)
         return PgCursor(rows, count if count >= 0 else len(rows))

@@ -84,7 +84,7 @@ async def test_a_replayed_request_is_refused(api: Api) -> None:
     assert "replayed" in again.json()["message"]
 
 
-async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> None:
+async def test_a_replay_is_refused_after_a_restart(api: Api) -> None:
     await registered(api)
     send = {"Content-Type": "application/json",
             **signed_headers(SECRET, api.clock.now(), "POST", "/v1/events", BODY)}
@@ -92,7 +92,7 @@ async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> 
     await api.client.aclose()
     await api.deps.db.close()
 
-    restarted = await open_api(tmp_path / "api.db", api.clock)
+    restarted = await open_api(api.deps.db.path, api.clock)
     try:
         again = await restarted.client.post("/v1/events", content=BODY, headers=send)
     finally:
