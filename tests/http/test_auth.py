@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 from bot.http.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from tests.http.conftest import SECRET, Api, open_api, paid, registered
