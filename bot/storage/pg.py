@@ -16,7 +16,9 @@ Transactions (the mechanism; docs/storage.md says why):
   Isolation stays READ COMMITTED on purpose: each statement after the lock sees every commit
   made before it (REPEATABLE READ would fix the snapshot at the lock statement, before the
   wait, and read stale rows).
-- `BEGIN` / `BEGIN DEFERRED` open a transaction without the writer lock: reads only.
+- `BEGIN` / `BEGIN DEFERRED` (a read-only unit of work, `uow.reading()`) is
+  `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`: one consistent snapshot, no writer lock,
+  and a write inside it fails loudly instead of racing (SQLite would upgrade it silently).
 - A statement outside a transaction autocommits, as in SQLite.
 """
 
@@ -119,9 +121,10 @@ class PgResult:
         return None
 
 
+_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _CONTROL = {
-    "BEGIN": ("BEGIN", False), "BEGIN TRANSACTION": ("BEGIN", False),
-    "BEGIN DEFERRED": ("BEGIN", False), "BEGIN DEFERRED TRANSACTION": ("BEGIN", False),
+    "BEGIN": (_READ, False), "BEGIN TRANSACTION": (_READ, False),
+    "BEGIN DEFERRED": (_READ, False), "BEGIN DEFERRED TRANSACTION": (_READ, False),
     "BEGIN IMMEDIATE": ("BEGIN", True), "BEGIN IMMEDIATE TRANSACTION": ("BEGIN", True),
     "BEGIN EXCLUSIVE": ("BEGIN", True), "BEGIN EXCLUSIVE TRANSACTION": ("BEGIN", True),
     "COMMIT": ("COMMIT", False), "END": ("COMMIT", False), "COMMIT TRANSACTION": ("COMMIT", False),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,26 @@ async def test_the_database_itself_refuses_to_change_a_ledger_entry(
 
     with pytest.raises(sqlite3.IntegrityError, match="immutable"):
         await db.conn.execute(statement)
+
+
+async def test_a_read_only_use_case_does_not_wait_for_a_writer(
+        platform: Platform, two: tuple[Database, Database]) -> None:
+    from domain.services import get_snapshot, start_withdrawal
+
+    await platform.register()
+    await platform.top_up("600")
+    first, second = two
+    await second.conn.execute("BEGIN IMMEDIATE")  # another instance is writing, slowly
+    try:
+        snap = await asyncio.wait_for(
+            get_snapshot(SqliteUnitOfWork(first), "S1", T0, platform.policy), timeout=3)
+        writing = asyncio.create_task(
+            start_withdrawal(SqliteUnitOfWork(first), "S1", Decimal(50), T0, platform.policy))
+        await asyncio.sleep(0.3)
+        blocked = not writing.done()
+    finally:
+        await second.conn.execute("ROLLBACK")
+
+    assert snap.balance.amount == 600
+    assert blocked  # a writer does wait for the writer
+    assert (await writing).amount.amount == 50
