@@ -122,6 +122,7 @@ class PgResult:
 
 
 _READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
 _CONTROL = {
     "BEGIN": (_READ, False), "BEGIN TRANSACTION": (_READ, False),
     "BEGIN DEFERRED": (_READ, False), "BEGIN DEFERRED TRANSACTION": (_READ, False),
@@ -153,7 +154,7 @@ class PgConnection:
         """Run one statement for every parameter set."""
         text, order = translate(sql)
         try:
-            rows = [arguments(order, p) for p in seq]
+            rows = [_clean(arguments(order, p)) for p in seq]
             await self.raw.executemany(text, rows)
             self.total_changes += len(rows)
         except Exception as exc:
@@ -173,10 +174,8 @@ class PgConnection:
     async def _run(self, sql: str, params: Any) -> PgCursor:
         control = _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
         try:
-            if control is not None:
-                await self.raw.execute(control[0])
-                if control[1]:
-                    await self.raw.execute("SELECT pg_advisory_xact_lock($1)", WRITER_LOCK)
+            if control is not None:  # BEGIN and the writer lock in one round trip
+                await self.raw.execute(_LOCKED if control[1] else control[0])
                 return PgCursor([], -1)
             upper = sql.lstrip()[:16].upper()
             if upper.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
@@ -196,8 +195,8 @@ class PgConnection:
         identity = self._identity(text)
         if identity:
             text = f"{text} RETURNING {identity}"
-        rows, status, _ = await self.raw._execute(text, arguments(order, params), 0, None,
-                                                  return_status=True)
+        rows, status, _ = await self.raw._execute(text, _clean(arguments(order, params)), 0,
+                                                  None, return_status=True)
         count = _rowcount(status.decode())
         self.total_changes += max(count, 0)
         if identity:
@@ -215,6 +214,13 @@ class PgConnection:
 
     async def close(self) -> None:
         await self.raw.close()
+
+
+def _clean(args: list[object]) -> list[object]:
+    """PostgreSQL text cannot hold NUL (SQLite's can): a NUL a user typed becomes U+FFFD."""
+    if any(isinstance(a, str) and "\x00" in a for a in args):
+        return [a.replace("\x00", "\ufffd") if isinstance(a, str) else a for a in args]
+    return args
 
 
 def _rowcount(status: str) -> int:
