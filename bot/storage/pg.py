@@ -205,9 +205,9 @@ class PgConnection:
 
     def _identity(self, text: str) -> str | None:
         """The identity column an INSERT without RETURNING should hand back as lastrowid."""
-        head = text.lstrip()[:12].upper()
-        if not head.startswith("INSERT") or " RETURNING " in text.upper():
-            return None
+        head, upper = text.lstrip()[:12].upper(), text.upper()
+        if not head.startswith("INSERT") or " RETURNING " in upper or "VALUES" not in upper:
+            return None  # (INSERT … SELECT of many rows: SQLite's lastrowid means little there)
         words = text.split(None, 3)
         table = words[2].split("(")[0].strip('"').lower() if len(words) > 2 else ""
         return self.identities.get(table)
