@@ -4,6 +4,7 @@ ported differently, fails here)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
@@ -132,3 +133,24 @@ async def test_both_backends_build_the_same_schema(tmp_path: Path) -> None:
     assert sorted(postgres) == sorted(sqlite)
     for name in sqlite:
         assert postgres[name] == sqlite[name], name
+
+
+async def test_instances_starting_together_migrate_once_without_racing() -> None:
+    require_postgres()
+    url = await pgtest.empty_database("migrate")
+    try:
+        opened = await asyncio.gather(*(Database.open(url) for _ in range(3)))
+        versions = [await db.schema_version() for db in opened]
+        for db in opened:
+            await db.close()
+        conn = await asyncpg.connect(url)
+        try:
+            recorded = await conn.fetch("SELECT version FROM schema_migrations ORDER BY 1")
+        finally:
+            await conn.close()
+    finally:
+        await pgtest.drop(url)
+
+    newest = migrations("postgres")[-1][0]
+    assert versions == [newest] * 3
+    assert [r[0] for r in recorded] == [n for n, _ in migrations("postgres")]
