@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,24 @@ async def db_target(backend: str, tmp_path: Path) -> AsyncIterator[str | Path]:
     try:
         yield url
     finally:
+        await pgtest.drop(url)
+
+
+@pytest.fixture
+async def databases(backend: str, tmp_path: Path
+                    ) -> AsyncIterator[Callable[[str], Awaitable[str | Path]]]:
+    """Makes several fresh database targets for one test, on this run's backend."""
+    made: list[str] = []
+
+    async def make(name: str) -> str | Path:
+        if backend == "sqlite":
+            return tmp_path / f"{name}.db"
+        require_postgres()
+        made.append(await pgtest.fresh_database(name))
+        return made[-1]
+
+    yield make
+    for url in made:
         await pgtest.drop(url)
 
 
