@@ -1,4 +1,4 @@
-"""A real Application on a real SQLite file, driven through the sandbox's recording request."""
+"""A real Application on a real database (each backend), driven by the recording request."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The real FastAPI app on a real SQLite file, reached through httpx's ASGI transport."""
+"""The real FastAPI app on a real database (each backend), through httpx's ASGI transport."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Integration fixtures: a real SQLite file, a settable clock and a fake platform."""
+"""Integration fixtures: a real database (SQLite file or PostgreSQL), a settable clock and a fake platform."""
 
 from __future__ import annotations
 
