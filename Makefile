@@ -30,8 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy domain
 
+# Every storage test runs on SQLite and on PostgreSQL (tests/pgtest.py finds or starts a
+# server: DEPOSIT_TEST_PG, else 127.0.0.1:5432, else a throwaway embedded one); two workers.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) catalogs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 test: lint typecheck pytest
 

@@ -17,7 +17,7 @@ from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
-from bot.storage.db import Database
+from bot.storage.db import Database, shown
 from domain.ids import seeded_ids
 from domain.policy import load_policy
 
@@ -86,10 +86,9 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _history_size(db: Database) -> int:
     """How much a reused database already holds: reseeds the sandbox's identifiers."""
-    async with db.conn.execute("SELECT (SELECT count(*) FROM events) + "
-                               "(SELECT count(*) FROM quotes)") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    from bot.storage.ops import history_size
+
+    return await history_size(db)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
@@ -122,13 +121,13 @@ async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> 
         from bot.sandbox.demo import seed_demo
 
         if await seed_demo(deps):
-            log.info("demo shops added to %s", db.path)
+            log.info("demo shops added to %s", shown(db.path))
     app = build_application(deps, token, base_url=settings.telegram_api_base_url,
                             job_interval=settings.job_interval_seconds,
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries,
                             leadership=node.leadership,
                             limiter=node.limiter(settings.push_rate, settings.flood_retries))
-    log.info("polling Telegram with database %s", db.path)
+    log.info("polling Telegram with database %s", shown(db.path))
     try:
         await run_polling(app)
     finally:
@@ -157,7 +156,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     db = await Database.open(args.db or settings.db)
     version = await db.migrate()
     await db.close()
-    print(f"database {db.path} at schema version {version}")
+    print(f"database {shown(db.path)} at schema version {version}")
 
 
 class _NoTraceback(logging.Formatter):

@@ -16,8 +16,8 @@ from bot.clock import SystemClock
 from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ingest import apply_batch, parse_line
-from bot.storage.db import Database, is_url
-from bot.storage.ops import backup
+from bot.storage.db import Database, is_url, shown
+from bot.storage.ops import BackupToolMissing, backup
 from bot.storage.syncdb import open_sync
 from domain.apply import EventResult, Outcome
 from domain.policy import load_policy
@@ -99,14 +99,17 @@ def demo_data_command(args: argparse.Namespace, settings: Settings) -> None:
 
 async def backup_command(args: argparse.Namespace, settings: Settings) -> None:
     """`deposit-bot backup PATH`: an online copy, safe while the bot runs."""
-    if args.path.resolve() == Path(args.db or settings.db).resolve():
+    target = args.db or settings.db
+    if not is_url(target) and args.path.resolve() == Path(target).resolve():
         raise SystemExit("the backup must not overwrite the database itself")
-    db = await Database.open(args.db or settings.db)
+    db = await Database.open(target)
     try:
         await backup(db, args.path)
+    except BackupToolMissing as exc:
+        raise SystemExit(str(exc)) from None
     finally:
         await db.close()
-    print(f"database {db.path} backed up to {args.path}")
+    print(f"database {shown(db.path)} backed up to {args.path}")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

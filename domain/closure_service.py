@@ -41,7 +41,7 @@ class ClosureView:
 async def closure_view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
                        ) -> ClosureView | None:
     """Where the shop's closure stands, with each condition and its date; None if none."""
-    async with uow:
+    async with uow.reading():
         return await _view(uow, shop_id, now, policy)
 
 

@@ -152,6 +152,10 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     reminders: ReminderScanner
 
+    def reading(self) -> Self:
+        """This unit of work for a use case that only reads (no commit follows): storage
+        may then skip its writer lock and read one consistent snapshot."""
+        ...
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...

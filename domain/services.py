@@ -64,7 +64,7 @@ async def current_snapshot(uow: UnitOfWork, shop_id: str, now: datetime,
 
 async def get_snapshot(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:
     """The deposit page of SPEC §1 for one shop."""
-    async with uow:
+    async with uow.reading():
         return await current_snapshot(uow, shop_id, now, policy)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,42 @@ async def db_target(backend: str, tmp_path: Path) -> AsyncIterator[str | Path]:
         yield url
     finally:
         await pgtest.drop(url)
+
+
+@pytest.fixture
+async def databases(backend: str, tmp_path: Path
+                    ) -> AsyncIterator[Callable[[str], Awaitable[str | Path]]]:
+    """Makes several fresh database targets for one test, on this run's backend."""
+    made: list[str] = []
+
+    async def make(name: str) -> str | Path:
+        if backend == "sqlite":
+            return tmp_path / f"{name}.db"
+        require_postgres()
+        made.append(await pgtest.fresh_database(name))
+        return made[-1]
+
+    yield make
+    for url in made:
+        await pgtest.drop(url)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_databases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Iterator[Callable[[], str | Path]]:
+    """For module-scoped fixtures: makes fresh database targets on this run's backend."""
+    made: list[str] = []
+
+    def make() -> str | Path:
+        if request.param == "sqlite":
+            return tmp_path_factory.mktemp("db") / "test.db"
+        require_postgres()
+        made.append(asyncio.run(pgtest.fresh_database("module")))
+        return made[-1]
+
+    yield make
+    for url in made:
+        asyncio.run(pgtest.drop(url))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

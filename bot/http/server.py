@@ -25,7 +25,7 @@ from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
 from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
-from bot.storage.db import Database
+from bot.storage.db import Database, shown
 
 log = logging.getLogger(__name__)
 RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
@@ -119,7 +119,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _exit, server)
     log.info("HTTP API on %s:%d, Telegram by %s, database %s, instance %s", host, port,
-             "webhook" if hook else "long polling", db.path, node.leadership.instance)
+             "webhook" if hook else "long polling", shown(db.path), node.leadership.instance)
     try:
         await server.serve()
     finally:

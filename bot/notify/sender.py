@@ -36,8 +36,8 @@ from bot.context import Deps
 from bot.i18n import Translator, translator
 from bot.notify.reminders import reminder_text, topup_button
 from bot.notify.render import render_notice, title
-from bot.storage.pushes import Delivery, PgPushes, SqlitePushes
-from bot.storage.repos import SqliteClosures, SqliteShops
+from bot.storage.deliveries import PushStore
+from bot.storage.pushes import Delivery
 from domain import reminders
 from domain.model import ClosureStage
 from domain.money import Money
@@ -110,14 +110,13 @@ class Sender:
                     pass
         return report
 
-    def _pushes(self) -> SqlitePushes:
-        conn = self.d.db.conn
-        return SqlitePushes(conn) if self.claimant is None else PgPushes(conn, self.claimant())
+    def _store(self) -> PushStore:
+        """The sender's storage; with several instances, claims in this leadership's name."""
+        return PushStore(self.d.db, None if self.claimant is None else self.claimant())
 
     async def _batch(self, bot: Bot, report: SendReport) -> bool:
         """One batch; True when more may be due at once."""
-        async with self.d.db.lock:
-            due = await self._pushes().due(self.d.clock.now(), self.policy.batch)
+        due = await self._store().due(self.d.clock.now(), self.policy.batch)
         lanes: dict[int, list[Delivery]] = {}
         for delivery in due:  # a member's pushes keep their order inside one lane
             lanes.setdefault(delivery.user_id % self.policy.lanes, []).append(delivery)
@@ -152,8 +151,7 @@ class Sender:
             await self._record(delivery, "obsolete", report, attempted=False)
             return None
         text, markup = rendered
-        async with self.d.db.lock:
-            await SqlitePushes(self.d.db.conn).claim(delivery, self.d.clock.now())
+        await self._store().claim(delivery, self.d.clock.now())
         try:
             message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
         except RetryAfter as exc:
@@ -188,17 +186,9 @@ class Sender:
     async def _record(self, delivery: Delivery, status: str, report: SendReport, *,
                       error: str | None = None, message_id: int | None = None,
                       retry_at: datetime | None = None, attempted: bool = True) -> None:
-        async with self.d.db.lock:
-            conn = self.d.db.conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                await self._pushes().record(
-                    delivery, status, self.d.clock.now(), error=error, message_id=message_id,
-                    retry_at=retry_at, attempted=attempted)
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+        await self._store().record(delivery, status, self.d.clock.now(), error=error,
+                                          message_id=message_id, retry_at=retry_at,
+                                          attempted=attempted)
         field = "retrying" if status == "pending" else status
         setattr(report, field, getattr(report, field) + 1)
         metrics.inc(f"deposit_pushes_{field}_total")
@@ -206,9 +196,7 @@ class Sender:
     async def _render(self, delivery: Delivery) -> tuple[str, InlineKeyboardMarkup | None] | None:
         """Text and buttons in the member's language; None when the push no longer applies."""
         notice, d = delivery.notice, self.d
-        async with d.db.lock:
-            shop = await SqliteShops(d.db.conn).get(notice.shop_id)
-            closure = await SqliteClosures(d.db.conn).current(notice.shop_id)
+        shop, closure = await self._store().shop_and_closure(notice.shop_id)
         if shop is None:
             return None
         language = await d.users.push_language(delivery.user_id)

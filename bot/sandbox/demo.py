@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import Deps
+from bot.storage.ops import retire_pushes
 from domain.apply import Outcome, apply_event
 
 GUIDE = """\
@@ -100,7 +101,5 @@ async def seed_demo(d: Deps) -> bool:
         result = await apply_event(d.uow(), event, now, d.policy)
         if result.outcome is not Outcome.APPLIED:
             raise RuntimeError(f"demo event {event['event_id']} {result}")
-    async with d.db.lock:  # the demo's pushes are history, not news
-        await d.db.conn.execute("UPDATE outbox SET sent_at = created_at")
-        await d.db.conn.execute("UPDATE push_deliveries SET status = 'obsolete'")
+    await retire_pushes(d.db)  # the demo's pushes are history, not news
     return True

@@ -1,1 +1,1 @@
-"""The aiosqlite storage adapter of the deposit core."""
+"""The storage adapters of the deposit core: SQLite (aiosqlite) and PostgreSQL (asyncpg)."""

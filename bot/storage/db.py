@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
@@ -28,6 +29,18 @@ def dt(text: str | None) -> datetime | None:
 def is_url(target: str | Path) -> bool:
     """A PostgreSQL URL (postgresql://… or postgres://…) rather than a SQLite file path."""
     return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def shown(location: str | Path) -> str:
+    """A database location fit for logs: a URL's password replaced by ***."""
+    text = str(location)
+    if not is_url(text):
+        return text
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def migrations(dialect: str = "") -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ where they differ are rewritten here, once per distinct statement (the result is
 - `strftime('%s', x)` (epoch seconds) → `floor(extract(epoch FROM CAST(x AS timestamptz)))`;
 - a scalar `max(a, b, …)` / `min(a, b, …)` → `greatest(…)` / `least(…)`;
 - `CAST(x AS INTEGER)` → `CAST(x AS BIGINT)` (SQLite's INTEGER is 64-bit);
+- a subquery in FROM without a name gets one (PostgreSQL 15 requires it);
 - `INSERT OR IGNORE` → `INSERT … ON CONFLICT DO NOTHING`;
 - `PRAGMA user_version` → the highest version in `schema_migrations`.
 
@@ -152,6 +153,37 @@ def _rewrite(name: str, inner: str, commas: int, original: str) -> str:
     return f"{original}({inner})"
 
 
+_FROM_SUBQUERY = re.compile(r"\b(FROM|JOIN)\s*\(\s*(SELECT|WITH|VALUES)\b", re.IGNORECASE)
+_NOT_ALIAS = {"WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET", "JOIN", "INNER", "LEFT", "RIGHT",
+              "FULL", "CROSS", "NATURAL", "UNION", "EXCEPT", "INTERSECT", "HAVING", "WINDOW",
+              "ON", "USING", "RETURNING", "FOR"}
+
+
+def _aliases(sql: str) -> str:
+    """`FROM (SELECT …)` without a name gets one (PostgreSQL before 16 requires it)."""
+    out, i, n = [], 0, 0
+    while i < len(sql):
+        end = _skip(sql, i)
+        if end != i:
+            out.append(sql[i:end])
+            i = end
+            continue
+        m = _FROM_SUBQUERY.match(sql, i)
+        if m is None or (i and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+            out.append(sql[i])
+            i += 1
+            continue
+        paren = sql.index("(", i)
+        close, _ = _close(sql, paren)
+        out.append(sql[i:paren] + "(" + _aliases(sql[paren + 1:close]) + ")")
+        i = close + 1
+        word = _WORD.match(sql, len(sql[i:]) - len(sql[i:].lstrip()) + i)
+        if word is None or word.group(0).upper() in _NOT_ALIAS:
+            n += 1
+            out.append(f" AS _subquery{n}")
+    return "".join(out)
+
+
 _INTEGER_CAST = re.compile(r"\bAS\s+INTEGER\s*\)", re.IGNORECASE)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
@@ -170,7 +202,7 @@ def translate(sql: str) -> tuple[str, tuple[str | int, ...]]:
         returning = _RETURNING.search(text)
         at = returning.start() if returning else len(text)
         text = f"{text[:at].rstrip()} ON CONFLICT DO NOTHING {text[at:]}".rstrip()
-    text = _INTEGER_CAST.sub("AS BIGINT)", _functions(text))
+    text = _INTEGER_CAST.sub("AS BIGINT)", _aliases(_functions(text)))
     return placeholders(text)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +66,61 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
     }
 
 
+async def history_size(db: Database) -> int:
+    """How many events and quotes the database holds (reseeds the sandbox's identifiers)."""
+    async with db.lock:
+        return await _count(db, "SELECT (SELECT count(*) FROM events) + "
+                                "(SELECT count(*) FROM quotes)")
+
+
+async def retire_pushes(db: Database) -> None:
+    """Mark every queued push as already sent (the demo's pushes are history, not news)."""
+    async with db.lock:
+        await db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await db.conn.execute("UPDATE outbox SET sent_at = created_at")
+            await db.conn.execute("UPDATE push_deliveries SET status = 'obsolete'")
+        except BaseException:
+            await db.conn.execute("ROLLBACK")
+            raise
+        await db.conn.execute("COMMIT")
+
+
+class BackupToolMissing(RuntimeError):
+    """PostgreSQL is backed up with pg_dump, and pg_dump is not on PATH."""
+
+
 async def backup(db: Database, target: Path) -> None:
+    """An online copy of the database at target (safe while the bot runs): SQLite's backup
+    API for a file, `pg_dump --format=custom` for PostgreSQL."""
+    if db.backend == "postgres":
+        await pg_dump(db.path, target)
+    else:
+        await sqlite_backup(db, target)
+
+
+async def pg_dump(url: str, target: Path) -> None:
+    """`pg_dump --format=custom` of the database to target (one consistent snapshot; restore
+    with `pg_restore --no-owner --dbname=URL target` into an empty database)."""
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        raise BackupToolMissing(
+            "pg_dump is not on PATH: install the PostgreSQL client tools (the same major "
+            f"version as the server), or run: pg_dump --format=custom --file={target} URL")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        tool, "--format=custom", "--no-owner", f"--file={partial}", f"--dbname={url}",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise RuntimeError(f"pg_dump failed: {err.decode(errors='replace').strip()}")
+    os.replace(partial, target)
+
+
+async def sqlite_backup(db: Database, target: Path) -> None:
     """Copy the live database to target with SQLite's online backup API (safe while it runs).
 
     The copy is written next to target and renamed into place, so target is never half a

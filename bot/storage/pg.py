@@ -16,7 +16,9 @@ Transactions (the mechanism; docs/storage.md says why):
   Isolation stays READ COMMITTED on purpose: each statement after the lock sees every commit
   made before it (REPEATABLE READ would fix the snapshot at the lock statement, before the
   wait, and read stale rows).
-- `BEGIN` / `BEGIN DEFERRED` open a transaction without the writer lock: reads only.
+- `BEGIN` / `BEGIN DEFERRED` (a read-only unit of work, `uow.reading()`) is
+  `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`: one consistent snapshot, no writer lock,
+  and a write inside it fails loudly instead of racing (SQLite would upgrade it silently).
 - A statement outside a transaction autocommits, as in SQLite.
 """
 
@@ -120,9 +122,11 @@ class PgResult:
         return None
 
 
+_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
 _CONTROL = {
-    "BEGIN": ("BEGIN", False), "BEGIN TRANSACTION": ("BEGIN", False),
-    "BEGIN DEFERRED": ("BEGIN", False), "BEGIN DEFERRED TRANSACTION": ("BEGIN", False),
+    "BEGIN": (_READ, False), "BEGIN TRANSACTION": (_READ, False),
+    "BEGIN DEFERRED": (_READ, False), "BEGIN DEFERRED TRANSACTION": (_READ, False),
     "BEGIN IMMEDIATE": ("BEGIN", True), "BEGIN IMMEDIATE TRANSACTION": ("BEGIN", True),
     "BEGIN EXCLUSIVE": ("BEGIN", True), "BEGIN EXCLUSIVE TRANSACTION": ("BEGIN", True),
     "COMMIT": ("COMMIT", False), "END": ("COMMIT", False), "COMMIT TRANSACTION": ("COMMIT", False),
@@ -136,6 +140,7 @@ class PgConnection:
     def __init__(self, raw: asyncpg.Connection, identities: dict[str, str]) -> None:
         self.raw = raw
         self.identities = identities  # table → its identity column (for lastrowid)
+        self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
         """Run one statement (awaited or used as `async with … as cur`)."""
@@ -150,7 +155,9 @@ class PgConnection:
         """Run one statement for every parameter set."""
         text, order = translate(sql)
         try:
-            await self.raw.executemany(text, [arguments(order, p) for p in seq])
+            rows = [_clean(arguments(order, p)) for p in seq]
+            await self.raw.executemany(text, rows)
+            self.total_changes += len(rows)
         except Exception as exc:
             raise _mapped(exc) from exc
 
@@ -168,10 +175,8 @@ class PgConnection:
     async def _run(self, sql: str, params: Any) -> PgCursor:
         control = _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
         try:
-            if control is not None:
-                await self.raw.execute(control[0])
-                if control[1]:
-                    await self.raw.execute("SELECT pg_advisory_xact_lock($1)", WRITER_LOCK)
+            if control is not None:  # BEGIN and the writer lock in one round trip
+                await self.raw.execute(_LOCKED if control[1] else control[0])
                 return PgCursor([], -1)
             upper = sql.lstrip()[:16].upper()
             if upper.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
@@ -191,24 +196,32 @@ class PgConnection:
         identity = self._identity(text)
         if identity:
             text = f"{text} RETURNING {identity}"
-        rows, status, _ = await self.raw._execute(text, arguments(order, params), 0, None,
-                                                  return_status=True)
+        rows, status, _ = await self.raw._execute(text, _clean(arguments(order, params)), 0,
+                                                  None, return_status=True)
         count = _rowcount(status.decode())
+        self.total_changes += max(count, 0)
         if identity:
             return PgCursor([], len(rows), rows[-1][0] if rows else None)
         return PgCursor(rows, count if count >= 0 else len(rows))
 
     def _identity(self, text: str) -> str | None:
         """The identity column an INSERT without RETURNING should hand back as lastrowid."""
-        head = text.lstrip()[:12].upper()
-        if not head.startswith("INSERT") or " RETURNING " in text.upper():
-            return None
+        head, upper = text.lstrip()[:12].upper(), text.upper()
+        if not head.startswith("INSERT") or " RETURNING " in upper or "VALUES" not in upper:
+            return None  # (INSERT … SELECT of many rows: SQLite's lastrowid means little there)
         words = text.split(None, 3)
         table = words[2].split("(")[0].strip('"').lower() if len(words) > 2 else ""
         return self.identities.get(table)
 
     async def close(self) -> None:
         await self.raw.close()
+
+
+def _clean(args: list[object]) -> list[object]:
+    """PostgreSQL text cannot hold NUL (SQLite's can): a NUL a user typed becomes U+FFFD."""
+    if any(isinstance(a, str) and "\x00" in a for a in args):
+        return [a.replace("\x00", "\ufffd") if isinstance(a, str) else a for a in args]
+    return args
 
 
 def _rowcount(status: str) -> int:

@@ -1,4 +1,8 @@
-"""The SQLite unit of work: BEGIN IMMEDIATE on enter, ROLLBACK unless committed."""
+"""The unit of work: BEGIN IMMEDIATE on enter, ROLLBACK unless committed (both backends:
+on PostgreSQL BEGIN IMMEDIATE takes the writer advisory lock, bot/storage/pg.py).
+
+A read-only use case (`uow.reading()`) begins a deferred transaction instead: on SQLite a
+read snapshot, on PostgreSQL REPEATABLE READ READ ONLY without the writer lock."""
 
 from __future__ import annotations
 
@@ -38,11 +42,17 @@ class SqliteUnitOfWork:
         self.outbox = SqliteOutbox(conn)
         self.reminders = SqliteReminders(conn)
         self._open = False
+        self._reading = False
+
+    def reading(self) -> Self:
+        """For a use case that only reads: no writer lock, one consistent snapshot."""
+        self._reading = True
+        return self
 
     async def __aenter__(self) -> Self:
         await self.db.lock.acquire()
         try:
-            await self.db.conn.execute("BEGIN IMMEDIATE")
+            await self.db.conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
         except BaseException:
             self.db.lock.release()
             raise
@@ -56,6 +66,7 @@ class SqliteUnitOfWork:
             if self._open:
                 await self.rollback()
         finally:
+            self._reading = False
             self.db.lock.release()
 
     async def commit(self) -> None:

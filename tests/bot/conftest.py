@@ -1,4 +1,4 @@
-"""A real Application on a real SQLite file, driven through the sandbox's recording request."""
+"""A real Application on a real database (each backend), driven by the recording request."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(tmp_path: Any) -> AsyncIterator[Chat]:
-    db = await Database.open(tmp_path / "bot.db")
+async def chat(db_target: Any) -> AsyncIterator[Chat]:
+    db = await Database.open(db_target)
     out = io.StringIO()
     clock = ManualClock(START)
     deps = Deps(db, load_policy(), clock, PrintedChannel(out))

@@ -26,8 +26,8 @@ UNKNOWN = "I don't know that command. Send /help to see what I can do."
 
 
 @pytest.fixture
-async def staff(tmp_path: Any) -> AsyncIterator[Chat]:
-    db = await Database.open(tmp_path / "bot.db")
+async def staff(db_target: Any) -> AsyncIterator[Chat]:
+    db = await Database.open(db_target)
     out = io.StringIO()
     clock = ManualClock(START)
     deps = Deps(db, load_policy(), clock, PrintedChannel(out), support_chat_id=GROUP,

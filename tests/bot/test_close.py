@@ -27,7 +27,7 @@ LONG_AGO = {"notice": START - timedelta(days=31), "order": START - timedelta(day
 
 
 @asynccontextmanager
-async def session(path: Path, clock: ManualClock) -> AsyncIterator[Chat]:
+async def session(path: Path | str, clock: ManualClock) -> AsyncIterator[Chat]:
     """One bot process on a database file: a restart is a second session on the same file."""
     db = await Database.open(path)
     out = io.StringIO()
@@ -38,8 +38,8 @@ async def session(path: Path, clock: ManualClock) -> AsyncIterator[Chat]:
 
 
 @pytest.fixture
-async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
-    async with session(tmp_path / "bot.db", ManualClock(START)) as c:
+async def chat(db_target: Path | str) -> AsyncIterator[Chat]:
+    async with session(db_target, ManualClock(START)) as c:
         yield c
 
 
@@ -302,14 +302,14 @@ async def test_close_sent_again_resumes_at_the_step_reached(chat: Chat) -> None:
     assert at_confirm.count("[Confirm refund]") == 2
 
 
-async def test_the_flow_resumes_after_the_bot_restarts(tmp_path: Path) -> None:
+async def test_the_flow_resumes_after_the_bot_restarts(db_target: Path | str) -> None:
     clock = ManualClock(START)
-    async with session(tmp_path / "bot.db", clock) as first:
+    async with session(db_target, clock) as first:
         await ready_shop(first)
         await first.say("!as 501 en", "/close", "!press Continue")
         code = last_code(first)
 
-    async with session(tmp_path / "bot.db", clock) as second:
+    async with session(db_target, clock) as second:
         out = await second.say("!as 501 en", code, "Moving to another market")
 
     assert "Identity confirmed." in out

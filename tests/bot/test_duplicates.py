@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -248,13 +248,16 @@ CLEAN: list[tuple[str, list[Any]]] = []  # the session without resends, played o
 
 
 @pytest.fixture
-async def session_db(tmp_path: Path) -> AsyncIterator[Path]:
-    yield tmp_path
+async def session_db(databases: Callable[[str], Awaitable[Path | str]]
+                     ) -> AsyncIterator[Callable[[str], Awaitable[Path | str]]]:
+    yield databases
 
 
-async def play(folder: Path, name: str, resend: random.Random | None) -> tuple[str, list[Any]]:
-    """The SESSION on a fresh database; with `resend`, earlier updates come again at random."""
-    db = await Database.open(folder / f"{name}.db")
+async def play(fresh: Callable[[str], Awaitable[Path | str]], name: str,
+               resend: random.Random | None) -> tuple[str, list[Any]]:
+    """The SESSION on a fresh database; with `resend`, earlier updates come again at random.
+    (The clean session is played once, on the first backend: the other must read the same.)"""
+    db = await Database.open(await fresh(name))
     out, clock = io.StringIO(), ManualClock(START)
     box = Sandbox(Deps(db, load_policy(), clock, PrintedChannel(out),
                        ids=seeded_ids("dup")), clock, out)
@@ -286,7 +289,7 @@ async def play(folder: Path, name: str, resend: random.Random | None) -> tuple[s
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 async def test_a_session_with_resent_updates_reads_as_without_them(
-        session_db: Path, round_: int) -> None:
+        session_db: Callable[[str], Awaitable[Path | str]], round_: int) -> None:
     seed = rng_seed(round_)
     if not CLEAN:
         CLEAN.append(await play(session_db, "clean", None))

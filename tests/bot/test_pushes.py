@@ -263,8 +263,8 @@ async def test_a_push_that_keeps_failing_is_given_up_after_the_last_attempt(
 # -- restarts: the outbox is the only memory that counts ----------------------------------
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "restart.db"
+def db_path(db_target: Path | str) -> Path | str:
+    return db_target
 
 
 async def session(path: Path, lines: list[str], policy: Any = None) -> tuple[str, Sandbox]:

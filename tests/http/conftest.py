@@ -1,4 +1,4 @@
-"""The real FastAPI app on a real SQLite file, reached through httpx's ASGI transport."""
+"""The real FastAPI app on a real database (each backend), through httpx's ASGI transport."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class Api:
         return await self.client.get(path, headers={**signed, **(headers or {})})
 
 
-async def open_api(path: Path, clock: ManualClock, max_body: int = 1 << 20) -> Api:
+async def open_api(path: Path | str, clock: ManualClock, max_body: int = 1 << 20) -> Api:
     """The app over a database file; pushes and Telegram updates are recorded."""
     db = await Database.open(path)
     deps = Deps(db, load_policy(), clock, LoggedChannel())
@@ -80,9 +80,9 @@ async def open_api(path: Path, clock: ManualClock, max_body: int = 1 << 20) -> A
 
 
 @pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
+async def api(db_target: Path | str) -> AsyncIterator[Api]:
     metrics.reset()
-    opened = await open_api(tmp_path / "api.db", ManualClock(START), max_body=64 * 1024)
+    opened = await open_api(db_target, ManualClock(START), max_body=64 * 1024)
     yield opened
     await opened.client.aclose()
     await opened.deps.db.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 from bot.http.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from tests.http.conftest import SECRET, Api, open_api, paid, registered
@@ -84,7 +83,7 @@ async def test_a_replayed_request_is_refused(api: Api) -> None:
     assert "replayed" in again.json()["message"]
 
 
-async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> None:
+async def test_a_replay_is_refused_after_a_restart(api: Api) -> None:
     await registered(api)
     send = {"Content-Type": "application/json",
             **signed_headers(SECRET, api.clock.now(), "POST", "/v1/events", BODY)}
@@ -92,7 +91,7 @@ async def test_a_replay_is_refused_after_a_restart(tmp_path: Path, api: Api) -> 
     await api.client.aclose()
     await api.deps.db.close()
 
-    restarted = await open_api(tmp_path / "api.db", api.clock)
+    restarted = await open_api(api.deps.db.path, api.clock)
     try:
         again = await restarted.client.post("/v1/events", content=BODY, headers=send)
     finally:

@@ -11,12 +11,13 @@ UPDATE = {"update_id": 7, "message": {"message_id": 1, "date": 0, "text": "/bala
                                       "from": {"id": 501, "is_bot": False, "first_name": "M"}}}
 
 
-async def test_healthz_answers_without_a_signature(api: Api) -> None:
+async def test_healthz_answers_without_a_signature(api: Api, backend: str) -> None:
     answer = await api.client.get("/healthz")
 
     assert answer.status_code == 200
     assert answer.json()["status"] == "ok"
     assert answer.json()["schema_version"] >= 7
+    assert answer.json()["backend"] == backend
 
 
 async def test_metrics_count_events_by_outcome_and_read_the_outbox(api: Api) -> None:

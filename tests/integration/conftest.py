@@ -1,4 +1,4 @@
-"""Integration fixtures: a real SQLite file, a settable clock and a fake platform."""
+"""Integration fixtures: a real database (each backend), a settable clock, a fake platform."""
 
 from __future__ import annotations
 

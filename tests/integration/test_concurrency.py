@@ -1,10 +1,12 @@
-"""Many tasks at once on one shop, through the real SQLite storage and the domain services.
+"""Many tasks at once on one shop, through the real storage (SQLite and PostgreSQL) and the
+domain services.
 
 Withdrawals (start, confirm, cancel), payouts (paid, failed, sent twice), deductions,
 top-ups (some sent twice at once), hold expiry and the jobs run as concurrent asyncio tasks
-on two Database connections to the same file (two processes' worth: BEGIN IMMEDIATE and the
-busy timeout serialise them). A monitor reads the books between steps. Afterwards every
-money movement must have happened exactly once and the balances must equal Σ entries.
+on two Database connections to the same database (two processes' worth: on SQLite BEGIN
+IMMEDIATE and the busy timeout serialise them, on PostgreSQL the writer advisory lock).
+A monitor reads the books between steps. Afterwards every money movement must have happened
+exactly once and the balances must equal Σ entries.
 """
 
 from __future__ import annotations
@@ -223,9 +225,9 @@ TASK_KINDS: list[tuple[Callable[[Shop], Awaitable[None]], int]] = [
     (withdraw, 5), (top_up, 2), (deduct, 1), (expire, 1)]
 
 
-async def one_round(folder: Path, seed: int, deductions: bool) -> Books:
-    first = await Database.open(folder / f"shop-{seed}.db")
-    second = await Database.open(folder / f"shop-{seed}.db")
+async def one_round(target: Path | str, seed: int, deductions: bool) -> Books:
+    first = await Database.open(target)
+    second = await Database.open(target)
     s = Shop((first, second), Clock(T0), load_policy(), random.Random(seed))
     try:
         await s.send(s.event("shop.registered", entity_name=ENTITY, market="US",
@@ -260,10 +262,10 @@ async def top_up_exactly(s: Shop, amount: Decimal) -> None:
 @pytest.mark.parametrize("deductions", [False, True], ids=["no-deductions", "all-tasks"])
 @pytest.mark.parametrize("round_", range(ROUNDS))
 async def test_many_tasks_at_once_never_overdraw_and_move_money_once(
-        tmp_path: Path, round_: int, deductions: bool) -> None:
+        db_target: Path | str, round_: int, deductions: bool) -> None:
     seed = rng_seed(round_)
     try:
-        books = await one_round(tmp_path, seed, deductions)
+        books = await one_round(db_target, seed, deductions)
     except AssertionError as exc:
         raise AssertionError(f"{exc} — replay with DEPOSIT_SEED={seed}") from exc
     assert books.holds, "no withdrawal was ever held: the round tested nothing"
@@ -271,10 +273,10 @@ async def test_many_tasks_at_once_never_overdraw_and_move_money_once(
 
 
 async def test_two_connections_racing_for_the_last_withdrawable_hold_it_once(
-        tmp_path: Path) -> None:
+        db_target: Path | str) -> None:
     """Both connections ask for everything withdrawable at the same moment: one wins."""
-    first = await Database.open(tmp_path / "race.db")
-    second = await Database.open(tmp_path / "race.db")
+    first = await Database.open(db_target)
+    second = await Database.open(db_target)
     s = Shop((first, second), Clock(T0), load_policy(), random.Random(0))
     try:
         await s.send(s.event("shop.registered", entity_name=ENTITY, market="US",

@@ -1,4 +1,8 @@
-"""A hypothesis state machine driving the real SQLite storage against an independent model.
+"""A hypothesis state machine driving the real storage against an independent model.
+
+It runs on SQLite, and on PostgreSQL with two connections (two instances' worth) taking
+turns: every unit of work goes to the other connection than the one before, and the
+concurrent rules (two holds at once, one event sent twice at once) race across them.
 
 Sizes: 40 examples of 30 steps in `make test`; DEPOSIT_SOAK=N runs N examples (DEPOSIT_STEPS
 sets the steps per example, 30 by default).
@@ -44,6 +48,8 @@ from domain.services import (
     start_refund,
     start_withdrawal,
 )
+from tests import pgtest
+from tests.conftest import BACKENDS, require_postgres
 from tests.soak import SOAK, rng_seed
 
 from .conftest import BANK, OWNER, T0, Clock, Platform, RecordingChannel
@@ -70,17 +76,39 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+class Alternating(Platform):
+    """A platform whose units of work take turns between two connections."""
+
+    def __init__(self, dbs: tuple[Database, Database], clock: Clock, policy: Any) -> None:
+        super().__init__(dbs[0], clock, policy)
+        self.dbs, self.turn = dbs, 0
+
+    def uow(self) -> Any:
+        self.turn += 1
+        return type(super().uow())(self.dbs[self.turn % 2])
+
+
 class LedgerMachine(RuleBasedStateMachine):
     """Top-ups, withdrawals, deductions, orders, closure steps and clock jumps on one US shop."""
+
+    backend = "sqlite"
 
     def __init__(self) -> None:
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
         self.loop = asyncio.new_event_loop()
         self.policy = load_policy()
-        self.db = self.run(Database.open(Path(self.tmp.name) / "machine.db"))
         self.clock = Clock(T0)
-        self.p = Platform(self.db, self.clock, self.policy)
+        self.url: str | None = None
+        if self.backend == "postgres":
+            self.url = self.run(pgtest.fresh_database("machine"))
+            self.db = self.run(Database.open(self.url))
+            self.other: Database | None = self.run(Database.open(self.url))
+            self.p = Alternating((self.db, self.other), self.clock, self.policy)
+        else:
+            self.db = self.run(Database.open(Path(self.tmp.name) / "machine.db"))
+            self.other = None
+            self.p = Platform(self.db, self.clock, self.policy)
         self.channel = RecordingChannel()
         self.balance = self.arrears = self.topped = self.paid_out = ZERO
         self.reported: dict[str, Decimal] = {"commission": ZERO, "invoice": ZERO}
@@ -100,6 +128,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.run(self.db.close())
+        if self.other is not None:
+            self.run(self.other.close())
+        if self.url is not None:
+            self.run(pgtest.drop(self.url))
         self.loop.close()
         self.tmp.cleanup()
 
@@ -572,14 +604,24 @@ class LedgerMachine(RuleBasedStateMachine):
         assert {k: kinds.get(k, 0) for k in self.notices} == self.notices
 
 
+class PostgresLedgerMachine(LedgerMachine):
+    """The same machine on PostgreSQL, two connections taking turns."""
+
+    backend = "postgres"
+
+
+MACHINES = {"sqlite": LedgerMachine, "postgres": PostgresLedgerMachine}
 SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None)
 
 
-def test_the_ledger_machine_agrees_with_the_model() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_ledger_machine_agrees_with_the_model(backend: str) -> None:
+    if backend == "postgres":
+        require_postgres()
     chosen = rng_seed(0)
     try:
-        run_state_machine_as_test(seed(chosen)(LedgerMachine), settings=SETTINGS)
+        run_state_machine_as_test(seed(chosen)(MACHINES[backend]), settings=SETTINGS)
     except BaseException as exc:
         exc.add_note(f"replay with DEPOSIT_SEED={chosen} DEPOSIT_SOAK={SOAK or ''} "
-                     f"({EXAMPLES} examples of {STEPS} steps)")
+                     f"({EXAMPLES} examples of {STEPS} steps, {backend})")
         raise

@@ -73,12 +73,12 @@ async def add_rows(uow: SqliteUnitOfWork, shop_id: str, currency: str) -> None:
                                     NOW - timedelta(days=9), 7))
 
 
-async def test_one_statement_reads_what_ten_did(tmp_path: Path) -> None:
+async def test_one_statement_reads_what_ten_did(tmp_path: Path, db_target: Path | str) -> None:
     out = io.StringIO()
     write_demo(out, 30, 3, load_policy())
     events = tmp_path / "events.jsonl"
     events.write_text(out.getvalue(), encoding="utf-8")
-    db = await Database.open(tmp_path / "facts.db")
+    db = await Database.open(db_target)
     try:
         await import_file(Deps(db, load_policy(), ManualClock(NOW), LoggedChannel()),
                           events, 500, io.StringIO())

@@ -84,7 +84,7 @@ def errors() -> int:
     return metrics.value("deposit_handler_errors_total")
 
 
-def open_box(path: Path) -> Box:
+def open_box(path: Path | str) -> Box:
     """Two shops (S-GB £800 with owner 501 and staff 502, S-US with owner 601), staff roles."""
     loop = asyncio.new_event_loop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -17,9 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bot.http.auth import signed_headers
+from bot.storage.db import is_url
+from bot.storage.dialect import arguments, translate
 from tests.reliability.bot_api import BotApi, Sent
 
 TOKEN = "123456:CRASH-token"
@@ -36,7 +40,7 @@ def free_port() -> int:
 class BotProcess:
     """`deposit-bot run --http` on a free port, started and killed at will."""
 
-    def __init__(self, db: Path, api: BotApi, log: Path) -> None:
+    def __init__(self, db: Path | str, api: BotApi, log: Path) -> None:
         self.db, self.api, self.log = db, api, log
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
@@ -158,12 +162,27 @@ def plain(text: str) -> str:
     return TAGS.sub("", text)
 
 
-def integrity(db: Path) -> str:
-    """PRAGMA integrity_check of the file as the killed process left it."""
+def integrity(db: Path | str) -> str:
+    """PRAGMA integrity_check of the file as the killed process left it (PostgreSQL: "ok"
+    once a fresh connection reads the tables — the server checks its own pages)."""
     return str(rows(db, "PRAGMA integrity_check")[0][0])
 
 
-def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """A query on the database file from outside the bot (WAL lets it read alongside)."""
+def rows(db: Path | str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """A query on the database from outside the bot (WAL lets it read alongside)."""
+    if is_url(db):
+        return asyncio.run(_pg_rows(str(db), sql, args))
     with closing(sqlite3.connect(db, timeout=30)) as conn:
         return list(conn.execute(sql, args).fetchall())
+
+
+async def _pg_rows(url: str, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(url)
+    try:
+        if sql.upper().startswith("PRAGMA"):
+            await conn.fetch("SELECT count(*) FROM transfers")
+            return [("ok",)]
+        text, order = translate(sql)
+        return [tuple(r) for r in await conn.fetch(text, *arguments(order, args))]
+    finally:
+        await conn.close()

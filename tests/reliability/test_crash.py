@@ -52,7 +52,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-async def seed(path: Path) -> None:
+async def seed(path: Path | str) -> None:
     """Four GB shops with £1,000 each, and a GBP→CNY rate for quotes."""
     db = await Database.open(path)
     events: list[dict[str, Any]] = [{"type": "fx.rate", "event_id": "fx-1", "base": "GBP",
@@ -140,12 +140,13 @@ def fence(api: BotApi) -> None:
     bystander.reply(bystander.send("/balance"), r"No shop is linked")
 
 
-def pushes_settled(db: Path) -> bool:
+def pushes_settled(db: Path | str) -> bool:
     return not rows(db, "SELECT 1 FROM push_deliveries WHERE status = 'pending'")
 
 
-def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
-    db, rng = tmp_path / "crash.db", random.Random(SEED)
+def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(
+        tmp_path: Path, db_target: Path | str) -> None:
+    db, rng = db_target, random.Random(SEED)
     asyncio.run(seed(db))
     finished: list[tuple[str, str, str]] = []  # (kind, shop, the last reply)
     kills: list[tuple[int, int]] = []  # at each kill: the newest push recorded, sent
@@ -189,7 +190,7 @@ def test_kill_9_at_random_points_loses_nothing_and_doubles_nothing(tmp_path: Pat
     print(f"crash: {ROUNDS} rounds, seed {SEED}, {report}, {time.monotonic() - started:.0f} s")
 
 
-def last_recorded(db: Path) -> int:
+def last_recorded(db: Path | str) -> int:
     """The newest push message id the database knew when the bot died."""
     return int(rows(db, "SELECT coalesce(max(message_id), 0) FROM push_deliveries")[0][0])
 
@@ -199,7 +200,7 @@ def first_copy(text: str) -> str:
     return text.split("\n" + REPEAT_MARK)[0]
 
 
-def check(db: Path, api: BotApi, platform: Platform, kills: list[tuple[int, int]]) -> str:
+def check(db: Path | str, api: BotApi, platform: Platform, kills: list[tuple[int, int]]) -> str:
     """Every acked event once in the ledger; every push once, but for the one in flight at
     a kill (Telegram accepted it, the bot died before recording it: see the sender)."""
     assert integrity(db) == "ok"

@@ -7,7 +7,8 @@ reaches a chat, every reply is non-empty and in the user's language, and no mone
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -48,8 +49,8 @@ FREE_TEXT = st.one_of(st.text(max_size=200),
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
-    opened = open_box(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
+def box(module_databases: Callable[[], Path | str]) -> Iterator[Box]:
+    opened = open_box(module_databases())
     yield opened
     close_box(opened)
 

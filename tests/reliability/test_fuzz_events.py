@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,8 +64,8 @@ def broken_events(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
-    opened = open_box(tmp_path_factory.mktemp("events") / "events.db")
+def box(module_databases: Callable[[], Path | str]) -> Iterator[Box]:
+    opened = open_box(module_databases())
     yield opened
     close_box(opened)
 
@@ -86,10 +87,10 @@ def test_a_broken_event_is_rejected_with_field_and_reason_and_nothing_applied(
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[asyncio.AbstractEventLoop,
-                                                                    Api]]:
+def api(module_databases: Callable[[], Path | str]
+        ) -> Iterator[tuple[asyncio.AbstractEventLoop, Api]]:
     loop = asyncio.new_event_loop()
-    opened = loop.run_until_complete(open_api(tmp_path_factory.mktemp("http") / "http.db",
+    opened = loop.run_until_complete(open_api(module_databases(),
                                               ManualClock(START), max_body=64 * 1024))
     loop.run_until_complete(opened.events(
         {"type": "shop.registered", "event_id": "reg", "shop_id": "S-GB",
