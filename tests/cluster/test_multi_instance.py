@@ -224,7 +224,11 @@ def test_killing_the_leader_mid_drain_loses_no_push(cluster: Cluster) -> None:
           "messages in any second")
     assert everyone, f"{len({s.chat_id for s in copies})} of {MEMBERS} members got the push"
     assert time.monotonic() - killed > 0 and took <= JOB_INTERVAL
-    assert len(copies) - MEMBERS == len(again) <= 4  # only copies in flight at the kill
+    twice = {c for c in users if sum(1 for s in copies if s.chat_id == c) > 1}
+    # Only copies in flight at the kill are marked; one whose call had not reached Telegram
+    # arrives once, with the mark. Every member who got two copies has a marked one.
+    assert len(copies) - MEMBERS <= len(again) <= 4
+    assert twice <= {s.chat_id for s in again}
     assert cluster.api.max_per_second() <= 30
 
 
