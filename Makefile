@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 # server: DEPOSIT_TEST_PG, else 127.0.0.1:5432, else a throwaway embedded one); two workers.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP) catalogs
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint typecheck pytest
 

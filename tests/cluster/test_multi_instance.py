@@ -24,7 +24,7 @@ from tests import pgtest
 from tests.cluster.harness import JOB_INTERVAL, TOKEN, Cluster, ClusterBotApi, WebhookSeller
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster-three")]
 NOW = datetime.now(UTC)
 MEMBERS = 120
 

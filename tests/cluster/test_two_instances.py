@@ -13,7 +13,7 @@ from tests.cluster.harness import JOB_INTERVAL, TOKEN, Cluster, ClusterBotApi, W
 from tests.cluster.test_multi_instance import shop
 from tests.conftest import require_postgres
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster-two")]
 
 
 @pytest.fixture(scope="module")
