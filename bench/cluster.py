@@ -65,6 +65,8 @@ def _rows(source: Path, shops: int) -> list[Row]:
     rows += scan_rows + _imports()
     with tempfile.TemporaryDirectory() as tmp:
         lite = copy_of(source, Path(tmp), "instances.db")
+        asyncio.run(_scan(lite))  # as on PostgreSQL: the scan ran before, its pushes sent
+        _mark_sent_sqlite(lite)
         figures = {"sqlite": _instances(str(lite), 1, Path(tmp), shops)}
         for n in INSTANCES:
             figures[n] = _instances(scanned, n, Path(tmp), shops)
@@ -118,6 +120,17 @@ async def _mark_sent(url: str) -> None:
         await conn.close()
 
 
+def _mark_sent_sqlite(path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE push_deliveries SET status = 'sent', sent_at = next_attempt_at "
+                     "WHERE status = 'pending'")
+        conn.execute("UPDATE outbox SET sent_at = created_at WHERE sent_at IS NULL")
+    conn.close()
+
+
 def _imports() -> list[Row]:
     from bench.importing import _import
 
@@ -154,7 +167,7 @@ def _instances(db: str, count: int, folder: Path, shops: int) -> dict[str, float
             "updates": handled}
 
 
-def _settle(cluster: Any, db: str, timeout: float = 300) -> None:
+def _settle(cluster: Any, db: str, timeout: float = 120) -> None:
     """Wait until the instances and their backends are idle (under 5% of a core)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
