@@ -27,6 +27,7 @@ The PostgreSQL database is the cached 100,000-shop SQLite database copied row fo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import tempfile
@@ -151,6 +152,9 @@ def _instances(db: str, count: int, folder: Path, shops: int) -> dict[str, float
     with ClusterBotApi(TOKEN) as api:
         cluster = Cluster(db, folder / f"run-{count}-{time.monotonic_ns()}", api)
         cluster.folder.mkdir()
+        # Runs share the database: update ids must not repeat, or the inbox and seen_updates
+        # rightly drop them as already handled.
+        cluster._update_ids = itertools.count(count * 10_000_000 + 1)
         try:
             cluster.start(count, push_rate=1000, job_interval=3600)
             cluster.wait_leader(timeout=30)
