@@ -1,11 +1,12 @@
 """One send budget for the whole deployment, and a 429 seen anywhere pauses everyone.
 
 Telegram's 30 messages a second hold for the bot, not for one instance. On PostgreSQL every
-message that names a chat takes the next slot from one row (`cluster_pace.next_at`, seconds
-since the epoch on the database's clock): slot = max(next_at, now), next_at = slot + 1/rate,
-in one statement, so two instances never take the same slot and together never exceed the
-rate. A 429 moves `next_at` to now + retry_after: every instance's next message waits for it.
-The per-group limit (20 a minute) stays AIORateLimiter's, per instance.
+message that names a chat takes the next slot from one row (`cluster_pace.next_at`,
+microseconds since the epoch on the database's clock): slot = max(next_at, now),
+next_at = slot + 1/rate, in one statement, so two instances never take the same slot and
+together never exceed the rate. A 429 moves `next_at` to now + retry_after: every
+instance's next message waits for it. The per-group limit (20 a minute) stays
+AIORateLimiter's, per instance.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from telegram.ext import AIORateLimiter
 from bot.notify.pace import PUSH_HEADROOM
 from bot.notify.sender import retry_seconds
 
-_TAKE = """
-INSERT INTO cluster_pace AS p (id, next_at)
-VALUES (1, extract(epoch FROM clock_timestamp()) + $1)
-ON CONFLICT (id) DO UPDATE
-SET next_at = greatest(p.next_at, extract(epoch FROM clock_timestamp())) + $1
-RETURNING next_at - $1 - extract(epoch FROM clock_timestamp())
+_NOW = "CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS BIGINT)"  # microseconds
+_TAKE = f"""
+INSERT INTO cluster_pace AS p (id, next_at) VALUES (1, {_NOW} + $1)
+ON CONFLICT (id) DO UPDATE SET next_at = greatest(p.next_at, {_NOW}) + $1
+RETURNING next_at - $1 - {_NOW}
 """
-_PAUSE = """
-INSERT INTO cluster_pace AS p (id, next_at)
-VALUES (1, extract(epoch FROM clock_timestamp()) + $1)
-ON CONFLICT (id) DO UPDATE
-SET next_at = greatest(p.next_at, extract(epoch FROM clock_timestamp()) + $1)
+_PAUSE = f"""
+INSERT INTO cluster_pace AS p (id, next_at) VALUES (1, {_NOW} + $1)
+ON CONFLICT (id) DO UPDATE SET next_at = greatest(p.next_at, {_NOW} + $1)
 """
 
 
@@ -40,11 +38,11 @@ class SharedPace:
 
     def __init__(self, pool: Any, rate: float) -> None:
         self.pool = pool
-        self.spacing = 1 / (rate * (1 - PUSH_HEADROOM))
+        self.spacing = round(1_000_000 / (rate * (1 - PUSH_HEADROOM)))  # microseconds
 
     async def __aenter__(self) -> None:
         async with self.pool.acquire() as conn:
-            wait = float(await conn.fetchval(_TAKE, self.spacing))
+            wait = int(await conn.fetchval(_TAKE, self.spacing)) / 1_000_000
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -55,7 +53,7 @@ class SharedPace:
     async def pause(self, seconds: float) -> None:
         """No instance sends before now + seconds."""
         async with self.pool.acquire() as conn:
-            await conn.execute(_PAUSE, seconds)
+            await conn.execute(_PAUSE, round(seconds * 1_000_000))
 
 
 class SharedRateLimiter(AIORateLimiter):

@@ -49,8 +49,9 @@ def address(text: str) -> tuple[str, int]:
 
 
 def check(settings: Settings, webhook_url: str | None, target: str = "") -> str:
-    """Refuse to start without what the HTTP mode needs; the webhook secret to use."""
-    if is_postgres(target) and not settings.telegram_webhook_secret:
+    """Refuse to start without what the HTTP mode needs; the webhook secret to use (on
+    PostgreSQL several instances take the webhook: they must share one)."""
+    if webhook_url and is_postgres(target) and not settings.telegram_webhook_secret:
         raise SystemExit(SECRET_REQUIRED)
     if not settings.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")

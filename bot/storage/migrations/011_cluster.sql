@@ -1,10 +1,10 @@
 -- Several instances on one PostgreSQL database (issue #12). On SQLite (one process) the two
 -- tables stay empty; they exist so both schemas stay equal.
--- The deployment-wide send grid (bot/cluster/pace.py): one row, the next free slot in epoch
--- seconds on the database's clock.
+-- The deployment-wide send grid (bot/cluster/pace.py): one row, the next free slot in
+-- microseconds since the epoch on the database's clock.
 CREATE TABLE cluster_pace (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    next_at DOUBLE PRECISION NOT NULL
+    next_at INTEGER NOT NULL
 );
 -- Webhook updates stored before Telegram gets its 200 (bot/cluster/inbox.py); a user's are
 -- handled in update_id order by whichever instance holds the user's lock.
