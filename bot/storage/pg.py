@@ -20,12 +20,16 @@ Transactions (the mechanism; docs/storage.md says why):
   `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`: one consistent snapshot, no writer lock,
   and a write inside it fails loudly instead of racing (SQLite would upgrade it silently).
 - A statement outside a transaction autocommits, as in SQLite.
+
+A lost connection (the server restarted, a failover) fails the statement or transaction in
+progress — never retried, since a write may have committed just before the loss — and the
+next statement between transactions connects again.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -55,8 +59,9 @@ def _mapped(exc: Exception) -> BaseException:
         return OverflowError(str(exc))
     if isinstance(exc, asyncpg.DataError) and isinstance(exc.__cause__, OverflowError):
         return OverflowError(str(exc))
-    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
-        return PgOperationalError(str(exc))
+    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError
+                  | asyncpg.InternalClientError | OSError):
+        return PgOperationalError(str(exc) or type(exc).__name__)
     return exc
 
 
@@ -134,13 +139,20 @@ _CONTROL = {
 }
 
 
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+         OSError)
+
+
 class PgConnection:
     """One asyncpg connection with aiosqlite's calling convention and SQLite's dialect."""
 
-    def __init__(self, raw: asyncpg.Connection, identities: dict[str, str]) -> None:
-        self.raw = raw
+    def __init__(self, raw: asyncpg.Connection, identities: dict[str, str],
+                 reconnect: Callable[[], Awaitable[asyncpg.Connection]] | None = None) -> None:
+        self.raw = raw  # replaced after a reconnection: do not keep a reference to it
         self.identities = identities  # table → its identity column (for lastrowid)
         self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
+        self._reconnect = reconnect
+        self._in_transaction = False
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
         """Run one statement (awaited or used as `async with … as cur`)."""
@@ -172,11 +184,30 @@ class PgConnection:
     def in_transaction(self) -> bool:
         return self.raw.is_in_transaction()
 
+    async def _alive(self, control: tuple[str, bool] | None) -> bool:
+        """Reconnect a lost connection between transactions; False when the statement is
+        the ROLLBACK of a transaction that died with the connection (nothing to undo)."""
+        if not self.raw.is_closed():
+            return True
+        if control is not None and control[0] == "ROLLBACK":
+            self._in_transaction = False
+            return False
+        if self._in_transaction or self._reconnect is None:
+            raise PgOperationalError("the connection to PostgreSQL was lost; the transaction "
+                                     "in progress was rolled back")
+        self.raw = await self._reconnect()
+        return True
+
     async def _run(self, sql: str, params: Any) -> PgCursor:
         control = _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
         try:
+            if not await self._alive(control):
+                return PgCursor([], -1)
             if control is not None:  # BEGIN and the writer lock in one round trip
+                ending = control[0] in {"COMMIT", "ROLLBACK"}
+                self._in_transaction = self._in_transaction and not ending
                 await self.raw.execute(_LOCKED if control[1] else control[0])
+                self._in_transaction = not ending
                 return PgCursor([], -1)
             upper = sql.lstrip()[:16].upper()
             if upper.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
@@ -186,6 +217,8 @@ class PgConnection:
                 return _pragma(sql)
             return await self._statement(sql, params)
         except Exception as exc:
+            if isinstance(exc, _LOST):  # closed under us: the next transaction reconnects
+                self.raw.terminate()
             mapped = _mapped(exc)
             if mapped is exc:
                 raise

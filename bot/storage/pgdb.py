@@ -39,7 +39,7 @@ class PgDatabase(Database):
     async def connect(cls, url: str) -> PgDatabase:
         """Connect and migrate (waiting for another instance that is migrating)."""
         raw = await connect_raw(url)
-        db = cls(PgConnection(raw, {}), url)
+        db = cls(PgConnection(raw, {}, lambda: connect_raw(url)), url)
         try:
             await db.migrate()
         except BaseException:

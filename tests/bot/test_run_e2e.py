@@ -22,7 +22,7 @@ TOKEN = "123456:TEST-token"
 USER = {"id": 501, "is_bot": False, "first_name": "Mei", "language_code": "en"}
 
 
-async def seeded_database(path: Path) -> None:
+async def seeded_database(path: Path | str) -> None:
     db = await Database.open(path)
     now = datetime.now(UTC)
     for event in shop_events():
@@ -35,8 +35,8 @@ def sent_texts(api: FakeBotApi) -> list[str]:
     return [p.get("text", "") for m, p in api.calls if m == "sendMessage"]
 
 
-async def test_run_answers_balance_and_a_button_press_over_http(tmp_path: Path) -> None:
-    db_path = tmp_path / "run.db"
+async def test_run_answers_balance_and_a_button_press_over_http(db_target: Path | str) -> None:
+    db_path = db_target
     await seeded_database(db_path)
     with FakeBotApi(TOKEN) as api:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.url,

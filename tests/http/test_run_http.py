@@ -45,7 +45,7 @@ def wait_until_up(base: str, bot: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def running(db: Path, api: FakeBotApi, *extra: str) -> Iterator[tuple[str, list[str]]]:
+def running(db: Path | str, api: FakeBotApi, *extra: str) -> Iterator[tuple[str, list[str]]]:
     """The bot with --http on a free port; yields its base URL and, at exit, its stderr."""
     port = free_port()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.url,
@@ -79,9 +79,9 @@ def payment() -> dict[str, Any]:
 
 
 async def test_a_signed_event_over_http_is_applied_and_pushed_while_polling(
-        tmp_path: Path) -> None:
-    await seeded_database(tmp_path / "run.db")
-    with FakeBotApi(TOKEN) as api, running(tmp_path / "run.db", api) as (base, stderr):
+        db_target: Path | str) -> None:
+    await seeded_database(db_target)
+    with FakeBotApi(TOKEN) as api, running(db_target, api) as (base, stderr):
         time.sleep(2)  # the jobs' first run (at 1 s) is over: the push must come from the API
         answer = post_event(base, payment())
         pushed = api.wait_for(lambda calls: any(
@@ -100,9 +100,10 @@ async def test_a_signed_event_over_http_is_applied_and_pushed_while_polling(
     assert "Traceback" not in stderr[0]
 
 
-async def test_webhook_mode_registers_the_secret_and_answers_updates(tmp_path: Path) -> None:
-    await seeded_database(tmp_path / "hook.db")
-    with FakeBotApi(TOKEN) as api, running(tmp_path / "hook.db", api, "--webhook-url",
+async def test_webhook_mode_registers_the_secret_and_answers_updates(
+        db_target: Path | str) -> None:
+    await seeded_database(db_target)
+    with FakeBotApi(TOKEN) as api, running(db_target, api, "--webhook-url",
                  "https://bot.example.test/tg/updates") as (base, stderr):
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": 0, "from": USER, "text": "/balance",

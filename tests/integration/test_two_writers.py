@@ -6,6 +6,7 @@ error is the same named domain error on both."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -140,3 +141,29 @@ async def test_a_read_only_use_case_does_not_wait_for_a_writer(
     assert snap.balance.amount == 600
     assert blocked  # a writer does wait for the writer
     assert (await writing).amount.amount == 50
+
+
+async def test_after_the_connection_is_lost_the_next_transaction_reconnects(
+        platform: Platform, db: Database, backend: str) -> None:
+    from domain.services import get_snapshot, start_withdrawal
+
+    if backend != "postgres":
+        pytest.skip("a SQLite file has no connection to lose")
+    await platform.register()
+    await platform.top_up("600")
+    killer = await Database.open(db.path)
+    uow = SqliteUnitOfWork(db)
+
+    with pytest.raises(sqlite3.OperationalError):  # lost, closed, or caught mid-operation
+        async with uow:
+            await uow.shops.get("S1")
+            await killer.conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            await uow.withdrawals.live("S1")
+    await killer.close()
+    hold = await start_withdrawal(SqliteUnitOfWork(db), "S1", Decimal(50), T0, platform.policy)
+    snap = await get_snapshot(SqliteUnitOfWork(db), "S1", T0, platform.policy)
+
+    assert hold.amount.amount == 50
+    assert snap.in_withdrawal.amount == 50
