@@ -22,7 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import metrics
+from bot import commits, metrics
 from bot.context import Deps
 from bot.conversations import close, flow, withdraw
 from bot.conversations.close import build_close
@@ -74,6 +74,7 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, commits.start_update), group=-4)
     app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
