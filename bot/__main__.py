@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import redact
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
+from bot.startup import CONFIG, closing, database_failure, fail, guarded
 from bot.storage.db import Database
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -94,17 +97,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
 
         return run_http(args, settings)
     if args.webhook_url:
-        raise SystemExit("--webhook-url needs --http HOST:PORT (the webhook is served there)")
+        fail(CONFIG, "--webhook-url needs --http HOST:PORT (the webhook is served there)")
     if not settings.telegram_bot_token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+        fail(CONFIG, "TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     asyncio.run(_polling(args, settings, settings.telegram_bot_token))
 
 
 async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> None:
+    db = await open_database(args.db or settings.db)
+    await closing(db.close, _poll_with(db, args, settings, token))
+
+
+async def _poll_with(db: Database, args: argparse.Namespace, settings: Settings,
+                     token: str) -> None:
     from bot.app import build_application
     from bot.runner import deps_for, run_polling
 
-    db = await Database.open(args.db or settings.db)
     deps = deps_for(settings, db)
     if args.demo:
         from bot.sandbox.demo import seed_demo
@@ -118,11 +126,25 @@ async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> 
     await run_polling(app)
 
 
+async def open_database(path: Path) -> Database:
+    """The database, or a start-up failure naming the file and what is wrong with it."""
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(path, exc) from exc
+    try:
+        await db.ensure_writable()
+    except (sqlite3.Error, OSError) as exc:
+        await db.close()
+        raise database_failure(path, exc) from exc
+    return db
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> None:
     from bot.storage.links import Links
     from domain.errors import UnknownShop
 
-    db = await Database.open(args.db or settings.db)
+    db = await open_database(args.db or settings.db)
     try:
         token = await Links(db).issue(args.shop_id, args.role, datetime.now(UTC))
     except UnknownShop:
@@ -137,9 +159,8 @@ async def _link(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
-    db = await Database.open(args.db or settings.db)
-    version = await db.migrate()
-    await db.close()
+    db = await open_database(args.db or settings.db)
+    version = await closing(db.close, db.migrate())
     print(f"database {db.path} at schema version {version}")
 
 
@@ -198,20 +219,21 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings()
     _logging(settings, quiet=args.command == "chat")
+    redact.install(settings.telegram_bot_token)
     if args.command == "chat":
         asyncio.run(_chat(args, settings))
     elif args.command == "run":
-        _run(args, settings)
+        guarded(lambda: _run(args, settings), settings.telegram_api_base_url)
     elif args.command == "link":
-        asyncio.run(_link(args, settings))
+        guarded(lambda: asyncio.run(_link(args, settings)))
     elif args.command == "faq-eval":
         from bot.faq.evaluate import main as faq_eval
 
         raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
     elif args.command in OPS:
-        sys.exit(OPS[args.command](args, settings))
+        sys.exit(guarded(lambda: OPS[args.command](args, settings)))
     else:
-        asyncio.run(_migrate(args, settings))
+        guarded(lambda: asyncio.run(_migrate(args, settings)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import logging
 import re
 import secrets
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
 from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
+from bot.startup import CONFIG, UNAVAILABLE, closing, fail
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,25 +44,25 @@ def address(text: str) -> tuple[str, int]:
     """HOST:PORT (IPv6 in brackets: [::1]:8080)."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SystemExit(f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
+        fail(CONFIG, f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def check(settings: Settings, webhook_url: str | None) -> str:
     """Refuse to start without what the HTTP mode needs; the webhook secret to use."""
     if not settings.telegram_bot_token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+        fail(CONFIG, "TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     if not settings.http_secret:
-        raise SystemExit("DEPOSIT_HTTP_SECRET is not set: the HTTP API refuses to run "
+        fail(CONFIG, "DEPOSIT_HTTP_SECRET is not set: the HTTP API refuses to run "
                          "unsigned (see README: HTTP API)")
     if webhook_url and not webhook_url.startswith(("https://", "http://")):
-        raise SystemExit("--webhook-url must be an http(s) URL")
+        fail(CONFIG, "--webhook-url must be an http(s) URL")
     path = urlsplit(webhook_url or "").path
     if webhook_url and (path.startswith(RESERVED) or path in {"", "/"}):
-        raise SystemExit("--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
+        fail(CONFIG, "--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
     secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
     if not _TELEGRAM_SECRET.fullmatch(secret):
-        raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        fail(CONFIG, "TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
     return secret
 
 
@@ -73,7 +75,28 @@ def run_http(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
                  webhook_secret: str) -> None:
-    db = await Database.open(args.db or settings.db)
+    from bot.__main__ import open_database
+
+    listening = listen(host, port)  # before Telegram: a taken port fails at once
+    try:
+        db = await open_database(args.db or settings.db)
+        await closing(db.close, _serve_with(db, args, settings, listening, webhook_secret))
+    finally:
+        listening.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, or a start-up failure saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        fail(UNAVAILABLE, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings,
+                      listening: socket.socket, webhook_secret: str) -> None:
+    host, port = listening.getsockname()[:2]
     d = deps_for(settings, db)
     if args.demo:
         from bot.sandbox.demo import seed_demo
@@ -103,7 +126,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     log.info("HTTP API on %s:%d, Telegram by %s, database %s", host, port,
              "webhook" if hook else "long polling", db.path)
     try:
-        await server.serve()
+        await server.serve(sockets=[listening])
     finally:
         await _stop(app, poller, stopping)
 

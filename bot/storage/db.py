@@ -51,13 +51,17 @@ class Database:
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(target, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, target)
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            db = cls(conn, target)
+            await db.migrate()
+        except BaseException:
+            await conn.close()  # its worker thread would keep the process alive
+            raise
         return db
 
     async def migrate(self) -> int:
@@ -79,6 +83,17 @@ class Database:
                 log.info("database migrated to version %d", number)
                 version = number
             return version
+
+    async def ensure_writable(self) -> None:
+        """Raise now (not at the first seller's write) when the file cannot be written: a
+        write of the schema version it already has, rolled back (SQLite only)."""
+        async with self.lock:
+            row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self.conn.execute(f"PRAGMA user_version={int(row[0]) if row else 0}")
+            finally:
+                await self.conn.execute("ROLLBACK")
 
     async def _script(self, sql: str) -> None:
         for statement in _statements(sql):
