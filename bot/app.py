@@ -10,7 +10,6 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -42,6 +41,7 @@ from bot.handlers import (
     updates,
 )
 from bot.i18n import N_, translator
+from bot.limits import FittingBuilder
 from bot.notify.pace import rate_limiter
 from bot.notify.sender import Pause, Sender, SendPolicy, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
@@ -177,7 +177,7 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
                       pause: Pause = sleep_then_go_on,
                       push_lanes: int = 4) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests."""
-    builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
+    builder = FittingBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
     builder = builder.rate_limiter(rate_limiter(push_rate, flood_retries))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
