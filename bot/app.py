@@ -35,6 +35,7 @@ from bot.handlers import (
     history,
     lookup,
     operator,
+    private,
     shops,
     start,
     tickets,
@@ -78,6 +79,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
+    app.add_handler(private.handler())
     app.add_handler(build_close())
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())
