@@ -28,8 +28,10 @@ def parse_line(text: str) -> Any:
     """The JSON value of one line (numbers as Decimal); malformed JSON becomes a `BadLine`."""
     try:
         raw = loads(text)
-    except ValueError as exc:  # JSONDecodeError and bad UTF-8 both land here
-        return BadLine(str(exc))
+    except json.JSONDecodeError as exc:
+        return BadLine(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    except ValueError:  # a number too long to convert: no Python internals in the answer
+        return BadLine("not valid JSON (a number has too many digits)")
     except RecursionError:
         return BadLine("nested too deeply")
     if _ESCAPED_SURROGATE.search(text) and not _encodable(raw):

@@ -24,7 +24,7 @@ from bot.http.models import EventOutcome, Health, IngestAnswer, ShopStatus
 from bot.http.status import shop_status
 from bot.http.webhook import Webhook, add_webhook
 from bot.ingest import BadLine, apply_batch, parse_line
-from bot.storage.ops import gauges, remember_signature
+from bot.storage.ops import forget_signature, gauges, remember_signature
 from domain.apply import EventResult
 from domain.errors import UnknownShop
 from domain.services import get_snapshot
@@ -90,7 +90,7 @@ class Api:
             log.exception("delivering pushes after HTTP events failed; the jobs will retry")
 
     async def authenticate(self, request: Request, stamp: str | None, signature: str | None,
-                           body: bytes) -> None:
+                           body: bytes) -> str:
         """401 unless signed with the shared secret, fresh, and not seen before."""
         now = self.d.clock.now()
         try:
@@ -100,12 +100,21 @@ class Api:
             raise ApiError(401, exc.reason) from None
         if not await remember_signature(self.d.db, seen.signature, seen.expires_at, now):
             raise ApiError(401, "replayed request: this signature was already used")
+        return seen.signature
 
     async def events(self, request: Request, background: BackgroundTasks, stamp: Stamp = None,
                      signature: Signature = None) -> IngestAnswer:
         """One event (JSON) or many (NDJSON), each applied or refused on its own."""
         body = await read_body(request, self.max_body)
-        await self.authenticate(request, stamp, signature, body)
+        seen = await self.authenticate(request, stamp, signature, body)
+        try:
+            return await self._events(request, background, body)
+        except BaseException:  # nothing committed: the same request may be sent again
+            await forget_signature(self.d.db, seen)
+            raise
+
+    async def _events(self, request: Request, background: BackgroundTasks,
+                      body: bytes) -> IngestAnswer:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in JSON_TYPES | NDJSON_TYPES:
             raise ApiError(415, "send application/json (one event) or application/x-ndjson")
@@ -122,7 +131,14 @@ class Api:
                      signature: Signature = None) -> ShopStatus:
         """Balance, required and why, shortfall, holds, arrears, restriction and effects."""
         await read_body(request, self.max_body)
-        await self.authenticate(request, stamp, signature, b"")
+        seen = await self.authenticate(request, stamp, signature, b"")
+        try:
+            return await self._status(shop_id)
+        except BaseException:  # a read: the same request may be sent again
+            await forget_signature(self.d.db, seen)
+            raise
+
+    async def _status(self, shop_id: str) -> ShopStatus:
         try:
             snap = await get_snapshot(self.d.uow(), shop_id, self.d.clock.now(), self.d.policy)
         except UnknownShop:
