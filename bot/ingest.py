@@ -29,7 +29,7 @@ def parse_line(text: str) -> Any:
     try:
         raw = loads(text)
     except json.JSONDecodeError as exc:
-        return BadLine(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+        return BadLine(str(exc))  # "Expecting value: line 1 column 1 (char 0)"
     except ValueError:  # a number too long to convert: no Python internals in the answer
         return BadLine("not valid JSON (a number has too many digits)")
     except RecursionError:
