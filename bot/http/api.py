@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, FastAPI, Request, Security
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 
 from bot import metrics
@@ -182,12 +182,15 @@ def _answer(lines: list[tuple[int, str]], results: list[EventResult]) -> IngestA
 
 
 def create_api(d: Deps, secret: str, *, max_body: int = MiB, webhook: Webhook | None = None,
-               after_events: Callable[[], Awaitable[None]] | None = None) -> FastAPI:
-    """The ASGI app; `after_events` runs after a request applied something (pushes)."""
+               after_events: Callable[[], Awaitable[None]] | None = None,
+               metrics_access: str = "open", openapi_access: str = "open") -> FastAPI:
+    """The ASGI app; `after_events` runs after a request applied something (pushes);
+    /metrics and /openapi.json are "open", "signed" (like /v1/) or "off" (404)."""
     if not secret:
         raise ValueError("the HTTP API needs a shared secret (DEPOSIT_HTTP_SECRET)")
     api = Api(d, secret, max_body, after_events)
     app = FastAPI(title="Store deposit desk", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="SPEC §9 platform events in, shop deposit status out. "
                               "Requests are signed: see README, HTTP API.")
     errors.install(app)
@@ -198,12 +201,32 @@ def create_api(d: Deps, secret: str, *, max_body: int = MiB, webhook: Webhook | 
                       response_model=ShopStatus, summary="A shop's deposit status",
                       responses=documented(401, 404, 413, 422))
     app.add_api_route("/healthz", api.health, methods=["GET"], response_model=Health)
-    app.add_api_route("/metrics", api.metrics, methods=["GET"], response_class=PlainTextResponse,
-                      responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    if metrics_access != "off":
+        app.add_api_route("/metrics", guarded(api, metrics_access, api.metrics), methods=["GET"],
+                          response_class=PlainTextResponse, responses={200: {"content": {
+                              "text/plain": {"schema": {"type": "string"}}}}})
+    if openapi_access != "off":
+        async def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
+        app.add_api_route("/openapi.json", guarded(api, openapi_access, openapi),
+                          methods=["GET"], include_in_schema=False)
     if webhook is not None:
         add_webhook(app, webhook, max_body)
     _both_headers(app)
     return app
+
+
+def guarded(api: Api, access: str, route: Callable[[], Awaitable[Any]]
+            ) -> Callable[..., Awaitable[Any]]:
+    """The route as is ("open"), or behind the /v1/ request signature ("signed")."""
+    if access != "signed":
+        return route
+
+    async def signed(request: Request, stamp: Stamp = None, signature: Signature = None) -> Any:
+        await api.authenticate(request, stamp, signature, b"")
+        return await route()
+    signed.__doc__ = route.__doc__
+    return signed
 
 
 def _both_headers(app: FastAPI) -> None:

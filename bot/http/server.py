@@ -29,6 +29,7 @@ from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
+MIN_SECRET = 32  # bytes: an HMAC key or webhook token shorter than this is guessable offline
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -41,11 +42,11 @@ class _Server(uvicorn.Server):
 
 
 def address(text: str) -> tuple[str, int]:
-    """HOST:PORT (IPv6 in brackets: [::1]:8080)."""
+    """HOST:PORT (IPv6 in brackets: [::1]:8080); :PORT binds 127.0.0.1 only."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         fail(CONFIG, f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
-    return host.strip("[]") or "0.0.0.0", int(port)
+    return host.strip("[]") or "127.0.0.1", int(port)  # ":8080" stays on this machine
 
 
 def check(settings: Settings, webhook_url: str | None) -> str:
@@ -60,7 +61,13 @@ def check(settings: Settings, webhook_url: str | None) -> str:
     path = urlsplit(webhook_url or "").path
     if webhook_url and (path.startswith(RESERVED) or path in {"", "/"}):
         fail(CONFIG, "--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
+    if len(settings.http_secret.encode()) < MIN_SECRET:
+        fail(CONFIG, f"DEPOSIT_HTTP_SECRET is shorter than {MIN_SECRET} bytes: use e.g. "
+                     "`openssl rand -hex 32`")
     secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+    if len(secret.encode()) < MIN_SECRET:
+        fail(CONFIG, f"TELEGRAM_WEBHOOK_SECRET is shorter than {MIN_SECRET} bytes: use e.g. "
+                     "`openssl rand -hex 32`")
     if not _TELEGRAM_SECRET.fullmatch(secret):
         fail(CONFIG, "TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
     return secret
@@ -115,6 +122,7 @@ async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings
         await sender_of(app.bot_data).drain(app.bot)
 
     api = create_api(d, settings.http_secret, max_body=settings.http_max_body, webhook=hook,
+                     metrics_access=settings.http_metrics, openapi_access=settings.http_openapi,
                      after_events=pushes)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
                                     lifespan="off", access_log=False))
