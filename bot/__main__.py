@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
-from bot.startup import CONFIG, closing, database_failure, fail, guarded
+from bot.startup import CONFIG, DAMAGED, closing, database_failure, fail, guarded
 from bot.storage.db import Database
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    check = sub.add_parser("check", help="full database integrity check (exit 65 if damaged)")
+    check.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
     add_commands(sub)
@@ -134,10 +136,30 @@ async def open_database(path: Path) -> Database:
         raise database_failure(path, exc) from exc
     try:
         await db.ensure_writable()
+        found = await db.integrity()
     except (sqlite3.Error, OSError) as exc:
         await db.close()
         raise database_failure(path, exc) from exc
+    if found != "ok":  # no money is served from a damaged ledger
+        await db.close()
+        fail(DAMAGED, f"database {path} failed its integrity check: {found} (restore the "
+                      "latest backup; `deposit-bot check` for the full report)")
     return db
+
+
+async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """`deposit-bot check`: the full integrity check; exit 0 when ok, 65 when not."""
+    path = args.db or settings.db
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(path, exc) from exc
+    try:
+        found = await closing(db.close, db.integrity(full=True))
+    except sqlite3.DatabaseError as exc:  # too damaged for the check to finish
+        found = str(exc)
+    print(f"database {path}: integrity {found}")
+    return 0 if found == "ok" else DAMAGED
 
 
 async def _link(args: argparse.Namespace, settings: Settings) -> None:
@@ -226,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
         guarded(lambda: _run(args, settings), settings.telegram_api_base_url)
     elif args.command == "link":
         guarded(lambda: asyncio.run(_link(args, settings)))
+    elif args.command == "check":
+        sys.exit(guarded(lambda: asyncio.run(_check(args, settings))))
     elif args.command == "faq-eval":
         from bot.faq.evaluate import main as faq_eval
 

@@ -44,7 +44,11 @@ def fail(code: int, message: str) -> NoReturn:
 
 
 def database_failure(path: str | Path, exc: BaseException) -> StartupFailed:
-    """An error opening or migrating the database file, as one line."""
+    """An error opening or migrating the database file, as one line (65 when damaged)."""
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CORRUPT or \
+            "malformed" in str(exc):
+        return StartupFailed(DAMAGED, f"database {path} is damaged: {exc} (restore the latest "
+                                      "backup; `deposit-bot check` for the full report)")
     return StartupFailed(DATABASE, f"database {path} cannot be used: {exc}")
 
 

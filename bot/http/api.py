@@ -150,11 +150,13 @@ class Api:
         """Up, and the database answers: read under the lock when it is free; while a writer
         holds it, the version read last (a health check never waits on a batch)."""
         if self.d.db.lock.locked() and self.schema_version is not None:
-            return Health(status="ok", schema_version=self.schema_version)
+            return Health(status="ok", schema_version=self.schema_version,
+                          integrity=self.d.db.checked)
         async with self.d.db.lock, self.d.db.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         self.schema_version = int(row[0]) if row else 0
-        return Health(status="ok", schema_version=self.schema_version)
+        return Health(status="ok", schema_version=self.schema_version,
+                      integrity=self.d.db.checked)
 
     async def metrics(self) -> PlainTextResponse:
         """Counters and gauges in the Prometheus text format."""

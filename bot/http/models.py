@@ -116,3 +116,4 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     schema_version: int
+    integrity: str = "ok"  # the start's integrity check (the bot does not start otherwise)

@@ -43,6 +43,7 @@ class Database:
         self.conn = conn
         self.path = path
         self.lock = asyncio.Lock()
+        self.checked = "not checked"  # the last integrity check's finding
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -83,6 +84,17 @@ class Database:
                 log.info("database migrated to version %d", number)
                 version = number
             return version
+
+    async def integrity(self, *, full: bool = False) -> str:
+        """'ok', or what the engine's own check found (SQLite: quick_check at start, a full
+        integrity_check for `deposit-bot check`). The one place a PostgreSQL backend gives
+        its own equivalent."""
+        pragma = "integrity_check" if full else "quick_check"
+        async with self.lock, self.conn.execute(f"PRAGMA {pragma}") as cur:
+            rows = [str(r[0]) for r in await cur.fetchall()]
+        found = "ok" if rows == ["ok"] else "; ".join(rows[:5])
+        self.checked = found
+        return found
 
     async def ensure_writable(self) -> None:
         """Raise now (not at the first seller's write) when the file cannot be written: a

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.startup import CONFIG, DATABASE, UNAVAILABLE
+from bot.startup import CONFIG, DAMAGED, DATABASE, UNAVAILABLE
 from tests.bot.fake_bot_api import FakeBotApi
 
 TOKEN = "123456:TEST-token-for-startup-failures-xxxxxxxx"
@@ -148,3 +148,49 @@ def test_a_port_already_in_use_exits_69_at_once(tmp_path: Path, api: FakeBotApi)
 
     assert code == UNAVAILABLE, err
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def corrupted_in_the_middle(tmp_path: Path) -> Path:
+    """A real database with data whose middle pages are overwritten (the header stays valid,
+    so it opens and migrates)."""
+    db = tmp_path / "c.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT)")
+    conn.execute("CREATE INDEX filler_text ON filler (text)")
+    conn.executemany("INSERT INTO filler (text) VALUES (?)",
+                     [(f"row {i} " + "x" * 200,) for i in range(3000)])
+    conn.commit()
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    size = db.stat().st_size
+    with open(db, "r+b") as fh:
+        fh.seek(size // 2 - (size // 2) % 4096)
+        fh.write(b"\xde\xad\xbe\xef" * 2048)
+    return db
+
+
+def test_a_database_corrupted_in_the_middle_refuses_to_start_with_65(
+        tmp_path: Path, api: FakeBotApi) -> None:
+    db = corrupted_in_the_middle(tmp_path)
+
+    code, err, _ = start(db, base_url=api.url)
+
+    assert code == DAMAGED, err
+    assert "failed its integrity check" in err or "is damaged" in err
+    assert "Traceback" not in err
+
+
+def test_deposit_bot_check_reports_damage_with_65_and_a_sound_file_with_0(
+        tmp_path: Path) -> None:
+    bad = corrupted_in_the_middle(tmp_path)
+    good = tmp_path / "good.db"
+    subprocess.run([sys.executable, "-m", "bot", "migrate", "--db", str(good)], check=True,
+                   capture_output=True, timeout=LIMIT)
+
+    damaged = subprocess.run([sys.executable, "-m", "bot", "check", "--db", str(bad)],
+                             capture_output=True, text=True, timeout=LIMIT)
+    sound = subprocess.run([sys.executable, "-m", "bot", "check", "--db", str(good)],
+                           capture_output=True, text=True, timeout=LIMIT)
+
+    assert damaged.returncode == DAMAGED, damaged.stdout + damaged.stderr
+    assert (sound.returncode, sound.stdout.strip().endswith("integrity ok")) == (0, True)
