@@ -94,6 +94,10 @@ async def _history_size(db: Database) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.verification == "webhook" and not (
+            settings.verification_url and len((settings.verification_secret or "").encode()) >= 32):
+        fail(CONFIG, "DEPOSIT_VERIFICATION=webhook needs DEPOSIT_VERIFICATION_URL and a "
+                     "DEPOSIT_VERIFICATION_SECRET of at least 32 bytes")
     if args.http:
         from bot.http.server import run_http
 

@@ -111,6 +111,13 @@ class DestinationNameMismatch(DepositError):
 
 
 @dataclass
+class VerificationUnavailable(DepositError):
+    """No channel could deliver the closure's one-time code (none configured, or it failed)."""
+
+    reason: str
+
+
+@dataclass
 class IncompleteDestination(DepositError):
     """A payout destination lacks a field or holds one that cannot be an account."""
 
