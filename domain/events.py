@@ -29,8 +29,9 @@ from domain.errors import EventRejected
 # fraction with digits on both sides: "100", "100.5", "-3". Not "1_000", "1e2", "+5", ".5",
 # "5.", " 5", Arabic-Indic or mathematical digits (Python's Decimal takes all of these).
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-# A platform's shop id: a letter or digit, then letters, digits, '.', '_', '-'; 1–64 of them.
-_SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A platform's shop id: a letter or digit, then letters, digits, '.', '_', '-', ':' (ids such
+# as "TT:GB:…"); 1–128 of them. No spaces, no other scripts, nothing trimmed.
+_SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
 
 
@@ -84,7 +85,7 @@ def _moment_text(value: Any) -> Any:
 
 def _shop_id(value: Any) -> Any:
     if not isinstance(value, str) or not _SHOP_ID.fullmatch(value):
-        raise ValueError("must be 1-64 characters: letters, digits, '.', '_' or '-', "
+        raise ValueError("must be 1-128 characters: letters, digits, '.', '_', '-' or ':', "
                          "starting with a letter or digit")
     return value
 
