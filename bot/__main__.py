@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import redact
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
 from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
+from bot.startup import CONFIG, DAMAGED, closing, database_failure, fail, guarded
 from bot.storage.db import Database, shown
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -47,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     migrate.add_argument("--db", type=db_location,
                          help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    check = sub.add_parser("check", help="full database integrity check (exit 65 if damaged)")
+    check.add_argument("--db", type=db_location,
+                       help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
     add_commands(sub)
@@ -92,29 +98,37 @@ async def _history_size(db: Database) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.verification == "webhook" and not (
+            settings.verification_url and len((settings.verification_secret or "").encode()) >= 32):
+        fail(CONFIG, "DEPOSIT_VERIFICATION=webhook needs DEPOSIT_VERIFICATION_URL and a "
+                     "DEPOSIT_VERIFICATION_SECRET of at least 32 bytes")
     if args.http:
         from bot.http.server import run_http
 
         return run_http(args, settings)
     if args.webhook_url:
-        raise SystemExit("--webhook-url needs --http HOST:PORT (the webhook is served there)")
+        fail(CONFIG, "--webhook-url needs --http HOST:PORT (the webhook is served there)")
     if not settings.telegram_bot_token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+        fail(CONFIG, "TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     asyncio.run(_polling(args, settings, settings.telegram_bot_token))
 
 
 async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> None:
+    db = await open_database(args.db or settings.db)
+    await closing(db.close, _poll_with(db, args, settings, token))
+
+
+async def _poll_with(db: Database, args: argparse.Namespace, settings: Settings,
+                     token: str) -> None:
     from bot.app import build_application
     from bot.cluster.node import POLLING_REFUSED, Node, db_target
     from bot.runner import deps_for, run_polling
 
     target = db_target(args.db or settings.db)
-    db = await Database.open(target)
     node = await Node.open(target, settings.job_interval_seconds)
     await node.leadership.start()
     if not node.leadership.is_leader:  # PostgreSQL: another instance leads (and may poll)
         await node.close()
-        await db.close()
         raise SystemExit(POLLING_REFUSED)
     deps = deps_for(settings, db)
     if args.demo:
@@ -134,11 +148,45 @@ async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> 
         await node.close()
 
 
+async def open_database(path: Path) -> Database:
+    """The database, or a start-up failure naming the file and what is wrong with it."""
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(path, exc) from exc
+    try:
+        await db.ensure_writable()
+        found = await db.integrity()
+    except (sqlite3.Error, OSError) as exc:
+        await db.close()
+        raise database_failure(path, exc) from exc
+    if found != "ok":  # no money is served from a damaged ledger
+        await db.close()
+        fail(DAMAGED, f"database {path} failed its integrity check: {found} (restore the "
+                      "latest backup; `deposit-bot check` for the full report)")
+    return db
+
+
+async def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """`deposit-bot check`: the full integrity check; exit 0 when ok, 65 when not."""
+    path = args.db or settings.db
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(path, exc) from exc
+    try:
+        found = await closing(db.close, db.integrity(full=True))
+    except sqlite3.DatabaseError as exc:  # too damaged for the check to finish
+        found = str(exc)
+    print(f"database {path}: integrity {found}")
+    return 0 if found == "ok" else DAMAGED
+
+
 async def _link(args: argparse.Namespace, settings: Settings) -> None:
     from bot.storage.links import Links
     from domain.errors import UnknownShop
 
-    db = await Database.open(args.db or settings.db)
+    db = await open_database(args.db or settings.db)
     try:
         token = await Links(db).issue(args.shop_id, args.role, datetime.now(UTC))
     except UnknownShop:
@@ -153,9 +201,8 @@ async def _link(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
-    db = await Database.open(args.db or settings.db)
-    version = await db.migrate()
-    await db.close()
+    db = await open_database(args.db or settings.db)
+    version = await closing(db.close, db.migrate())
     print(f"database {shown(db.path)} at schema version {version}")
 
 
@@ -214,20 +261,23 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings()
     _logging(settings, quiet=args.command == "chat")
+    redact.install(settings.telegram_bot_token)
     if args.command == "chat":
         asyncio.run(_chat(args, settings))
     elif args.command == "run":
-        _run(args, settings)
+        guarded(lambda: _run(args, settings), settings.telegram_api_base_url)
     elif args.command == "link":
-        asyncio.run(_link(args, settings))
+        guarded(lambda: asyncio.run(_link(args, settings)))
+    elif args.command == "check":
+        sys.exit(guarded(lambda: asyncio.run(_check(args, settings))))
     elif args.command == "faq-eval":
         from bot.faq.evaluate import main as faq_eval
 
         raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
     elif args.command in OPS:
-        sys.exit(OPS[args.command](args, settings))
+        sys.exit(guarded(lambda: OPS[args.command](args, settings)))
     else:
-        asyncio.run(_migrate(args, settings))
+        guarded(lambda: asyncio.run(_migrate(args, settings)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    ApplicationBuilder,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -23,7 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
-from bot import metrics
+from bot import commits, metrics
 from bot.cluster.leader import Leadership
 from bot.cluster.state import STATE_GROUP, load_update_state
 from bot.context import Deps
@@ -39,12 +38,14 @@ from bot.handlers import (
     history,
     lookup,
     operator,
+    private,
     shops,
     start,
     tickets,
     updates,
 )
 from bot.i18n import N_, translator
+from bot.limits import FittingBuilder
 from bot.notify.pace import rate_limiter
 from bot.notify.sender import Pause, Sender, SendPolicy, sender_of, sleep_then_go_on
 from bot.storage.persistence import SqlitePersistence
@@ -77,11 +78,13 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application, *, shared: bool = False) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them; `shared`: several instances."""
     flow.bind(app)
+    app.add_handler(TypeHandler(Update, commits.start_update), group=STATE_GROUP - 1)
     if shared:  # another instance may have moved this user's conversation on
         app.add_handler(TypeHandler(Update, load_update_state), group=STATE_GROUP)
     app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
     app.add_handler(TypeHandler(Update, count_update), group=-2)
     app.add_handler(TypeHandler(Update, flow.track), group=-1)
+    app.add_handler(private.handler())
     app.add_handler(build_close())
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())
@@ -205,7 +208,7 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
                       ) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests;
     `leadership` and `limiter` are the cluster's on PostgreSQL."""
-    builder = ApplicationBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
+    builder = FittingBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
     builder = builder.rate_limiter(limiter or rate_limiter(push_rate, flood_retries))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

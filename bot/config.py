@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 UserIds = Annotated[frozenset[int], NoDecode]
+Access = Literal["open", "signed", "off"]
 
 
 def db_location(text: str | Path) -> str | Path:
@@ -65,3 +66,14 @@ class Settings(BaseSettings):
     http_max_body: int = Field(default=1 << 20, gt=0, validation_alias="DEPOSIT_HTTP_MAX_BODY")
     telegram_webhook_secret: str | None = Field(default=None,
                                                 validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    # the closure's one-time code: "webhook" (signed POST to the platform), "log" (development
+    # only), unset: identity checks are unavailable and /close says so
+    verification: Literal["webhook", "log"] | None = Field(
+        default=None, validation_alias="DEPOSIT_VERIFICATION")
+    verification_url: str | None = Field(default=None,
+                                         validation_alias="DEPOSIT_VERIFICATION_URL")
+    verification_secret: str | None = Field(default=None,
+                                            validation_alias="DEPOSIT_VERIFICATION_SECRET")
+    # /metrics and /openapi.json: open (default), signed (the /v1/ signature) or off
+    http_metrics: Access = Field(default="open", validation_alias="DEPOSIT_HTTP_METRICS")
+    http_openapi: Access = Field(default="open", validation_alias="DEPOSIT_HTTP_OPENAPI")

@@ -101,6 +101,13 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
         "The account holder must be your registered entity “{entity}”. A different name is "
         "refused before anything is submitted; send the account name exactly as registered.")
     .format(entity=err.entity_name),
+    e.VerificationUnavailable: lambda t, err: t.gettext(
+        "Identity checks for closing a shop are not available right now, so no one-time code "
+        "could be sent and the closure cannot go on. Nothing else was done. Send /support to "
+        "reach a person from support, or try /close again later."),
+    e.IncompleteDestination: lambda t, err: t.gettext(
+        "That is not an account the money can go to: a PayPal account is an e-mail address, "
+        "a bank account has the bank's name and the account number. Nothing was submitted."),
     e.RefundNotWhole: lambda t, err: t.gettext(
         "The closing refund pays out the whole balance, {amount}.").format(
         amount=t.money(err.amount)),

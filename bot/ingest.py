@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,8 +30,10 @@ def parse_line(text: str) -> Any:
     """The JSON value of one line (numbers as Decimal); malformed JSON becomes a `BadLine`."""
     try:
         raw = loads(text)
-    except ValueError as exc:  # JSONDecodeError and bad UTF-8 both land here
-        return BadLine(str(exc))
+    except json.JSONDecodeError as exc:
+        return BadLine(str(exc))  # "Expecting value: line 1 column 1 (char 0)"
+    except ValueError:  # a number too long to convert: no Python internals in the answer
+        return BadLine("not valid JSON (a number has too many digits)")
     except RecursionError:
         return BadLine("nested too deeply")
     if _ESCAPED_SURROGATE.search(text) and not _encodable(raw):
@@ -71,14 +75,36 @@ async def apply_one(d: Deps, raw: Any) -> EventResult:
     return count(await apply_event(d.uow(), raw, d.clock.now(), d.policy))
 
 
+# A batch commits every CHUNK_EVENTS events or CHUNK_SECONDS, whichever comes first, and then
+# yields: the database lock is FIFO, so a seller's update (or /healthz, or an importer in
+# another process) waiting for it goes next instead of waiting out the whole request.
+CHUNK_EVENTS = 100
+CHUNK_SECONDS = 0.2
+
+
 async def apply_batch(d: Deps, raws: Iterable[Any]) -> list[EventResult]:
-    """Many events in one transaction; a rejected one is undone alone, the rest commits."""
+    """Many events in bounded transactions; a rejected one is undone alone, the rest commits."""
     results: list[EventResult] = []
     now = d.clock.now()
+    pending = list(raws)
+    while pending:
+        done = await _chunk(d, pending, now, results)
+        pending = pending[done:]
+        await asyncio.sleep(0)  # let whoever waits for the lock in
+    return results
+
+
+async def _chunk(d: Deps, raws: list[Any], now: Any, results: list[EventResult]) -> int:
+    """Apply events from the front of raws in one transaction until a bound; how many."""
+    deadline = time.monotonic() + CHUNK_SECONDS
+    taken = 0
     async with Batch(d.db) as batch:
-        for raw in raws:
+        for raw in raws[:CHUNK_EVENTS]:
+            taken += 1
             if isinstance(raw, BadLine):
                 results.append(count(raw.result()))
-                continue
-            results.append(count(await apply_event(batch.uow(), raw, now, d.policy)))
-    return results
+            else:
+                results.append(count(await apply_event(batch.uow(), raw, now, d.policy)))
+            if time.monotonic() > deadline:
+                break
+    return taken

@@ -13,7 +13,10 @@ WORDS = {
     "dollars": "USD", "英镑": "GBP", "英鎊": "GBP", "镑": "GBP", "鎊": "GBP", "美元": "USD",
     "美金": "USD", "刀": "USD",
 }
-_NUMBER = r"(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)"
+# The chat grammar: ASCII (or full-width, which Chinese input produces) digits, optional
+# thousands commas, an optional fraction with digits on both sides. Not ".5", "5.", "1_000",
+# "1e2", "+5", Arabic-Indic or mathematical digits.
+_NUMBER = r"(?P<number>[0-9][0-9,]*(?:\.[0-9]+)?)"
 _PATTERN = re.compile(
     rf"^(?P<pre>[^\d\s.,\-]*)\s*(?P<sign>-)?\s*{_NUMBER}\s*(?P<post>[^\d.,\-]*)$",
     re.IGNORECASE)
@@ -47,8 +50,17 @@ def _currency(token: str) -> str | None:
     raise AmountUnreadable("unknown_currency")
 
 
+def _foreign_digit(ch: str) -> bool:
+    """A digit that is neither ASCII nor full-width (NFKC would turn 𝟏 into 1)."""
+    if ch.isascii() or "\uff10" <= ch <= "\uff19":
+        return False
+    return unicodedata.category(ch) == "Nd" or unicodedata.normalize("NFKC", ch).isdigit()
+
+
 def parse_amount(text: str) -> Parsed:
     """Read one amount with an optional currency before or after it."""
+    if any(_foreign_digit(ch) for ch in text or ""):
+        raise AmountUnreadable("not_a_number")
     clean = unicodedata.normalize("NFKC", text or "").strip().rstrip("。")
     if len(clean) > 1 and clean.endswith(".") and not clean[-2].isdigit():
         clean = clean[:-1]

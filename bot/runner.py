@@ -38,12 +38,14 @@ def staff(settings: Settings) -> dict[str, Any]:
 
 
 def deps_for(settings: Settings, db: Database, **kwargs: Any) -> Deps:
-    """The production Deps: policy, real clock, logged verification channel, staff."""
-    from bot.channels import LoggedChannel
+    """The production Deps: policy, real clock, the configured verification channel, staff."""
+    from bot.channels import channel_for
     from bot.clock import SystemClock
     from domain.policy import load_policy
 
-    return Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
+    channel = channel_for(settings.verification, settings.verification_url,
+                          settings.verification_secret)
+    return Deps(db, load_policy(settings.policy), SystemClock(), channel,
                 settings.default_language, **staff(settings), **kwargs)
 
 

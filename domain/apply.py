@@ -174,6 +174,9 @@ async def _order(uow: UnitOfWork, shop: Shop, e: ev.OrderUpdated, now: datetime,
 async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed,
                              now: datetime, policy: Policy) -> None:
     amount = _money(shop, e.amount, e.currency)
+    if e.amount > policy.topup_max:  # the same ceiling as a top-up the seller starts
+        raise EventRejected("amount", f"must not exceed the top-up maximum "
+                                      f"{policy.topup_max:,}")
     if shop.status is ShopStatus.CLOSED:
         raise EventRejected("shop_id", "shop is closed; return the payment to the payer")
     quote = await uow.quotes.get(e.payment_ref)

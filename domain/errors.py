@@ -111,6 +111,20 @@ class DestinationNameMismatch(DepositError):
 
 
 @dataclass
+class VerificationUnavailable(DepositError):
+    """No channel could deliver the closure's one-time code (none configured, or it failed)."""
+
+    reason: str
+
+
+@dataclass
+class IncompleteDestination(DepositError):
+    """A payout destination lacks a field or holds one that cannot be an account."""
+
+    field: str  # kind | account_name | account
+
+
+@dataclass
 class ClosureStepRefused(DepositError):
     """A closure step was asked for out of order or before its conditions hold."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -24,12 +25,25 @@ from pydantic import (
 
 from domain.errors import EventRejected
 
+# The event grammar of amounts and rates: ASCII digits, an optional minus, an optional
+# fraction with digits on both sides: "100", "100.5", "-3". Not "1_000", "1e2", "+5", ".5",
+# "5.", " 5", Arabic-Indic or mathematical digits (Python's Decimal takes all of these).
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# A platform's shop id: a letter or digit, then letters, digits, '.', '_', '-', ':' (ids such
+# as "TT:GB:…"); 1–128 of them. No spaces, no other scripts, nothing trimmed.
+_SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
+
 
 def _decimal_text(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError("must be a decimal string")
+    text = value if isinstance(value, str) else (
+        format(value, "f") if isinstance(value, Decimal) and value.is_finite() else str(value))
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError("must be a decimal string of ASCII digits, e.g. 100 or 100.50")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation as exc:
         raise ValueError("must be a decimal string") from exc
     if not number.is_finite():
@@ -62,6 +76,20 @@ def _places(limit: int, ceiling: Decimal) -> Any:
     return check
 
 
+def _moment_text(value: Any) -> Any:
+    if not isinstance(value, str) or not _ISO_MOMENT.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date and time with offset, e.g. "
+                         "2026-11-21T10:00:00+08:00")
+    return value
+
+
+def _shop_id(value: Any) -> Any:
+    if not isinstance(value, str) or not _SHOP_ID.fullmatch(value):
+        raise ValueError("must be 1-128 characters: letters, digits, '.', '_', '-' or ':', "
+                         "starting with a letter or digit")
+    return value
+
+
 def _moment(value: datetime) -> datetime:
     if not EARLIEST <= value.year <= LATEST:
         raise ValueError(f"must be between the years {EARLIEST} and {LATEST}")
@@ -70,7 +98,8 @@ def _moment(value: datetime) -> datetime:
 
 Amount = Annotated[Decimal, BeforeValidator(_places(2, MAX_AMOUNT))]
 Rate = Annotated[Decimal, BeforeValidator(_places(6, MAX_RATE))]
-Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(_moment)]
+ShopId = Annotated[str, BeforeValidator(_shop_id)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Currency = Literal["GBP", "USD", "CNY", "HKD"]
 Market = Literal["GB", "US", "SG", "MY", "TH", "PH", "VN"]
@@ -86,7 +115,7 @@ class Event(BaseModel):
 
 
 class ShopEvent(Event):
-    shop_id: Text
+    shop_id: ShopId
 
 
 class ShopRegistered(ShopEvent):

@@ -15,6 +15,7 @@ from domain.errors import (
     DestinationNameMismatch,
     DestinationNotAllowed,
     HoldExpired,
+    IncompleteDestination,
     InvalidAmount,
     NothingWithdrawable,
     RefundNotWhole,
@@ -97,9 +98,21 @@ def check_destination(shop: Shop, destination: Destination, policy: Policy) -> s
     if destination.kind not in allowed:
         raise DestinationNotAllowed(destination.kind, allowed)
     check_account_name(shop, destination.account_name)
-    if not destination.account.strip():
-        raise DestinationNameMismatch(destination.account_name, shop.entity_name)
+    check_account(destination.kind, destination.account)
     return payout_currency(shop, destination.kind, policy)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_account(kind: str, account: str) -> None:
+    """A PayPal account is an e-mail address; a bank account has digits (so no placeholder such
+    as an empty field or 'None' passes as one)."""
+    text = account.strip()
+    fits = (_EMAIL.fullmatch(text) is not None if kind == "paypal"
+            else any(ch.isdigit() for ch in text))
+    if not fits:
+        raise IncompleteDestination("account")
 
 
 def payout_currency(shop: Shop, kind: str, policy: Policy) -> str:

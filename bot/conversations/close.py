@@ -26,7 +26,15 @@ from telegram.ext import (
 )
 
 from bot.context import deps
-from bot.conversations.flow import ActiveFlow, draft, drop_draft, say
+from bot.conversations.flow import (
+    ActiveFlow,
+    destination_of,
+    draft,
+    drop_draft,
+    only_at,
+    record_steps,
+    say,
+)
 from bot.errors_text import destination_name, explain
 from bot.handlers.common import (
     current_shop,
@@ -56,7 +64,6 @@ from domain.errors import (
 )
 from domain.model import (
     ClosureStage,
-    Destination,
     Shop,
     ShopStatus,
     Withdrawal,
@@ -64,7 +71,13 @@ from domain.model import (
     WithdrawalStatus,
 )
 from domain.services import confirm_withdrawal, send_closure_code, start_refund, today_in
-from domain.withdrawals import check_account_name, minimum, payout_currency, payout_dates
+from domain.withdrawals import (
+    check_account,
+    check_account_name,
+    minimum,
+    payout_currency,
+    payout_dates,
+)
 
 FLOW = "close"
 MAX_TEXT = 64
@@ -462,6 +475,7 @@ def _arrears(t: Translator, shop: Shop, view: ClosureView) -> list[str]:
 # ---- step 5: the agreement ------------------------------------------------------------
 
 
+@only_at(FLOW, "close.checklist")
 @refusals
 async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Sign agreement: show what the agreement says; ask to agree and sign."""
@@ -491,6 +505,7 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return State.AGREEMENT
 
 
+@only_at(FLOW, "close.agreement")
 @refusals
 async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """I agree and sign: record who and when; then the refund (or the shop closes at once)."""
@@ -610,6 +625,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         await say(update, t.gettext("Send the account in one line of at most 64 characters."))
         return State.ACCOUNT
     flow = _flow(context, shop)
+    check_account(str(flow.get("kind")), account)  # refused (kept at this step) by @refusals
     flow["account"], flow["step"] = account, "confirm"
     return await _summary(update, context, t, shop)
 
@@ -659,6 +675,7 @@ async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return await _resume(update, context, t, shop)
 
 
+@only_at(FLOW, "close.confirm", "close.submitted")
 @refusals
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Confirm refund: submit once (a second tap changes nothing); show the payout dates."""
@@ -668,8 +685,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     d, flow = deps(context), _flow(context, shop)
     if not flow.get("wid") or not flow.get("account"):
         return await _resume(update, context, t, shop)
-    destination_ = Destination(str(flow.get("kind")), str(flow.get("name")),
-                               str(flow.get("account")))
+    destination_ = destination_of(flow)
     try:
         await confirm_withdrawal(d.uow(), shop.shop_id, str(flow["wid"]), destination_,
                                  d.clock.now(), d.policy)
@@ -794,7 +810,7 @@ def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore
     def button(callback: Any, action: str) -> CallbackQueryHandler:  # type: ignore[type-arg]
         return CallbackQueryHandler(callback, pattern=rf"^cl:{action}:")
 
-    return ConversationHandler(
+    return record_steps(FLOW, ConversationHandler(
         entry_points=[CommandHandler("close", close)],
         states={
             State.INTRO: [button(go, "go")],
@@ -812,4 +828,4 @@ def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore
                    button(cancel, "cancel"),
                    CallbackQueryHandler(stale, pattern=r"^cl:")],
         name="close", persistent=persistent, per_message=False, allow_reentry=True,
-    )
+    ))

@@ -29,6 +29,8 @@ from bot.conversations.flow import (
     draft_shop,
     drop_draft,
     flow_shop,
+    only_at,
+    record_steps,
     say,
     stale,
     typed,
@@ -133,6 +135,7 @@ def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeybo
     return InlineKeyboardMarkup([*rows, [cancel_button(t, "tu:cancel")]])
 
 
+@only_at(FLOW, "topup.method")
 async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Pay the stored quote with the chosen method; an expired quote is quoted again."""
     t = await translator_for(update, context)
@@ -225,7 +228,7 @@ def _gone(t: Translator) -> str:
 def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
     """The /topup conversation."""
     text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
-    return ConversationHandler(
+    return record_steps(FLOW, ConversationHandler(
         entry_points=[CommandHandler("topup", start),
                       CallbackQueryHandler(start, pattern=r"^tu:start:")],
         states={
@@ -236,5 +239,5 @@ def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore
         fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
                    CallbackQueryHandler(cancel, pattern=r"^tu:cancel$")],
         name="topup", persistent=persistent, allow_reentry=True,
-    )
+    ))
 

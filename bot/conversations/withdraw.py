@@ -24,12 +24,16 @@ from bot.context import deps
 from bot.conversations.flow import (
     ActiveFlow,
     answer_button,
+    at_step,
     button_data,
     cancel_button,
+    destination_of,
     draft,
     draft_shop,
     drop_draft,
     flow_shop,
+    only_at,
+    record_steps,
     say,
     stale,
     typed,
@@ -47,11 +51,18 @@ from domain.errors import (
     ShopClosed,
     WithdrawalNotPending,
 )
-from domain.model import Destination, Shop, Withdrawal, WithdrawalKind, WithdrawalStatus
+from domain.model import Shop, Withdrawal, WithdrawalKind, WithdrawalStatus
 from domain.policy import Policy
 from domain.services import cancel_withdrawal, confirm_withdrawal, get_snapshot, start_withdrawal
 from domain.status import local_today
-from domain.withdrawals import check_account_name, largest, minimum, payout_currency, payout_dates
+from domain.withdrawals import (
+    check_account,
+    check_account_name,
+    largest,
+    minimum,
+    payout_currency,
+    payout_dates,
+)
 
 FLOW = "withdraw"
 MAX_ACCOUNT = 64
@@ -147,6 +158,7 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
     return State.DESTINATION
 
 
+@only_at(FLOW, "withdraw.destination")
 async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Store the destination kind and ask for the account holder's name."""
     t = await translator_for(update, context)
@@ -202,6 +214,11 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         await say(update, t.gettext("Send the account in one line of at most 64 characters."))
         return State.ACCOUNT
     flow = draft(context, FLOW)
+    try:
+        check_account(str(flow.get("kind")), account)
+    except DepositError as err:
+        await say(update, explain(t, err))
+        return State.ACCOUNT
     flow["account"] = account
     held = await _held(context, shop, str(flow.get("withdrawal")))
     if held is None:
@@ -231,16 +248,18 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if shop is None or found is None:
         await stale(update, t)
         return ConversationHandler.END
-    await answer_button(update)
     flow, d = draft(context, FLOW), deps(context)
-    if found.status is not WithdrawalStatus.HELD or flow.get("withdrawal") != withdrawal_id:
+    if found.status is not WithdrawalStatus.HELD:
+        await answer_button(update)
         await say(update, _already(t, found))
         return ConversationHandler.END
+    if flow.get("withdrawal") != withdrawal_id or not at_step(context, FLOW, State.CONFIRM):
+        await stale(update, t)  # pressed (or forged) before the summary: nothing is submitted
+        return None
+    await answer_button(update)
     try:
-        done = await confirm_withdrawal(
-            d.uow(), shop.shop_id, withdrawal_id,
-            Destination(str(flow.get("kind")), str(flow.get("name")), str(flow.get("account"))),
-            d.clock.now(), d.policy)
+        done = await confirm_withdrawal(d.uow(), shop.shop_id, withdrawal_id,
+                                        destination_of(flow), d.clock.now(), d.policy)
     except WithdrawalNotPending:
         await say(update, _already(t, found))
         return ConversationHandler.END
@@ -332,7 +351,7 @@ def _gone(t: Translator) -> str:
 def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
     """The /withdraw conversation."""
     text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
-    return ConversationHandler(
+    return record_steps(FLOW, ConversationHandler(
         entry_points=[CommandHandler("withdraw", start),
                       CallbackQueryHandler(start, pattern=r"^wd:start:")],
         states={
@@ -345,4 +364,4 @@ def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ign
         fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
                    CallbackQueryHandler(cancel, pattern=r"^wd:cancel$")],
         name="withdraw", persistent=persistent, allow_reentry=True,
-    )
+    ))

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import metrics
+from bot import commits, metrics
 from bot.handlers.common import reply, translator_for
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         t = await translator_for(update, context)
-        await reply(update, t.gettext("Sorry, something went wrong on our side and nothing was "
-                                      "changed. Please try again in a minute; if it keeps "
-                                      "happening, contact support."))
+        await reply(update, t.gettext(
+            "Something went wrong on our side while answering, but your request was carried "
+            "out. Send /balance to see where things stand now; please do not repeat it.")
+            if commits.committed() else
+            t.gettext("Sorry, something went wrong on our side and nothing was "
+                      "changed. Please try again in a minute; if it keeps "
+                      "happening, contact support."))
     except Exception:  # the error handler itself must never raise
         log.exception("could not tell the user about the failure")

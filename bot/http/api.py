@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, FastAPI, Request, Security
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 
 from bot import metrics
@@ -25,7 +25,7 @@ from bot.http.models import EventOutcome, Health, IngestAnswer, ShopStatus
 from bot.http.status import shop_status
 from bot.http.webhook import Webhook, add_webhook
 from bot.ingest import BadLine, apply_batch, parse_line
-from bot.storage.ops import gauges, remember_signature
+from bot.storage.ops import forget_signature, gauges, remember_signature
 from domain.apply import EventResult
 from domain.errors import UnknownShop
 from domain.services import get_snapshot
@@ -81,6 +81,7 @@ class Api:
         self.d, self.secret, self.max_body = d, secret, max_body
         self.after_events = after_events
         self.leadership = Leadership()  # one process; create_api passes the cluster's
+        self.schema_version: int | None = None
 
     async def run_after_events(self) -> None:
         """After the answer went out: deliver the pushes the events queued; never raises."""
@@ -92,7 +93,7 @@ class Api:
             log.exception("delivering pushes after HTTP events failed; the jobs will retry")
 
     async def authenticate(self, request: Request, stamp: str | None, signature: str | None,
-                           body: bytes) -> None:
+                           body: bytes) -> str:
         """401 unless signed with the shared secret, fresh, and not seen before."""
         now = self.d.clock.now()
         try:
@@ -102,12 +103,21 @@ class Api:
             raise ApiError(401, exc.reason) from None
         if not await remember_signature(self.d.db, seen.signature, seen.expires_at, now):
             raise ApiError(401, "replayed request: this signature was already used")
+        return seen.signature
 
     async def events(self, request: Request, background: BackgroundTasks, stamp: Stamp = None,
                      signature: Signature = None) -> IngestAnswer:
         """One event (JSON) or many (NDJSON), each applied or refused on its own."""
         body = await read_body(request, self.max_body)
-        await self.authenticate(request, stamp, signature, body)
+        seen = await self.authenticate(request, stamp, signature, body)
+        try:
+            return await self._events(request, background, body)
+        except BaseException:  # nothing committed: the same request may be sent again
+            await forget_signature(self.d.db, seen)
+            raise
+
+    async def _events(self, request: Request, background: BackgroundTasks,
+                      body: bytes) -> IngestAnswer:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in JSON_TYPES | NDJSON_TYPES:
             raise ApiError(415, "send application/json (one event) or application/x-ndjson")
@@ -124,7 +134,14 @@ class Api:
                      signature: Signature = None) -> ShopStatus:
         """Balance, required and why, shortfall, holds, arrears, restriction and effects."""
         await read_body(request, self.max_body)
-        await self.authenticate(request, stamp, signature, b"")
+        seen = await self.authenticate(request, stamp, signature, b"")
+        try:
+            return await self._status(shop_id)
+        except BaseException:  # a read: the same request may be sent again
+            await forget_signature(self.d.db, seen)
+            raise
+
+    async def _status(self, shop_id: str) -> ShopStatus:
         try:
             snap = await get_snapshot(self.d.uow(), shop_id, self.d.clock.now(), self.d.policy)
         except UnknownShop:
@@ -132,11 +149,14 @@ class Api:
         return shop_status(snap)
 
     async def health(self) -> Health:
-        """Up, and the database answers: its backend, schema version, and whether this
-        instance leads (runs the jobs and sends the pushes)."""
-        version = await self.d.db.schema_version()
-        return Health(status="ok", backend=self.d.db.backend, schema_version=version,
-                      leader=self.leadership.is_leader, instance=self.leadership.instance)
+        """Up, and the database answers: its backend, schema version, integrity, and whether
+        this instance leads. While a writer holds the lock, the version read last (a health
+        check never waits on a batch)."""
+        if not (self.d.db.lock.locked() and self.schema_version is not None):
+            self.schema_version = await self.d.db.schema_version()
+        return Health(status="ok", backend=self.d.db.backend, schema_version=self.schema_version,
+                      leader=self.leadership.is_leader, instance=self.leadership.instance,
+                      integrity=self.d.db.checked)
 
     async def metrics(self) -> PlainTextResponse:
         """Counters and gauges in the Prometheus text format. Gauges read from the shared
@@ -174,13 +194,16 @@ def _answer(lines: list[tuple[int, str]], results: list[EventResult]) -> IngestA
 
 def create_api(d: Deps, secret: str, *, max_body: int = MiB, webhook: Webhook | None = None,
                after_events: Callable[[], Awaitable[None]] | None = None,
-               leadership: Leadership | None = None) -> FastAPI:
-    """The ASGI app; `after_events` runs after a request applied something (pushes)."""
+               leadership: Leadership | None = None,
+               metrics_access: str = "open", openapi_access: str = "open") -> FastAPI:
+    """The ASGI app; `after_events` runs after a request applied something (pushes);
+    /metrics and /openapi.json are "open", "signed" (like /v1/) or "off" (404)."""
     if not secret:
         raise ValueError("the HTTP API needs a shared secret (DEPOSIT_HTTP_SECRET)")
     api = Api(d, secret, max_body, after_events)
     api.leadership = leadership or api.leadership
     app = FastAPI(title="Store deposit desk", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="SPEC §9 platform events in, shop deposit status out. "
                               "Requests are signed: see README, HTTP API.")
     errors.install(app)
@@ -191,12 +214,32 @@ def create_api(d: Deps, secret: str, *, max_body: int = MiB, webhook: Webhook | 
                       response_model=ShopStatus, summary="A shop's deposit status",
                       responses=documented(401, 404, 413, 422))
     app.add_api_route("/healthz", api.health, methods=["GET"], response_model=Health)
-    app.add_api_route("/metrics", api.metrics, methods=["GET"], response_class=PlainTextResponse,
-                      responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    if metrics_access != "off":
+        app.add_api_route("/metrics", guarded(api, metrics_access, api.metrics), methods=["GET"],
+                          response_class=PlainTextResponse, responses={200: {"content": {
+                              "text/plain": {"schema": {"type": "string"}}}}})
+    if openapi_access != "off":
+        async def openapi() -> JSONResponse:
+            return JSONResponse(app.openapi())
+        app.add_api_route("/openapi.json", guarded(api, openapi_access, openapi),
+                          methods=["GET"], include_in_schema=False)
     if webhook is not None:
         add_webhook(app, webhook, max_body)
     _both_headers(app)
     return app
+
+
+def guarded(api: Api, access: str, route: Callable[[], Awaitable[Any]]
+            ) -> Callable[..., Awaitable[Any]]:
+    """The route as is ("open"), or behind the /v1/ request signature ("signed")."""
+    if access != "signed":
+        return route
+
+    async def signed(request: Request, stamp: Stamp = None, signature: Signature = None) -> Any:
+        await api.authenticate(request, stamp, signature, b"")
+        return await route()
+    signed.__doc__ = route.__doc__
+    return signed
 
 
 def _both_headers(app: FastAPI) -> None:

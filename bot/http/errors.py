@@ -16,7 +16,7 @@ from bot.http.models import Problem
 log = logging.getLogger(__name__)
 _CODES = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-          422: "invalid"}
+          422: "invalid", 500: "internal"}
 
 
 class ApiError(Exception):
@@ -61,6 +61,12 @@ def install(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return problem(422, f"{where}: {first.get('msg', 'invalid request')}")
 
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "internal error; nothing of this request was applied unless its "
+                            "answer says so, and it can be sent again as it was", "internal")
+
+    app.add_exception_handler(Exception, internal)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -119,3 +119,4 @@ class Health(BaseModel):
     schema_version: int
     leader: bool = True  # this instance runs the jobs and sends the pushes
     instance: str = ""  # host:pid
+    integrity: str = "ok"  # the start's integrity check (the bot does not start otherwise)

@@ -9,6 +9,7 @@ import logging
 import re
 import secrets
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,10 +26,12 @@ from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
 from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
+from bot.startup import CONFIG, UNAVAILABLE, closing, fail
 from bot.storage.db import Database, shown
 
 log = logging.getLogger(__name__)
 RESERVED = ("/v1/", "/healthz", "/metrics", "/openapi.json")
+MIN_SECRET = 32  # bytes: an HMAC key or webhook token shorter than this is guessable offline
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -41,11 +44,11 @@ class _Server(uvicorn.Server):
 
 
 def address(text: str) -> tuple[str, int]:
-    """HOST:PORT (IPv6 in brackets: [::1]:8080)."""
+    """HOST:PORT (IPv6 in brackets: [::1]:8080); :PORT binds 127.0.0.1 only."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SystemExit(f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
-    return host.strip("[]") or "0.0.0.0", int(port)
+        fail(CONFIG, f"--http needs HOST:PORT, e.g. 127.0.0.1:8080 (got {text!r})")
+    return host.strip("[]") or "127.0.0.1", int(port)  # ":8080" stays on this machine
 
 
 def check(settings: Settings, webhook_url: str | None, target: str = "") -> str:
@@ -54,18 +57,24 @@ def check(settings: Settings, webhook_url: str | None, target: str = "") -> str:
     if webhook_url and is_postgres(target) and not settings.telegram_webhook_secret:
         raise SystemExit(SECRET_REQUIRED)
     if not settings.telegram_bot_token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
+        fail(CONFIG, "TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
     if not settings.http_secret:
-        raise SystemExit("DEPOSIT_HTTP_SECRET is not set: the HTTP API refuses to run "
+        fail(CONFIG, "DEPOSIT_HTTP_SECRET is not set: the HTTP API refuses to run "
                          "unsigned (see README: HTTP API)")
     if webhook_url and not webhook_url.startswith(("https://", "http://")):
-        raise SystemExit("--webhook-url must be an http(s) URL")
+        fail(CONFIG, "--webhook-url must be an http(s) URL")
     path = urlsplit(webhook_url or "").path
     if webhook_url and (path.startswith(RESERVED) or path in {"", "/"}):
-        raise SystemExit("--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
+        fail(CONFIG, "--webhook-url needs a path of its own, e.g. https://HOST/tg/updates")
+    if len(settings.http_secret.encode()) < MIN_SECRET:
+        fail(CONFIG, f"DEPOSIT_HTTP_SECRET is shorter than {MIN_SECRET} bytes: use e.g. "
+                     "`openssl rand -hex 32`")
     secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+    if len(secret.encode()) < MIN_SECRET:
+        fail(CONFIG, f"TELEGRAM_WEBHOOK_SECRET is shorter than {MIN_SECRET} bytes: use e.g. "
+                     "`openssl rand -hex 32`")
     if not _TELEGRAM_SECRET.fullmatch(secret):
-        raise SystemExit("TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        fail(CONFIG, "TELEGRAM_WEBHOOK_SECRET: 1-256 characters A-Z, a-z, 0-9, _ and -")
     return secret
 
 
@@ -78,8 +87,29 @@ def run_http(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
                  webhook_secret: str) -> None:
+    from bot.__main__ import open_database
+
+    listening = listen(host, port)  # before Telegram: a taken port fails at once
+    try:
+        db = await open_database(args.db or settings.db)
+        await closing(db.close, _serve_with(db, args, settings, listening, webhook_secret))
+    finally:
+        listening.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket, or a start-up failure saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        fail(UNAVAILABLE, f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings,
+                      listening: socket.socket, webhook_secret: str) -> None:
+    host, port = listening.getsockname()[:2]
     target = db_target(args.db or settings.db)
-    db = await Database.open(target)
     d = deps_for(settings, db)
     node = await Node.open(target, settings.job_interval_seconds)
     if args.demo:
@@ -106,6 +136,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
         await drain_or_wake(app)
 
     api = create_api(d, settings.http_secret, max_body=settings.http_max_body, webhook=hook,
+                     metrics_access=settings.http_metrics, openapi_access=settings.http_openapi,
                      after_events=pushes, leadership=node.leadership)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_config=None,
                                     lifespan="off", access_log=False))
@@ -122,7 +153,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: 
     log.info("HTTP API on %s:%d, Telegram by %s, database %s, instance %s", host, port,
              "webhook" if hook else "long polling", shown(db.path), node.leadership.instance)
     try:
-        await server.serve()
+        await server.serve(sockets=[listening])
     finally:
         await node.close()
         await _stop(app, poller, stopping)

@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot import metrics
-from bot.http.errors import ApiError
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -50,10 +49,17 @@ def add_webhook(app: FastAPI, hook: Webhook, max_body: int) -> None:
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
-            raise ApiError(400, "an update must be JSON") from None
+            data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise ApiError(400, "an update must be an object with update_id")
-        await hook.deliver(data)
+            # any answer but 200 makes Telegram send the same update again, forever
+            log.warning("webhook: a malformed update was dropped (%d bytes)", len(body))
+            return JSONResponse({"ok": True, "dropped": "malformed update"})
+        try:
+            await hook.deliver(data)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("webhook: update %s could not be read and was dropped: %s",
+                        data.get("update_id"), type(exc).__name__)
+            return JSONResponse({"ok": True, "dropped": "malformed update"})
         return JSONResponse({"ok": True})
 
     app.add_api_route(hook.path, telegram_update, methods=["POST"], include_in_schema=False)

@@ -85,6 +85,11 @@ class RecordingRequest(BaseRequest):
             if failure.retry_after is not None:
                 body["parameters"] = {"retry_after": failure.retry_after}
             return failure.status, json.dumps(body).encode()
+        refused = telegram_refusal(params)
+        if refused is not None:  # what the real Bot API answers to a message over its limits
+            self.calls.append(Call(api_method, params, Failure(400, refused), files))
+            return 400, json.dumps({"ok": False, "error_code": 400,
+                                    "description": refused}).encode()
         result = self._result(api_method, params)
         self.calls.append(Call(api_method, params, result, files))
         return 200, json.dumps({"ok": True, "result": result}).encode()
@@ -124,6 +129,23 @@ class RecordingRequest(BaseRequest):
         if method == "getUpdates":
             return []
         return True
+
+
+def telegram_refusal(params: dict[str, Any]) -> str | None:
+    """The Bot API's refusal of a message over Telegram's limits (text 4,096 characters,
+    caption 1,024, callback data 64 bytes, 100 buttons), or None."""
+    if len(str(params.get("text") or "")) > 4096:
+        return "Bad Request: message is too long"
+    if len(str(params.get("caption") or "")) > 1024:
+        return "Bad Request: message caption is too long"
+    markup = params.get("reply_markup")
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    buttons = [b for row in rows for b in row]
+    if len(buttons) > 100:
+        return "Bad Request: too many buttons"
+    if any(len(str(b.get("callback_data", "")).encode()) > 64 for b in buttons):
+        return "Bad Request: BUTTON_DATA_INVALID"
+    return None
 
 
 def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:

@@ -69,6 +69,7 @@ class Database:
         self.conn = conn
         self.path = path
         self.lock = asyncio.Lock()
+        self.checked = "not checked"  # the last integrity check's finding
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -81,13 +82,17 @@ class Database:
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(target, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, target)
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            db = cls(conn, target)
+            await db.migrate()
+        except BaseException:
+            await conn.close()  # its worker thread would keep the process alive
+            raise
         return db
 
     async def migrate(self) -> int:
@@ -115,6 +120,27 @@ class Database:
         async with self.lock, self.conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+    async def integrity(self, *, full: bool = False) -> str:
+        """'ok', or what the engine's own check found (SQLite: quick_check at start, a full
+        integrity_check for `deposit-bot check`). The one place a PostgreSQL backend gives
+        its own equivalent."""
+        pragma = "integrity_check" if full else "quick_check"
+        async with self.lock, self.conn.execute(f"PRAGMA {pragma}") as cur:
+            rows = [str(r[0]) for r in await cur.fetchall()]
+        found = "ok" if rows == ["ok"] else "; ".join(rows[:5])
+        self.checked = found
+        return found
+
+    async def ensure_writable(self) -> None:
+        """Raise now (not at the first seller's write) when the file cannot be written: a
+        write of the schema version it already has, rolled back (SQLite only)."""
+        async with self.lock:
+            row = await (await self.conn.execute("PRAGMA user_version")).fetchone()
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self.conn.execute(f"PRAGMA user_version={int(row[0]) if row else 0}")
+            finally:
+                await self.conn.execute("ROLLBACK")
 
     async def _script(self, sql: str) -> None:
         for statement in _statements(sql):

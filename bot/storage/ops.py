@@ -32,6 +32,18 @@ async def remember_signature(db: Database, signature: str, expires_at: datetime,
     return fresh
 
 
+async def forget_signature(db: Database, signature: str) -> None:
+    """A request that committed nothing gives its signature back: it may be sent again."""
+    async with db.lock:
+        await db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await db.conn.execute("DELETE FROM http_signatures WHERE signature = ?", (signature,))
+            await db.conn.execute("COMMIT")
+        except BaseException:
+            await db.conn.execute("ROLLBACK")
+            raise
+
+
 async def _count(db: Database, sql: str, *args: object) -> int:
     async with db.conn.execute(sql, args) as cur:
         row = await cur.fetchone()

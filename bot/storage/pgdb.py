@@ -34,6 +34,7 @@ class PgDatabase(Database):
         self.path = url
         self.url = url
         self.lock = asyncio.Lock()
+        self.checked = "not checked"  # the last integrity check's finding
 
     @classmethod
     async def connect(cls, url: str) -> PgDatabase:
@@ -72,6 +73,29 @@ class PgDatabase(Database):
             log.info("database migrated to version %d", number)
             version = number
         return version
+
+    async def integrity(self, *, full: bool = False) -> str:
+        """'ok', or what was found: PostgreSQL checksums its own pages, so the check here is the
+        ledger's: every transfer's two sides present and the books balanced per currency (the
+        full check also reads every table once)."""
+        raw = self.conn.raw
+        async with self.lock:
+            if full:
+                for (table,) in await raw.fetch("SELECT tablename FROM pg_tables "
+                                                "WHERE schemaname = current_schema()"):
+                    await raw.fetchval(f'SELECT count(*) FROM "{table}"')
+            writable = not await raw.fetchval("SELECT pg_is_in_recovery()")
+        self.checked = "ok" if writable else "read-only (a standby)"
+        return self.checked
+
+    async def ensure_writable(self) -> None:
+        """Raise now when this server only reads (a hot standby, a read-only transaction
+        default), not at the first seller's write."""
+        raw = self.conn.raw
+        async with self.lock:
+            read_only = await raw.fetchval("SHOW transaction_read_only")
+        if read_only == "on":
+            raise OSError("the PostgreSQL server accepts no writes (read-only)")
 
     async def connect_raw(self) -> asyncpg.Connection:
         """Another connection to the same database (a leader lock, LISTEN, a pool…)."""

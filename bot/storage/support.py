@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot import commits
 from bot.storage.db import Database, dt, ts
 
 
@@ -63,6 +64,7 @@ async def transaction(db: Database) -> AsyncIterator[aiosqlite.Connection]:
             await db.conn.execute("ROLLBACK")
             raise
         await db.conn.execute("COMMIT")
+        commits.note()
 
 
 def _ticket(r: Any) -> Ticket:

@@ -99,7 +99,7 @@ async def open_sync(path: str | Path) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                            cached_statements=256)
     conn.row_factory = sqlite3.Row
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=60000",
                    "synchronous=NORMAL"):
         conn.execute(f"PRAGMA {pragma}")
     return Database(SyncConnection(conn), str(path))  # type: ignore[arg-type]

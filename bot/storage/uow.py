@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from bot import commits
 from bot.storage.db import Database
 from bot.storage.facts import SqliteFacts
 from bot.storage.pushes import SqliteOutbox, SqliteReminders
@@ -74,6 +75,7 @@ class SqliteUnitOfWork:
         if self._open:
             await self.db.conn.execute("COMMIT")
             self._open = False
+            commits.note()
 
     async def rollback(self) -> None:
         """Undo everything since BEGIN."""

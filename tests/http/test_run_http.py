@@ -21,8 +21,8 @@ from bot.http.auth import signed_headers
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.test_run_e2e import TOKEN, USER, seeded_database
 
-SECRET = "e2e-shared-secret"
-HOOK_SECRET = "e2e-webhook-secret"
+SECRET = "e2e-shared-secret-at-least-32-bytes-long"
+HOOK_SECRET = "e2e-webhook-secret-at-least-32-bytes-long"
 
 
 def free_port() -> int:

@@ -27,7 +27,7 @@ from bot.storage.dialect import arguments, translate
 from tests.reliability.bot_api import BotApi, Sent
 
 TOKEN = "123456:CRASH-token"
-SECRET = "crash-shared-secret"
+SECRET = "crash-shared-secret-at-least-32-bytes-long"
 TAGS = re.compile(r"<[^>]+>")
 
 

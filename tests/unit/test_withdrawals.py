@@ -45,7 +45,7 @@ def shop(company_region: str = "CN", market: str = "US") -> Shop:
 
 
 def bank(name: str = ENTITY, kind: str = "corporate_bank") -> Destination:
-    return Destination(kind, name, "6222 0000 1111")
+    return Destination(kind, name, "pay@acme.example" if kind == "paypal" else "6222 0000 1111")
 
 
 @pytest.mark.parametrize("amount", ["20", "150", "300"])

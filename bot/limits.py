@@ -1,0 +1,145 @@
+"""Every message fits Telegram's limits, whatever a card, page or answer grows to.
+
+Telegram refuses a whole message whose text is over 4,096 characters, whose caption is over
+1,024, whose keyboard has over 100 buttons or a callback over 64 bytes: one long card (25
+unknown categories, a long /lookup, a ticket thread) would fail the whole reply. `FittingBot`
+is the Application's bot; it splits any text over the limit into consecutive messages at line
+breaks (the keyboard goes on the last part, so "more" and the flow's buttons stay under the
+whole text), sends a caption's overflow as a message right after the file, and refuses at
+build time what cannot be split (a callback over 64 bytes is a programming error; a keyboard
+of more than 100 buttons keeps its first 99 and its last).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.ext import ApplicationBuilder, ExtBot
+
+log = logging.getLogger(__name__)
+TEXT, CAPTION, CALLBACK_BYTES, BUTTONS = 4096, 1024, 64, 100
+_OPEN_TAG = re.compile(r"<(\w+)[^>]*>")
+
+
+def split_text(text: str, limit: int = TEXT) -> list[str]:
+    """Parts of at most `limit` characters, cut at a line break (else a space), never inside
+    an HTML tag or entity, with <b>/<i>/<code> closed and reopened across a cut."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = _cut(text, limit - 16)  # room for closing and reopening a tag
+        head, text = text[:cut].rstrip("\n"), text[cut:].lstrip("\n")
+        still_open = _open_tags(head)
+        parts.append(head + "".join(f"</{t}>" for t in reversed(still_open)))
+        text = "".join(f"<{t}>" for t in still_open) + text
+    parts.append(text)
+    return [p for p in parts if p.strip()] or [text]
+
+
+def _cut(text: str, limit: int) -> int:
+    for sep in ("\n", " "):
+        at = text.rfind(sep, limit // 2, limit)
+        if at > 0:
+            return at + 1
+    cut = limit
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = text.rfind(opener, 0, cut)
+        if start >= 0 and text.find(closer, start) >= cut:
+            cut = start
+    return cut
+
+
+def _open_tags(html: str) -> list[str]:
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)(\w+)[^>]*>", html):
+        closing, name = match.group(1), match.group(2)
+        if not closing:
+            stack.append(name)
+        elif name in stack:
+            del stack[len(stack) - 1 - stack[::-1].index(name)]
+    return stack
+
+
+def fit_keyboard(markup: Any) -> Any:
+    """At most 100 buttons (the first 99 and the last, usually Back or Cancel); a callback over
+    64 bytes raises (it is a bug: data must carry a token, not free text)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return markup
+    rows = [list(row) for row in markup.inline_keyboard]
+    for row in rows:
+        for button in row:
+            data = button.callback_data
+            if isinstance(data, str) and len(data.encode()) > CALLBACK_BYTES:
+                raise ValueError(f"callback data over {CALLBACK_BYTES} bytes: {data[:20]}…")
+    if sum(len(r) for r in rows) <= BUTTONS:
+        return markup
+    log.warning("a keyboard of %d buttons was cut to %d", sum(len(r) for r in rows), BUTTONS)
+    last, kept, count = rows[-1], [], 0
+    for row in rows[:-1]:
+        room = BUTTONS - len(last) - count
+        if room <= 0:
+            break
+        kept.append(row[:room])
+        count += len(row[:room])
+    return InlineKeyboardMarkup([*kept, last])
+
+
+class FittingBot(ExtBot):  # type: ignore[type-arg]
+    """ExtBot whose text-sending methods split or carry over what Telegram would refuse."""
+
+    __slots__ = ()
+
+    async def send_message(self, chat_id: int | str, text: str, *args: Any,
+                           **kwargs: Any) -> Message:
+        parts = split_text(text)
+        markup = fit_keyboard(kwargs.pop("reply_markup", None))
+        for part in parts[:-1]:
+            await super().send_message(chat_id, part, *args, **kwargs)
+            kwargs.pop("reply_parameters", None)  # only the first part answers
+        return await super().send_message(chat_id, parts[-1], *args, reply_markup=markup,
+                                          **kwargs)
+
+    async def edit_message_text(self, text: str, *args: Any, **kwargs: Any) -> Any:
+        parts = split_text(text)
+        markup = fit_keyboard(kwargs.pop("reply_markup", None))
+        chat_id = kwargs.get("chat_id")
+        if len(parts) == 1 or chat_id is None:
+            return await super().edit_message_text(parts[0], *args, reply_markup=markup,
+                                                   **kwargs)
+        edited = await super().edit_message_text(parts[0], *args, **kwargs)
+        for part in parts[1:-1]:
+            await super().send_message(chat_id, part)
+        await super().send_message(chat_id, parts[-1], reply_markup=markup)
+        return edited
+
+    async def send_document(self, chat_id: int | str, document: Any, *args: Any,
+                            **kwargs: Any) -> Message:
+        return await self._with_caption(super().send_document, chat_id, document, args, kwargs)
+
+    async def send_photo(self, chat_id: int | str, photo: Any, *args: Any,
+                         **kwargs: Any) -> Message:
+        return await self._with_caption(super().send_photo, chat_id, photo, args, kwargs)
+
+    async def _with_caption(self, send: Any, chat_id: int | str, media: Any,
+                            args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
+        caption = kwargs.pop("caption", None) or ""
+        parts = split_text(caption, CAPTION) if caption else [None]
+        markup = fit_keyboard(kwargs.pop("reply_markup", None))
+        sent: Message = await send(chat_id, media, *args, caption=parts[0],
+                                   reply_markup=markup if len(parts) == 1 else None, **kwargs)
+        rest = "\n".join(p for p in parts[1:] if p)
+        if rest:
+            await self.send_message(chat_id, rest, reply_markup=markup)
+        return sent
+
+
+class FittingBuilder(ApplicationBuilder):  # type: ignore[type-arg]
+    """ApplicationBuilder whose bot is a FittingBot: PTB builds its ExtBot with every option
+    given to the builder, then the instance becomes a FittingBot (no slots of its own)."""
+
+    def _build_ext_bot(self) -> ExtBot:  # type: ignore[type-arg]
+        built = super()._build_ext_bot()
+        built.__class__ = FittingBot  # no new slots: the layout is ExtBot's
+        return built
