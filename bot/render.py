@@ -6,6 +6,7 @@ from html import escape
 
 from bot.i18n import N_, Translator
 from domain.model import ClosureStage, WithdrawalStatus
+from domain.money import Money
 from domain.required import CountedCategory, RequiredExplanation
 from domain.status import Restriction, Snapshot
 
@@ -48,7 +49,8 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
         lines.append(t.gettext("Withdrawable: {amount}").format(
             amount=t.money(snap.withdrawable)))
     lines += _arrears(snap, t) + hold_lines(snap, t) + _pending(snap, t)
-    lines += ["", explanation(snap.required, t, shop.timezone), "", restriction(snap, t)]
+    lines += ["", explanation(snap.required, t, shop.timezone), "",
+              *restriction_lines(snap, t)]
     closure = snap.facts.closure
     if closure is not None and closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
         lines.append(t.gettext("Closing: the closure agreement is signed; the whole balance "
@@ -136,9 +138,25 @@ def _drop(req: RequiredExplanation, t: Translator, timezone: str) -> str:
                      "unfinished.")
 
 
+def due_split(t: Translator, arrears: Money, shortfall: Money) -> list[str]:
+    """How a top-up is spent when deposit arrears come first; nothing when there are none."""
+    if not arrears.is_positive:
+        return []
+    return [t.gettext("Of {total}, {arrears} pays your deposit arrears first (top-ups always "
+                      "do), then {shortfall} covers the shortfall.").format(
+        total=t.money(arrears + shortfall), arrears=t.money(arrears),
+        shortfall=t.money(shortfall))]
+
+
+def restriction_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """The restriction state, then how the amount it asks for is split."""
+    due = snap.payment_due
+    return [restriction(snap, t), *due_split(t, due.arrears, due.shortfall)]
+
+
 def restriction(snap: Snapshot, t: Translator) -> str:
-    """The restriction state and what the platform does about it."""
-    short = t.money(snap.shortfall)
+    """The restriction state and what the platform does about it (the amount that lifts it)."""
+    short = t.money(snap.payment_due.total)
     texts = {
         Restriction.OK: t.gettext("Status: OK — no restrictions."),
         Restriction.SHORT: t.gettext("Status: short — you cannot publish new products until "

@@ -23,7 +23,7 @@ from domain.model import (
     WithdrawalStatus,
 )
 from domain.money import Money
-from domain.notices import Notice, money_fields
+from domain.notices import Notice, figure_fields, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
 from domain.services import load_facts, refresh_shop, settle_closure
@@ -311,10 +311,8 @@ async def _notify(uow: UnitOfWork, shop: Shop, kind: str, ref: str, now: datetim
     """Queue a push with the shop's figures after the change."""
     facts = await load_facts(uow, await _shop(uow, shop.shop_id), now)
     snap = snapshot(facts, now, policy)
-    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
-        **data, **money_fields("balance", snap.balance),
-        **money_fields("shortfall", snap.shortfall),
-        **money_fields("arrears_total", snap.arrears_total)}))
+    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now,
+                                {**data, **figure_fields(snap)}))
 
 
 _HANDLERS: dict[type, Any] = {

@@ -35,6 +35,20 @@ class Effects:
 
 
 @dataclass(frozen=True)
+class PaymentDue:
+    """What a top-up must be to lift the restriction: the deposit arrears it pays first
+    (SPEC §6), then the shortfall. Zero when nothing is short."""
+
+    arrears: Money
+    shortfall: Money
+
+    @property
+    def total(self) -> Money:
+        """The one amount to top up."""
+        return self.arrears + self.shortfall
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Balance, required, shortfall, holds, withdrawable, arrears and state of one shop."""
 
@@ -57,6 +71,19 @@ class Snapshot:
         for amount in self.arrears.values():
             total = total + amount
         return total
+
+    @property
+    def arrears_paid_first(self) -> Money:
+        """The deposit arrears the next top-ups pay before anything reaches the balance."""
+        return self.facts.ledger_arrears.positive_part()
+
+    @property
+    def payment_due(self) -> PaymentDue:
+        """The top-up that clears the shortfall, given that top-ups pay deposit arrears first."""
+        if not self.shortfall.is_positive:
+            zero = Money.zero(self.balance.currency)
+            return PaymentDue(zero, zero)
+        return PaymentDue(self.arrears_paid_first, self.shortfall)
 
 
 def local_today(now: datetime, timezone: str) -> datetime:

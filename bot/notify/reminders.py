@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.common import shop_token
 from bot.i18n import Translator
-from bot.render import restriction
+from bot.render import restriction_lines
 from domain.policy import Policy
 from domain.reminders import Stage
 from domain.status import Snapshot
@@ -42,7 +42,7 @@ def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> 
              t.gettext("Balance: {balance} · Required: {required} · Short by: {shortfall}")
              .format(balance=t.money(snap.balance), required=t.money(snap.required.amount),
                      shortfall=t.money(snap.shortfall)),
-             restriction(snap, t)]
+             *restriction_lines(snap, t)]
     if stage in {Stage.FIRST, Stage.REPEAT, Stage.MANUAL} and overdue_on is not None \
             and overdue_on > snap.now:
         lines.append(t.gettext("If it is still short on {date}, it becomes overdue: existing "

@@ -7,7 +7,7 @@ from datetime import timedelta
 from html import escape
 
 from bot.i18n import N_, Translator
-from bot.render import shop_title
+from bot.render import due_split, shop_title
 from domain.model import Shop
 from domain.money import Money
 from domain.notices import Notice
@@ -26,13 +26,36 @@ def _m(n: Notice, key: str) -> Money:
 
 def _figures(n: Notice, t: Translator) -> list[str]:
     lines = [t.gettext("New balance: {amount}").format(amount=t.money(_m(n, "balance")))]
-    if _m(n, "shortfall").is_positive:
-        lines.append(t.gettext("Shortfall: {amount} — top up to avoid restrictions.").format(
-            amount=t.money(_m(n, "shortfall"))))
-    if _m(n, "arrears_total").is_positive:
+    shortfall = _m(n, "shortfall")
+    if shortfall.is_positive:
+        lines += _to_clear(n, t, shortfall)
+    owed, first = _m(n, "arrears_total"), _optional(n, "arrears_first")
+    if owed.is_positive and (first is None or first == owed):
         lines.append(t.gettext("Arrears owed: {amount} — your next top-ups pay this first.")
-                     .format(amount=t.money(_m(n, "arrears_total"))))
+                     .format(amount=t.money(owed)))
+    elif owed.is_positive and first is not None and first.is_positive:
+        lines.append(t.gettext("Arrears owed: {amount} — your next top-ups pay the deposit "
+                               "arrears of {first} first.").format(
+            amount=t.money(owed), first=t.money(first)))
+    elif owed.is_positive:
+        lines.append(t.gettext("Arrears owed: {amount}").format(amount=t.money(owed)))
     return lines
+
+
+def _to_clear(n: Notice, t: Translator, shortfall: Money) -> list[str]:
+    """The top-up that lifts the restriction: deposit arrears first, then the shortfall."""
+    total = _optional(n, "due_total") or shortfall
+    if total == shortfall:
+        return [t.gettext("Shortfall: {amount} — top up to avoid restrictions.").format(
+            amount=t.money(shortfall))]
+    return [t.gettext("Shortfall: {shortfall} — top up {amount} to lift the restrictions.")
+            .format(shortfall=t.money(shortfall), amount=t.money(total)),
+            *due_split(t, total - shortfall, shortfall)]
+
+
+def _optional(n: Notice, key: str) -> Money | None:
+    """A money field that notices queued before it existed do not carry."""
+    return _m(n, key) if key in n.data else None
 
 
 def _payment_confirmed(n: Notice, t: Translator) -> list[str]:
