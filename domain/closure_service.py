@@ -13,7 +13,13 @@ from domain.money import Money
 from domain.notices import Notice, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services import load_facts, settle_closure, shop_or_fail, start_closure_in
+from domain.services import (
+    load_facts,
+    refresh_shop,
+    settle_closure,
+    shop_or_fail,
+    start_closure_in,
+)
 from domain.status import Snapshot, snapshot
 from domain.withdrawals import end
 
@@ -151,6 +157,7 @@ async def reopen_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Poli
         closing.check_reopen(shop.closed_at, now, policy)
         await uow.shops.update(shop.with_changes(status=ShopStatus.OPEN, closed_at=None,
                                                  shortfall_since=None))
+        await refresh_shop(uow, shop_id, now, policy)  # short again from now: reminders start
         await uow.commit()
 
 

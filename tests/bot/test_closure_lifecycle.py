@@ -1,0 +1,30 @@
+"""Issue #14.2–5: reminders around a closure, the closed shop's card, the closure's end."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import Chat, register
+from tests.bot.test_close import ready_shop, refund_id, submitted
+
+IGNORE = "Already paid? You can ignore this reminder"
+
+
+async def closed_shop(chat: Chat) -> str:
+    """A shop closed by the full refund's payout: what the payout printed."""
+    await ready_shop(chat)
+    await submitted(chat)
+    return await chat.event(type="withdrawal.paid", event_id="wp1", shop_id="S-GB",
+                            withdrawal_id=await refund_id(chat))
+
+
+async def test_a_reopened_shop_is_reminded_first_then_repeatedly_then_overdue(
+        chat: Chat) -> None:
+    await closed_shop(chat)
+    await chat.say("!clock 2027-05-21T10:00+08:00", "!as 501 en", "/reopen")
+
+    first = await chat.say("!run-jobs")
+    repeat = await chat.say("!clock +3d")
+    overdue = await chat.say("!clock +27d")
+
+    assert "Your deposit is now short of the required amount." in first and IGNORE in first
+    assert "Reminder: your deposit is still short" in repeat
+    assert "Overdue: your deposit has been short for 30 days." in overdue
