@@ -51,11 +51,27 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
     lines += _arrears(snap, t) + hold_lines(snap, t) + _pending(snap, t)
     lines += ["", explanation(snap.required, t, shop.timezone), "",
               *restriction_lines(snap, t)]
+    return "\n".join(lines + closure_lines(snap, t))
+
+
+OPEN_CLOSURE_STEPS = {ClosureStage.STARTED: N_("step 2 of 7: identity"),
+                      ClosureStage.VERIFIED: N_("step 3 of 7: closing conditions")}
+
+
+def closure_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """An open closing application: where it stands and how to go on or stop."""
     closure = snap.facts.closure
-    if closure is not None and closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
-        lines.append(t.gettext("Closing: the closure agreement is signed; the whole balance "
-                               "comes back as the full refund (/close)."))
-    return "\n".join(lines)
+    if closure is None:
+        return []
+    if closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        return [t.gettext("Closing: the closure agreement is signed; the whole balance "
+                          "comes back as the full refund (/close).")]
+    step = OPEN_CLOSURE_STEPS.get(closure.stage)
+    if step is None:
+        return []
+    return ["", t.gettext("An application to close this shop is open ({step}), started on "
+                          "{date}. Send /close to continue it or cancel it.").format(
+        step=t.gettext(step), date=t.date(closure.started_at, snap.facts.shop.timezone))]
 
 
 def _arrears(snap: Snapshot, t: Translator) -> list[str]:

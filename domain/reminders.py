@@ -27,6 +27,9 @@ from domain.status import Restriction, Snapshot
 KIND = "reminder"
 # Ties between moments go to the more serious stage.
 PRIORITY = ("first", "repeat", "overdue", "clearing_warning", "cleared")
+# A closure pauses reminders once the seller is past identity (checklist, signed, refund):
+# one left at its first step is no reason to stop telling a short shop (issue #14.3).
+PAUSING_STAGES = ("verified", "signed", "refunding")
 
 
 class Stage(enum.StrEnum):
@@ -63,7 +66,7 @@ class Candidate:
     shortfall_since: datetime | None
     first_paid_at: datetime | None
     closed: bool = False
-    closing: bool = False  # a closure is under way: no nagging to top up
+    closing: bool = False  # a closure past its first step (PAUSING_STAGES): no nagging
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,26 @@ async def test_a_reopened_shop_is_reminded_first_then_repeatedly_then_overdue(
     assert "Your deposit is now short of the required amount." in first and IGNORE in first
     assert "Reminder: your deposit is still short" in repeat
     assert "Overdue: your deposit has been short for 30 days." in overdue
+
+
+async def test_a_closure_left_at_its_first_step_does_not_silence_reminders(
+        chat: Chat) -> None:
+    await register(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    first = await chat.say("!run-jobs")
+    repeat = await chat.say("!clock +3d")
+
+    assert "Your deposit is now short of the required amount." in first
+    assert "Reminder: your deposit is still short" in repeat
+
+
+async def test_the_card_says_a_closure_is_open_and_how_to_continue_or_cancel_it(
+        chat: Chat) -> None:
+    await register(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    card = await chat.say("/balance")
+
+    assert "An application to close this shop is open (step 2 of 7: identity)" in card
+    assert "/close to continue it or cancel it" in card
