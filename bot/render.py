@@ -39,6 +39,8 @@ def shop_title(t: Translator, shop_id: str, entity_name: str, market: str) -> st
 def balance_card(snap: Snapshot, t: Translator) -> str:
     """The deposit page of SPEC §1: figures, why required, holds, arrears, state."""
     shop = snap.facts.shop
+    if snap.restriction is Restriction.CLOSED:
+        return closed_card(snap, t)
     lines = [f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>",
              t.gettext("Settlement currency: {currency}").format(currency=shop.currency), "",
              t.gettext("Balance: {amount}").format(amount=t.money(snap.balance)),
@@ -52,6 +54,32 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
     lines += ["", explanation(snap.required, t, shop.timezone), "",
               *restriction_lines(snap, t)]
     return "\n".join(lines + closure_lines(snap, t))
+
+
+def closed_card(snap: Snapshot, t: Translator) -> str:
+    """A closed shop: its state, when it may reopen, and nothing that asks for money."""
+    shop = snap.facts.shop
+    lines = [f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>", ""]
+    if shop.closed_at is not None:
+        lines.append(t.gettext("This shop is closed (since {date}).").format(
+            date=t.date(shop.closed_at, shop.timezone)))
+    else:
+        lines.append(t.gettext("Status: closed."))
+    if snap.balance.is_positive:
+        lines.append(t.gettext("Balance: {amount}").format(amount=t.money(snap.balance)))
+    lines += _arrears(snap, t) + reopen_lines(snap, t)
+    return "\n".join(lines)
+
+
+def reopen_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """When a closed shop can reopen with the original account."""
+    tz = snap.facts.shop.timezone
+    if snap.reopen_from is None:
+        return []
+    if snap.now >= snap.reopen_from:
+        return [t.gettext("You can reopen it now with the original account: send /reopen.")]
+    return [t.gettext("You can reopen it with the original account from {date} (/reopen).")
+            .format(date=t.date(snap.reopen_from, tz))]
 
 
 OPEN_CLOSURE_STEPS = {ClosureStage.STARTED: N_("step 2 of 7: identity"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from domain.closure import reopen_from
 from domain.model import ClosureStage, ShopFacts, ShopStatus, Withdrawal
 from domain.money import Money
 from domain.policy import Policy
@@ -63,6 +64,7 @@ class Snapshot:
     arrears: dict[str, Money]
     restriction: Restriction
     effects: Effects
+    reopen_from: datetime | None = None  # a closed shop: when it may reopen (SPEC §7.7)
 
     @property
     def arrears_total(self) -> Money:
@@ -154,8 +156,9 @@ def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
         withdrawable = (balance - required.amount - in_withdrawal).positive_part()
         shortfall = (required.amount - balance).positive_part()
     state = _restriction(facts, now, policy, balance, shortfall)
+    reopen = reopen_from(shop.closed_at, policy) if closed and shop.closed_at else None
     return Snapshot(facts, now, balance, required, shortfall, in_withdrawal, withdrawable,
-                    holds, arrears_by_kind(facts), state, effects_of(state, balance))
+                    holds, arrears_by_kind(facts), state, effects_of(state, balance), reopen)
 
 
 def next_recheck(snap: Snapshot, policy: Policy) -> datetime | None:

@@ -51,3 +51,35 @@ async def test_the_card_says_a_closure_is_open_and_how_to_continue_or_cancel_it(
 
     assert "An application to close this shop is open (step 2 of 7: identity)" in card
     assert "/close to continue it or cancel it" in card
+
+
+async def test_a_closed_shops_card_shows_its_state_the_reopen_date_and_only_what_can_be_done(
+        chat: Chat) -> None:
+    await closed_shop(chat)
+
+    card = await chat.say("!as 501 en", "/balance")
+
+    assert "This shop is closed (since Nov 21, 2026)." in card
+    assert "You can reopen it with the original account from May 21, 2027 (/reopen)." in card
+    for gone in ("Required", "Shortfall", "Why £500.00 is required", "[Top up]", "[Withdraw]",
+                 "[Why this amount]"):
+        assert gone not in card
+    assert "[History]" in card
+
+
+async def test_a_closed_shop_past_its_waiting_period_is_told_it_can_reopen_now(
+        chat: Chat) -> None:
+    await closed_shop(chat)
+
+    card = await chat.say("!clock 2027-05-22T10:00+08:00", "!as 501 en", "/balance")
+
+    assert "You can reopen it now with the original account: send /reopen." in card
+
+
+async def test_the_faq_figures_of_a_closed_shop_state_it_is_closed(chat: Chat) -> None:
+    await closed_shop(chat)
+
+    out = await chat.say("!as 501 en", "explain the figures on the balance card")
+
+    assert "This shop is closed (since Nov 21, 2026)." in out
+    assert "Required: £500.00" not in out
