@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import events as ev
 from domain import ledger, withdrawals
-from domain.closure_service import notify_if_ready, schedule_if_owed
+from domain.closure_service import arrears_fields, notify_if_ready, schedule_if_owed
 from domain.errors import AlreadyCredited, AlreadyDeducted, EventRejected
 from domain.model import (
     ClosureStage,
@@ -20,6 +20,7 @@ from domain.model import (
     QuoteStatus,
     Shop,
     ShopStatus,
+    WithdrawalKind,
     WithdrawalStatus,
 )
 from domain.money import Money
@@ -249,7 +250,8 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
 async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, now: datetime,
                            policy: Policy) -> None:
     w = await _confirmed(uow, shop, e.withdrawal_id)
-    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
+    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now,
+                                        refund=w.kind is WithdrawalKind.REFUND))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
     await settle_closure(uow, shop.shop_id, now)
     await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
@@ -303,7 +305,8 @@ async def _arrears(uow: UnitOfWork, shop: Shop, e: ev.ArrearsUpdated, now: datet
     current = await uow.closures.current(shop.shop_id)
     if current is not None and current.stage in {ClosureStage.STARTED, ClosureStage.VERIFIED}:
         await _notify(uow, shop, "arrears_updated", e.event_id, now, policy,
-                      {"kind": e.kind, **money_fields("amount", amount)})
+                      {"kind": e.kind, **money_fields("amount", amount),
+                       **await arrears_fields(uow, shop.shop_id, now, policy)})
 
 
 async def _notify(uow: UnitOfWork, shop: Shop, kind: str, ref: str, now: datetime,

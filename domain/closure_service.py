@@ -66,6 +66,21 @@ async def _view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
                        reopen)
 
 
+async def arrears_fields(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
+                         ) -> dict[str, str]:
+    """What the checklist says about arrears, for a push: all owed, the offset's moment (once
+    identity is confirmed) and the top-up the balance needs before it (SPEC §7.4)."""
+    view = await _view(uow, shop_id, now, policy)
+    if view is None:
+        return {}
+    due = view.closure.arrears_due_at
+    return {**money_fields("owed", view.arrears), **money_fields("topup_needed",
+                                                                 view.topup_needed),
+            "offset_at": due.isoformat() if due else "",
+            "offset_days": str(policy.arrears_offset_days),
+            "timezone": view.snapshot.facts.shop.timezone}
+
+
 async def start_closure(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime) -> Closure:
     """Step 1: the seller read the steps and continued (or resumes the open application)."""
     async with uow:

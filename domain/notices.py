@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from domain.money import Money
 from domain.status import Snapshot
@@ -33,4 +34,12 @@ def figure_fields(snap: Snapshot) -> dict[str, str]:
             **money_fields("shortfall", snap.shortfall),
             **money_fields("arrears_total", snap.arrears_total),
             **money_fields("arrears_first", snap.arrears_paid_first),
-            **money_fields("due_total", due.total)}
+            **money_fields("due_total", due.total), **_reopen(snap)}
+
+
+def _reopen(snap: Snapshot) -> dict[str, str]:
+    """A closed shop: from which local date it may reopen."""
+    if snap.reopen_from is None:
+        return {}
+    local = snap.reopen_from.astimezone(ZoneInfo(snap.facts.shop.timezone))
+    return {"reopen_from": local.date().isoformat()}

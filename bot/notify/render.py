@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 
 from bot.i18n import N_, Translator
@@ -90,8 +90,21 @@ def _deduction(n: Notice, t: Translator) -> list[str]:
 
 
 def _withdrawal_paid(n: Notice, t: Translator) -> list[str]:
+    if n.data.get("kind") == "refund":
+        return _refund_paid(n, t)
     return [t.gettext("Withdrawal {ref} of {amount} has been paid out.").format(
         ref=escape(n.data["withdrawal_id"]), amount=t.money(_m(n, "amount")))] + _figures(n, t)
+
+
+def _refund_paid(n: Notice, t: Translator) -> list[str]:
+    """The closure's end: the full refund is paid and the shop is closed (SPEC §7.6–7)."""
+    lines = [t.gettext("Your closing refund of {amount} has been paid out.").format(
+        amount=t.money(_m(n, "amount")))]
+    if "reopen_from" not in n.data:
+        return lines + _figures(n, t)
+    return lines + [t.gettext("The shop is now closed."), t.gettext(
+        "You can reopen it with the original account from {date} (/reopen).").format(
+        date=t.date(date.fromisoformat(n.data["reopen_from"])))]
 
 
 def _withdrawal_failed(n: Notice, t: Translator) -> list[str]:
@@ -114,8 +127,33 @@ def _hold_expired(n: Notice, t: Translator) -> list[str]:
 
 
 def _arrears_updated(n: Notice, t: Translator) -> list[str]:
-    return [t.gettext("Arrears updated during your closure: {amount} outstanding.").format(
-        amount=t.money(_m(n, "amount")))] + _figures(n, t)
+    if "owed" not in n.data:  # queued before the checklist's figures were added
+        return [t.gettext("Arrears updated during your closure: {amount} outstanding.").format(
+            amount=t.money(_m(n, "amount")))] + _figures(n, t)
+    owed = _m(n, "owed")
+    if not owed.is_positive:
+        return [t.gettext("Arrears updated during your closure: nothing is owed now.")]
+    lines = [t.gettext("Arrears owed during your closure: {amount}.").format(
+        amount=t.money(owed))]
+    return lines + [_offset_line(n, t)]
+
+
+def _offset_line(n: Notice, t: Translator) -> str:
+    """The checklist's rule (SPEC §7.4): covered → deducted on a date; not → top up before it."""
+    if not n.data.get("offset_at"):
+        return t.gettext("Once you confirm your identity in /close, they are deducted from the "
+                         "deposit {days} days later; if the balance does not cover them, top "
+                         "up before then.").format(days=n.data.get("offset_days", "10"))
+    due, tz = datetime.fromisoformat(n.data["offset_at"]), n.data["timezone"]
+    balance, short = t.money(_m(n, "balance")), _m(n, "topup_needed")
+    if not short.is_positive:
+        return t.gettext("Your balance, {balance}, covers them: they are deducted from the "
+                         "deposit on {date}, then you continue closing.").format(
+            balance=balance, date=t.date(due, tz))
+    return t.gettext("Your balance, {balance}, does not cover them: top up at least {amount} "
+                     "before {time}; otherwise the whole deposit is deducted and the closure "
+                     "fails.").format(balance=balance, amount=t.money(short),
+                                      time=t.datetime(due, tz))
 
 
 def _closure_settled(n: Notice, t: Translator) -> list[str]:

@@ -83,3 +83,51 @@ async def test_the_faq_figures_of_a_closed_shop_state_it_is_closed(chat: Chat) -
 
     assert "This shop is closed (since Nov 21, 2026)." in out
     assert "Required: £500.00" not in out
+
+
+async def test_the_refund_payout_push_announces_the_closed_shop_and_its_reopen_date(
+        chat: Chat) -> None:
+    paid = await closed_shop(chat)
+
+    assert "Your closing refund of £600.00 has been paid out." in paid
+    assert "The shop is now closed." in paid
+    assert "You can reopen it with the original account from May 21, 2027 (/reopen)." in paid
+    assert "Withdrawal" not in paid
+
+
+async def test_history_labels_the_refund_as_a_closure_refund(chat: Chat) -> None:
+    await closed_shop(chat)
+
+    out = await chat.say("!as 501 en", "/history")
+
+    assert "Full refund at closure" in out
+    assert "Payout of a withdrawal" not in out
+
+
+async def arrears_during_closure(chat: Chat, amount: str) -> str:
+    from tests.bot.test_close import verified
+
+    await ready_shop(chat)
+    await verified(chat)
+    return await chat.event(type="arrears.updated", event_id="a1", shop_id="S-GB",
+                            kind="commission", amount=amount, currency="GBP")
+
+
+async def test_arrears_the_balance_covers_are_announced_with_the_offset_date(
+        chat: Chat) -> None:
+    out = await arrears_during_closure(chat, "100")
+
+    assert "Arrears owed during your closure: £100.00." in out
+    assert ("Your balance, £600.00, covers them: they are deducted from the deposit on "
+            "Dec 1, 2026, then you continue closing.") in out
+    assert "top up" not in out.lower()
+
+
+async def test_arrears_the_balance_does_not_cover_ask_for_a_top_up_before_the_date(
+        chat: Chat) -> None:
+    out = await arrears_during_closure(chat, "1000")
+
+    assert "Arrears owed during your closure: £1,000.00." in out
+    assert ("Your balance, £600.00, does not cover them: top up at least £400.00 before "
+            "Dec 1, 2026 10:00") in out
+    assert "the closure fails" in out
