@@ -147,8 +147,10 @@ WITH c AS MATERIALIZED (
   SELECT shop_id, max(
     CASE WHEN since IS NOT NULL AND :now >= since THEN since * 8 + 0 ELSE -1 END,
     CASE WHEN since IS NOT NULL AND :now - since >= :repeat
+              AND (NOT never_paid
+                   OR since + ((:now - since) / :repeat) * :repeat < opened + :clearing)
          THEN (since + ((:now - since) / :repeat) * :repeat) * 8 + 1 ELSE -1 END,
-    CASE WHEN since IS NOT NULL AND :now >= since + :overdue
+    CASE WHEN since IS NOT NULL AND NOT never_paid AND :now >= since + :overdue
          THEN (since + :overdue) * 8 + 2 ELSE -1 END,
     CASE WHEN never_paid AND :warning > 0 AND :clearing >= :warning
               AND opened + :clearing - :warning <= :now

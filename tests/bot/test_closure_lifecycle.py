@@ -131,3 +131,16 @@ async def test_arrears_the_balance_does_not_cover_ask_for_a_top_up_before_the_da
     assert ("Your balance, £600.00, does not cover them: top up at least £400.00 before "
             "Dec 1, 2026 10:00") in out
     assert "the closure fails" in out
+
+
+async def test_a_never_paid_shop_on_day_30_gets_one_clearing_notice_not_an_overdue_one(
+        chat: Chat) -> None:
+    await register(chat)
+    await chat.say("!run-jobs")
+
+    out = await chat.say("!clock +30d", "!clock +1h")
+
+    assert "Overdue" not in out
+    assert out.count("faces clearing") == 1
+    assert "Clearing (清退):" in out
+    assert "Pay £500.00 now to keep the shop." in out
