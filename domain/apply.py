@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain import drops, ledger, withdrawals
 from domain import events as ev
-from domain import ledger, withdrawals
 from domain.closure_service import arrears_fields, notify_if_ready, schedule_if_owed
 from domain.errors import AlreadyCredited, AlreadyDeducted, EventRejected
 from domain.model import (
@@ -28,7 +28,7 @@ from domain.notices import Notice, figure_fields, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
 from domain.services import load_facts, refresh_shop, settle_closure
-from domain.status import snapshot
+from domain.status import Snapshot, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
                 return EventResult(event.event_id, Outcome.DUPLICATE, event.type)
             return EventResult(event.event_id, Outcome.CONFLICT, event.type, "event_id",
                                "already used for an event with different content")
+        before = await _figures_before(uow, event, now, policy)
         try:
             await _apply(uow, event, now, policy)
         except EventRejected as exc:
@@ -89,10 +90,23 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
         await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
         if shop_id is not None:
             if type(event) not in FIGURES_UNCHANGED:
-                await refresh_shop(uow, shop_id, now, policy)
+                after = await refresh_shop(uow, shop_id, now, policy)
+                if before is not None:
+                    await drops.tell_if_withdrawable(uow, before, after, event.event_id, now,
+                                                     policy)
             await notify_if_ready(uow, shop_id, now, policy)
         await uow.commit()
     return EventResult(event.event_id, Outcome.APPLIED, event.type)
+
+
+async def _figures_before(uow: UnitOfWork, event: Any, now: datetime, policy: Policy
+                          ) -> Snapshot | None:
+    """The figures before an event that may lower the required amount (else None)."""
+    shop_id = getattr(event, "shop_id", None)
+    if shop_id is None or not drops.may_lower_required(event):
+        return None
+    shop = await uow.shops.get(shop_id)
+    return None if shop is None else await drops.figures_at(uow, shop, now, policy)
 
 
 def _type(raw: Any) -> str | None:

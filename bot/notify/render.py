@@ -172,6 +172,13 @@ def _closure_ready(n: Notice, t: Translator) -> list[str]:
                       "agreement and get your deposit back.")]
 
 
+def _withdrawable_now(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("The required amount dropped from {before} to {after}.").format(
+        before=t.money(_m(n, "required_before")), after=t.money(_m(n, "required"))),
+        t.gettext("You can now withdraw up to {amount}.").format(
+            amount=t.money(_m(n, "withdrawable")))]
+
+
 RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
     "payment_confirmed": _payment_confirmed,
     "payment_failed": _payment_failed,
@@ -183,6 +190,7 @@ RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
     "closure_arrears_settled": _closure_settled,
     "closure_failed": _closure_failed,
     "closure_ready": _closure_ready,
+    "withdrawable_now": _withdrawable_now,
 }
 
 
