@@ -109,6 +109,13 @@ async def _figures_before(uow: UnitOfWork, event: Any, now: datetime, policy: Po
     return None if shop is None else await drops.figures_at(uow, shop, now, policy)
 
 
+def happened(event: Any, now: datetime) -> datetime:
+    """When a business event took place, for the ledger entries it posts (issue #14.6):
+    its occurred_at, never later than the moment it is applied."""
+    occurred: datetime = event.occurred_at
+    return min(occurred, now)
+
+
 def _type(raw: Any) -> str | None:
     value = raw.get("type") if isinstance(raw, dict) else None
     return value if isinstance(value, str) else None
@@ -199,7 +206,7 @@ async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed
     except AlreadyCredited:
         raise EventRejected("payment_ref", "already credited") from None
     owed = -(await uow.ledger.balance(ledger.arrears_account(shop.shop_id), shop.currency))
-    moves = ledger.topup(shop.shop_id, amount, owed, e.payment_ref, now)
+    moves = ledger.topup(shop.shop_id, amount, owed, e.payment_ref, happened(e, now))
     for move in moves:
         await uow.ledger.post(move)
     if quote is not None:
@@ -248,7 +255,7 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
     facts = await load_facts(uow, shop, now)
     confirmed = sum((w.amount for w in facts.withdrawals), Money.zero(shop.currency))
     moves = ledger.deduction(shop.shop_id, amount, facts.balance - confirmed, e.deduction_id,
-                             now, f"{e.reason}: {e.note}".strip(": "))
+                             happened(e, now), f"{e.reason}: {e.note}".strip(": "))
     for move in moves:
         await uow.ledger.post(move)
     await schedule_if_owed(uow, shop.shop_id, now, policy)
@@ -264,7 +271,8 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
 async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, now: datetime,
                            policy: Policy) -> None:
     w = await _confirmed(uow, shop, e.withdrawal_id)
-    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now,
+    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id,
+                                        happened(e, now),
                                         refund=w.kind is WithdrawalKind.REFUND))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
     await settle_closure(uow, shop.shop_id, now)
