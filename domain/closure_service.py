@@ -10,7 +10,7 @@ from domain import ledger
 from domain.errors import ClosureStepRefused, ShopClosed, WrongVerificationCode
 from domain.model import Closure, ClosureStage, ShopFacts, ShopStatus, WithdrawalStatus
 from domain.money import Money
-from domain.notices import Notice, money_fields
+from domain.notices import Notice, figure_fields, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
 from domain.services import (
@@ -200,8 +200,10 @@ async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
     await uow.closures.save(current.with_changes(
         stage=stage, arrears_due_at=None, ended_at=now if failed else None))
     kind = "closure_failed" if failed else "closure_arrears_settled"
+    figures = figure_fields(snapshot(await load_facts(uow, shop, now), now, policy)) \
+        if failed else {}  # a failed closure leaves the shop short: say what lifts it
     await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
-        **money_fields("arrears", owed), **money_fields("remaining", remaining)}))
+        **money_fields("arrears", owed), **money_fields("remaining", remaining), **figures}))
 
 
 async def _offset(uow: UnitOfWork, facts: ShopFacts, available: Money, ref: str,

@@ -164,7 +164,8 @@ def _closure_settled(n: Notice, t: Translator) -> list[str]:
 def _closure_failed(n: Notice, t: Translator) -> list[str]:
     return [t.gettext("Your deposit did not cover the arrears, so the whole deposit was "
                       "deducted and the closure failed. Still owed: {amount}. Your next "
-                      "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))]
+                      "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))] + (
+        _figures(n, t) if "balance" in n.data else [])
 
 
 def _closure_ready(n: Notice, t: Translator) -> list[str]:

@@ -89,3 +89,21 @@ async def test_a_shop_short_without_arrears_is_asked_for_the_shortfall_alone(
     assert "until you pay £500.00" in out
     assert "arrears first" not in out
     assert "[Top up £500.00]" in out
+
+
+async def test_the_failed_closure_push_names_the_amount_that_lifts_the_restriction(
+        chat: Chat) -> None:
+    from tests.bot.test_close import ready_shop, verified
+
+    await ready_shop(chat, balance="500")
+    await chat.event(type="arrears.updated", event_id="a1", shop_id="S-GB", kind="commission",
+                     amount="800", currency="GBP")
+    await verified(chat)
+
+    failed = await chat.say("!clock +10d")
+
+    assert "the closure failed" in failed
+    assert "top up £800.00 to lift the restrictions" in failed
+    assert ("Of £800.00, £300.00 pays your deposit arrears first (top-ups always do), then "
+            "£500.00 covers the shortfall.") in failed
+    assert "[Top up]" in failed
