@@ -6,6 +6,7 @@ from html import escape
 
 from bot.i18n import N_, Translator
 from domain.model import ClosureStage, WithdrawalStatus
+from domain.money import Money
 from domain.required import CountedCategory, RequiredExplanation
 from domain.status import Restriction, Snapshot
 
@@ -38,6 +39,8 @@ def shop_title(t: Translator, shop_id: str, entity_name: str, market: str) -> st
 def balance_card(snap: Snapshot, t: Translator) -> str:
     """The deposit page of SPEC §1: figures, why required, holds, arrears, state."""
     shop = snap.facts.shop
+    if snap.restriction is Restriction.CLOSED:
+        return closed_card(snap, t)
     lines = [f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>",
              t.gettext("Settlement currency: {currency}").format(currency=shop.currency), "",
              t.gettext("Balance: {amount}").format(amount=t.money(snap.balance)),
@@ -48,12 +51,55 @@ def balance_card(snap: Snapshot, t: Translator) -> str:
         lines.append(t.gettext("Withdrawable: {amount}").format(
             amount=t.money(snap.withdrawable)))
     lines += _arrears(snap, t) + hold_lines(snap, t) + _pending(snap, t)
-    lines += ["", explanation(snap.required, t, shop.timezone), "", restriction(snap, t)]
-    closure = snap.facts.closure
-    if closure is not None and closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
-        lines.append(t.gettext("Closing: the closure agreement is signed; the whole balance "
-                               "comes back as the full refund (/close)."))
+    lines += ["", explanation(snap.required, t, shop.timezone), "",
+              *restriction_lines(snap, t)]
+    return "\n".join(lines + closure_lines(snap, t))
+
+
+def closed_card(snap: Snapshot, t: Translator) -> str:
+    """A closed shop: its state, when it may reopen, and nothing that asks for money."""
+    shop = snap.facts.shop
+    lines = [f"<b>{shop_title(t, shop.shop_id, shop.entity_name, shop.market)}</b>", ""]
+    if shop.closed_at is not None:
+        lines.append(t.gettext("This shop is closed (since {date}).").format(
+            date=t.date(shop.closed_at, shop.timezone)))
+    else:
+        lines.append(t.gettext("Status: closed."))
+    if snap.balance.is_positive:
+        lines.append(t.gettext("Balance: {amount}").format(amount=t.money(snap.balance)))
+    lines += _arrears(snap, t) + reopen_lines(snap, t)
     return "\n".join(lines)
+
+
+def reopen_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """When a closed shop can reopen with the original account."""
+    tz = snap.facts.shop.timezone
+    if snap.reopen_from is None:
+        return []
+    if snap.now >= snap.reopen_from:
+        return [t.gettext("You can reopen it now with the original account: send /reopen.")]
+    return [t.gettext("You can reopen it with the original account from {date} (/reopen).")
+            .format(date=t.date(snap.reopen_from, tz))]
+
+
+OPEN_CLOSURE_STEPS = {ClosureStage.STARTED: N_("step 2 of 7: identity"),
+                      ClosureStage.VERIFIED: N_("step 3 of 7: closing conditions")}
+
+
+def closure_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """An open closing application: where it stands and how to go on or stop."""
+    closure = snap.facts.closure
+    if closure is None:
+        return []
+    if closure.stage in {ClosureStage.SIGNED, ClosureStage.REFUNDING}:
+        return [t.gettext("Closing: the closure agreement is signed; the whole balance "
+                          "comes back as the full refund (/close).")]
+    step = OPEN_CLOSURE_STEPS.get(closure.stage)
+    if step is None:
+        return []
+    return ["", t.gettext("An application to close this shop is open ({step}), started on "
+                          "{date}. Send /close to continue it or cancel it.").format(
+        step=t.gettext(step), date=t.date(closure.started_at, snap.facts.shop.timezone))]
 
 
 def _arrears(snap: Snapshot, t: Translator) -> list[str]:
@@ -136,9 +182,25 @@ def _drop(req: RequiredExplanation, t: Translator, timezone: str) -> str:
                      "unfinished.")
 
 
+def due_split(t: Translator, arrears: Money, shortfall: Money) -> list[str]:
+    """How a top-up is spent when deposit arrears come first; nothing when there are none."""
+    if not arrears.is_positive:
+        return []
+    return [t.gettext("Of {total}, {arrears} pays your deposit arrears first (top-ups always "
+                      "do), then {shortfall} covers the shortfall.").format(
+        total=t.money(arrears + shortfall), arrears=t.money(arrears),
+        shortfall=t.money(shortfall))]
+
+
+def restriction_lines(snap: Snapshot, t: Translator) -> list[str]:
+    """The restriction state, then how the amount it asks for is split."""
+    due = snap.payment_due
+    return [restriction(snap, t), *due_split(t, due.arrears, due.shortfall)]
+
+
 def restriction(snap: Snapshot, t: Translator) -> str:
-    """The restriction state and what the platform does about it."""
-    short = t.money(snap.shortfall)
+    """The restriction state and what the platform does about it (the amount that lifts it)."""
+    short = t.money(snap.payment_due.total)
     texts = {
         Restriction.OK: t.gettext("Status: OK — no restrictions."),
         Restriction.SHORT: t.gettext("Status: short — you cannot publish new products until "

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain import drops, ledger, withdrawals
 from domain import events as ev
-from domain import ledger, withdrawals
-from domain.closure_service import notify_if_ready, schedule_if_owed
+from domain.closure_service import arrears_fields, notify_if_ready, schedule_if_owed
 from domain.errors import AlreadyCredited, AlreadyDeducted, EventRejected
 from domain.model import (
     ClosureStage,
@@ -20,14 +20,15 @@ from domain.model import (
     QuoteStatus,
     Shop,
     ShopStatus,
+    WithdrawalKind,
     WithdrawalStatus,
 )
 from domain.money import Money
-from domain.notices import Notice, money_fields
+from domain.notices import Notice, figure_fields, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
 from domain.services import load_facts, refresh_shop, settle_closure
-from domain.status import snapshot
+from domain.status import Snapshot, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
                 return EventResult(event.event_id, Outcome.DUPLICATE, event.type)
             return EventResult(event.event_id, Outcome.CONFLICT, event.type, "event_id",
                                "already used for an event with different content")
+        before = await _figures_before(uow, event, now, policy)
         try:
             await _apply(uow, event, now, policy)
         except EventRejected as exc:
@@ -88,10 +90,30 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
         await uow.events.add(event.event_id, event.type, shop_id, content, event.occurred_at, now)
         if shop_id is not None:
             if type(event) not in FIGURES_UNCHANGED:
-                await refresh_shop(uow, shop_id, now, policy)
+                after = await refresh_shop(uow, shop_id, now, policy)
+                if before is not None:
+                    await drops.tell_if_withdrawable(uow, before, after, event.event_id, now,
+                                                     policy)
             await notify_if_ready(uow, shop_id, now, policy)
         await uow.commit()
     return EventResult(event.event_id, Outcome.APPLIED, event.type)
+
+
+async def _figures_before(uow: UnitOfWork, event: Any, now: datetime, policy: Policy
+                          ) -> Snapshot | None:
+    """The figures before an event that may lower the required amount (else None)."""
+    shop_id = getattr(event, "shop_id", None)
+    if shop_id is None or not drops.may_lower_required(event):
+        return None
+    shop = await uow.shops.get(shop_id)
+    return None if shop is None else await drops.figures_at(uow, shop, now, policy)
+
+
+def happened(event: Any, now: datetime) -> datetime:
+    """When a business event took place, for the ledger entries it posts (issue #14.6):
+    its occurred_at, never later than the moment it is applied."""
+    occurred: datetime = event.occurred_at
+    return min(occurred, now)
 
 
 def _type(raw: Any) -> str | None:
@@ -187,7 +209,7 @@ async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed
     except AlreadyCredited:
         raise EventRejected("payment_ref", "already credited") from None
     owed = -(await uow.ledger.balance(ledger.arrears_account(shop.shop_id), shop.currency))
-    moves = ledger.topup(shop.shop_id, amount, owed, e.payment_ref, now)
+    moves = ledger.topup(shop.shop_id, amount, owed, e.payment_ref, happened(e, now))
     for move in moves:
         await uow.ledger.post(move)
     if quote is not None:
@@ -236,7 +258,7 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
     facts = await load_facts(uow, shop, now)
     confirmed = sum((w.amount for w in facts.withdrawals), Money.zero(shop.currency))
     moves = ledger.deduction(shop.shop_id, amount, facts.balance - confirmed, e.deduction_id,
-                             now, f"{e.reason}: {e.note}".strip(": "))
+                             happened(e, now), f"{e.reason}: {e.note}".strip(": "))
     for move in moves:
         await uow.ledger.post(move)
     await schedule_if_owed(uow, shop.shop_id, now, policy)
@@ -252,7 +274,9 @@ async def _deduction(uow: UnitOfWork, shop: Shop, e: ev.DeductionPosted, now: da
 async def _withdrawal_paid(uow: UnitOfWork, shop: Shop, e: ev.WithdrawalPaid, now: datetime,
                            policy: Policy) -> None:
     w = await _confirmed(uow, shop, e.withdrawal_id)
-    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id, now))
+    await uow.ledger.post(ledger.payout(shop.shop_id, w.amount, w.withdrawal_id,
+                                        happened(e, now),
+                                        refund=w.kind is WithdrawalKind.REFUND))
     await uow.withdrawals.update(withdrawals.end(w, WithdrawalStatus.PAID, now, "paid"))
     await settle_closure(uow, shop.shop_id, now)
     await _notify(uow, shop, "withdrawal_paid", w.withdrawal_id, now, policy,
@@ -306,7 +330,8 @@ async def _arrears(uow: UnitOfWork, shop: Shop, e: ev.ArrearsUpdated, now: datet
     current = await uow.closures.current(shop.shop_id)
     if current is not None and current.stage in {ClosureStage.STARTED, ClosureStage.VERIFIED}:
         await _notify(uow, shop, "arrears_updated", e.event_id, now, policy,
-                      {"kind": e.kind, **money_fields("amount", amount)})
+                      {"kind": e.kind, **money_fields("amount", amount),
+                       **await arrears_fields(uow, shop.shop_id, now, policy)})
 
 
 async def _notify(uow: UnitOfWork, shop: Shop, kind: str, ref: str, now: datetime,
@@ -314,10 +339,8 @@ async def _notify(uow: UnitOfWork, shop: Shop, kind: str, ref: str, now: datetim
     """Queue a push with the shop's figures after the change."""
     facts = await load_facts(uow, await _shop(uow, shop.shop_id), now)
     snap = snapshot(facts, now, policy)
-    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
-        **data, **money_fields("balance", snap.balance),
-        **money_fields("shortfall", snap.shortfall),
-        **money_fields("arrears_total", snap.arrears_total)}))
+    await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now,
+                                {**data, **figure_fields(snap)}))
 
 
 _HANDLERS: dict[type, Any] = {

@@ -10,10 +10,16 @@ from domain import ledger
 from domain.errors import ClosureStepRefused, ShopClosed, WrongVerificationCode
 from domain.model import Closure, ClosureStage, ShopFacts, ShopStatus, WithdrawalStatus
 from domain.money import Money
-from domain.notices import Notice, money_fields
+from domain.notices import Notice, figure_fields, money_fields
 from domain.policy import Policy
 from domain.ports import UnitOfWork
-from domain.services import load_facts, settle_closure, shop_or_fail, start_closure_in
+from domain.services import (
+    load_facts,
+    refresh_shop,
+    settle_closure,
+    shop_or_fail,
+    start_closure_in,
+)
 from domain.status import Snapshot, snapshot
 from domain.withdrawals import end
 
@@ -58,6 +64,21 @@ async def _view(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
     return ClosureView(current, conditions, snapshot(facts, now, policy),
                        closing.arrears_owed(facts), closing.can_sign(current, conditions),
                        reopen)
+
+
+async def arrears_fields(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy
+                         ) -> dict[str, str]:
+    """What the checklist says about arrears, for a push: all owed, the offset's moment (once
+    identity is confirmed) and the top-up the balance needs before it (SPEC §7.4)."""
+    view = await _view(uow, shop_id, now, policy)
+    if view is None:
+        return {}
+    due = view.closure.arrears_due_at
+    return {**money_fields("owed", view.arrears), **money_fields("topup_needed",
+                                                                 view.topup_needed),
+            "offset_at": due.isoformat() if due else "",
+            "offset_days": str(policy.arrears_offset_days),
+            "timezone": view.snapshot.facts.shop.timezone}
 
 
 async def start_closure(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime) -> Closure:
@@ -151,6 +172,7 @@ async def reopen_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Poli
         closing.check_reopen(shop.closed_at, now, policy)
         await uow.shops.update(shop.with_changes(status=ShopStatus.OPEN, closed_at=None,
                                                  shortfall_since=None))
+        await refresh_shop(uow, shop_id, now, policy)  # short again from now: reminders start
         await uow.commit()
 
 
@@ -178,8 +200,10 @@ async def settle_arrears(uow: UnitOfWork, current: Closure, now: datetime,
     await uow.closures.save(current.with_changes(
         stage=stage, arrears_due_at=None, ended_at=now if failed else None))
     kind = "closure_failed" if failed else "closure_arrears_settled"
+    figures = figure_fields(snapshot(await load_facts(uow, shop, now), now, policy)) \
+        if failed else {}  # a failed closure leaves the shop short: say what lifts it
     await uow.outbox.add(Notice(shop.shop_id, kind, f"{kind}:{ref}", now, {
-        **money_fields("arrears", owed), **money_fields("remaining", remaining)}))
+        **money_fields("arrears", owed), **money_fields("remaining", remaining), **figures}))
 
 
 async def _offset(uow: UnitOfWork, facts: ShopFacts, available: Money, ref: str,

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import reminders, withdrawals
+from domain import drops, reminders, withdrawals
 from domain.closure_service import notify_if_ready, settle_arrears
 from domain.errors import DepositError
 from domain.model import ClosureStage, WithdrawalStatus
@@ -95,11 +95,23 @@ async def refresh_due(uow: UnitOfWork, now: datetime, policy: Policy,
         async with uow:
             due = await uow.shops.due_for_recheck(now, batch)
             for shop_id in due:
-                await refresh_shop(uow, shop_id, now, policy)
+                await _recheck(uow, shop_id, now, policy)
             await uow.commit()
         count += len(due)
         if len(due) < batch:
             return count
+
+
+async def _recheck(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> None:
+    """Re-derive one shop; a drop in required that freed money to withdraw is pushed."""
+    shop = await uow.shops.get(shop_id)
+    moment = shop.recheck_at if shop is not None else None
+    before = (await drops.figures_at(uow, shop, moment - drops.JUST_BEFORE, policy)
+              if shop is not None and moment is not None else None)
+    after = await refresh_shop(uow, shop_id, now, policy)
+    if before is not None and moment is not None:
+        await drops.tell_if_withdrawable(uow, before, after, str(reminders.epoch(moment)),
+                                         now, policy)
 
 
 async def closures_ready(uow: UnitOfWork, now: datetime, policy: Policy) -> int:

@@ -116,10 +116,15 @@ def deduction(shop_id: str, amount: Money, available: Money, ref: str, at: datet
     return moves
 
 
-def payout(shop_id: str, amount: Money, withdrawal_id: str, at: datetime) -> Transfer:
-    """A withdrawal paid out: the balance goes down."""
+REFUND_NOTE = "closure refund"  # a payout that is the full refund of a closure (SPEC §7.6)
+
+
+def payout(shop_id: str, amount: Money, withdrawal_id: str, at: datetime, *,
+           refund: bool = False) -> Transfer:
+    """A withdrawal paid out: the balance goes down; the closure's refund is marked so."""
     return _transfer(TransferKind.PAYOUT, deposit_account(shop_id),
-                     payouts_account(amount.currency), amount, shop_id, withdrawal_id, at)
+                     payouts_account(amount.currency), amount, shop_id, withdrawal_id, at,
+                     REFUND_NOTE if refund else "")
 
 
 def arrears_offset(shop_id: str, amount: Money, ref: str, at: datetime,

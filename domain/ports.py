@@ -66,7 +66,8 @@ class LedgerRepository(Protocol):
         """credits − debits of an account."""
     async def entries(self, shop_id: str, *, limit: int = 50, offset: int = 0,
                       kinds: tuple[TransferKind, ...] = (), since: datetime | None = None,
-                      until: datetime | None = None) -> list[Transfer]: ...
+                      until: datetime | None = None) -> list[Transfer]:
+        """A shop's entries, newest first by when they happened (`at`), then as posted."""
     async def totals(self) -> dict[tuple[str, str], Money]:
         """Net (credits − debits) of every account, keyed by (account, currency)."""
 

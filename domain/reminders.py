@@ -1,8 +1,9 @@
 """Shortfall reminders of SPEC §6: which stage is due, decided for every shop at once.
 
 Each stage has a moment: the first reminder when the shortfall appears, a repeat every
-`reminder_repeat` after it, the overdue escalation `overdue_after` after it, and for a shop
-never paid a clearing warning before `clearing_after` and the clearing notice at it. At any
+`reminder_repeat` after it, the overdue escalation `overdue_after` after it (only for a shop
+that has paid at some time), and for a shop never paid a clearing warning before
+`clearing_after` and the clearing notice at it, which is its escalation instead. At any
 time the stage whose moment is the latest one not after now is due; its dedup key names that
 moment, so each moment is pushed once, and a scanner that was down for a week sends only the
 newest stage instead of a burst. Nothing is due once the shortfall is covered.
@@ -27,6 +28,9 @@ from domain.status import Restriction, Snapshot
 KIND = "reminder"
 # Ties between moments go to the more serious stage.
 PRIORITY = ("first", "repeat", "overdue", "clearing_warning", "cleared")
+# A closure pauses reminders once the seller is past identity (checklist, signed, refund):
+# one left at its first step is no reason to stop telling a short shop (issue #14.3).
+PAUSING_STAGES = ("verified", "signed", "refunding")
 
 
 class Stage(enum.StrEnum):
@@ -63,7 +67,7 @@ class Candidate:
     shortfall_since: datetime | None
     first_paid_at: datetime | None
     closed: bool = False
-    closing: bool = False  # a closure is under way: no nagging to top up
+    closing: bool = False  # a closure past its first step (PAUSING_STAGES): no nagging
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,13 @@ def moments(c: Candidate, now: int, rules: Rules) -> list[tuple[int, Stage]]:
         if now >= since:
             found.append((since, Stage.FIRST))
             cycles = (now - since) // rules.repeat
-            if cycles >= 1:
-                found.append((since + cycles * rules.repeat, Stage.REPEAT))
-            if now >= since + rules.overdue:
+            repeat = since + cycles * rules.repeat
+            # For a shop never paid the clearing notice is the last word: no repeat after it.
+            cleared_on = epoch(c.opened_at) + rules.clearing
+            if cycles >= 1 and (c.first_paid_at is not None or repeat < cleared_on):
+                found.append((repeat, Stage.REPEAT))
+            if now >= since + rules.overdue and c.first_paid_at is not None:
+                # a shop never paid escalates to clearing instead (issue #14.13)
                 found.append((since + rules.overdue, Stage.OVERDUE))
     if c.first_paid_at is None:
         opened = epoch(c.opened_at)

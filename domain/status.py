@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from domain.closure import reopen_from
 from domain.model import ClosureStage, ShopFacts, ShopStatus, Withdrawal
 from domain.money import Money
 from domain.policy import Policy
@@ -35,6 +36,20 @@ class Effects:
 
 
 @dataclass(frozen=True)
+class PaymentDue:
+    """What a top-up must be to lift the restriction: the deposit arrears it pays first
+    (SPEC §6), then the shortfall. Zero when nothing is short."""
+
+    arrears: Money
+    shortfall: Money
+
+    @property
+    def total(self) -> Money:
+        """The one amount to top up."""
+        return self.arrears + self.shortfall
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Balance, required, shortfall, holds, withdrawable, arrears and state of one shop."""
 
@@ -49,6 +64,7 @@ class Snapshot:
     arrears: dict[str, Money]
     restriction: Restriction
     effects: Effects
+    reopen_from: datetime | None = None  # a closed shop: when it may reopen (SPEC §7.7)
 
     @property
     def arrears_total(self) -> Money:
@@ -57,6 +73,19 @@ class Snapshot:
         for amount in self.arrears.values():
             total = total + amount
         return total
+
+    @property
+    def arrears_paid_first(self) -> Money:
+        """The deposit arrears the next top-ups pay before anything reaches the balance."""
+        return self.facts.ledger_arrears.positive_part()
+
+    @property
+    def payment_due(self) -> PaymentDue:
+        """The top-up that clears the shortfall, given that top-ups pay deposit arrears first."""
+        if not self.shortfall.is_positive:
+            zero = Money.zero(self.balance.currency)
+            return PaymentDue(zero, zero)
+        return PaymentDue(self.arrears_paid_first, self.shortfall)
 
 
 def local_today(now: datetime, timezone: str) -> datetime:
@@ -127,8 +156,9 @@ def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
         withdrawable = (balance - required.amount - in_withdrawal).positive_part()
         shortfall = (required.amount - balance).positive_part()
     state = _restriction(facts, now, policy, balance, shortfall)
+    reopen = reopen_from(shop.closed_at, policy) if closed and shop.closed_at else None
     return Snapshot(facts, now, balance, required, shortfall, in_withdrawal, withdrawable,
-                    holds, arrears_by_kind(facts), state, effects_of(state, balance))
+                    holds, arrears_by_kind(facts), state, effects_of(state, balance), reopen)
 
 
 def next_recheck(snap: Snapshot, policy: Policy) -> datetime | None:

@@ -39,13 +39,13 @@ from bot.errors_text import explain, method_name
 from bot.handlers.common import translator_for
 from bot.i18n import Translator
 from bot.parsing import AmountUnreadable, parse_amount
-from bot.render import shop_title
+from bot.render import due_split, shop_title
 from domain.calendar import window
 from domain.errors import ClosureStepRefused, DepositError, NoFxRate, QuoteExpired, ShopClosed
 from domain.model import Quote, Shop
 from domain.policy import Policy
 from domain.quotes import OFFLINE, allowed_methods
-from domain.services import choose_method, create_quote, requote
+from domain.services import choose_method, create_quote, get_snapshot, requote
 
 FLOW = "topup"
 
@@ -68,11 +68,48 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | i
     args = " ".join(context.args or [])
     if args:
         return await _quote(update, context, t, shop, args)
-    await say(update, t.gettext("How much do you want to add to the deposit of {shop}? Send an "
-                                "amount in {currency}, for example 500.").format(
-        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market),
-        currency=shop.currency), InlineKeyboardMarkup([[cancel_button(t, "tu:cancel")]]))
+    await _ask_amount(update, context, t, shop)
     return State.AMOUNT
+
+
+async def _ask_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                      shop: Shop) -> None:
+    """Ask the amount; a short shop is offered the top-up that lifts its restriction."""
+    d = deps(context)
+    snap = await get_snapshot(d.uow(), shop.shop_id, d.clock.now(), d.policy)
+    due = snap.payment_due
+    title = shop_title(t, shop.shop_id, shop.entity_name, shop.market)
+    cancel_row = [cancel_button(t, "tu:cancel")]
+    if not due.total.is_positive:
+        await say(update, t.gettext("How much do you want to add to the deposit of {shop}? "
+                                    "Send an amount in {currency}, for example 500.").format(
+            shop=title, currency=shop.currency), InlineKeyboardMarkup([cancel_row]))
+        return
+    offer = str(due.total.amount)
+    draft(context, FLOW)["offer"] = offer
+    lines = [t.gettext("To lift the restriction of {shop}, top up {amount}.").format(
+        shop=title, amount=t.money(due.total)),
+        *due_split(t, due.arrears, due.shortfall),
+        t.gettext("Press the button, or send another amount in {currency}.").format(
+            currency=shop.currency)]
+    button = InlineKeyboardButton(t.gettext("Top up {amount}").format(
+        amount=t.money(due.total)), callback_data=f"tu:amt:{offer}")
+    await say(update, "\n".join(lines), InlineKeyboardMarkup([[button], cancel_row]))
+
+
+async def offer_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE
+                        ) -> State | int | None:
+    """The offered amount's button: quote it, as if it had been typed."""
+    t = await translator_for(update, context)
+    shop = await draft_shop(update, context, FLOW, _gone(t))
+    if shop is None:
+        return ConversationHandler.END
+    pressed = button_data(update).removeprefix("tu:amt:")
+    if pressed != draft(context, FLOW).get("offer"):
+        await stale(update, t)
+        return None
+    await answer_button(update)
+    return await _quote(update, context, t, shop, pressed)
 
 
 async def amount_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
@@ -232,8 +269,10 @@ def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore
         entry_points=[CommandHandler("topup", start),
                       CallbackQueryHandler(start, pattern=r"^tu:start:")],
         states={
-            State.AMOUNT: [MessageHandler(text, amount_sent)],
+            State.AMOUNT: [MessageHandler(text, amount_sent),
+                           CallbackQueryHandler(offer_pressed, pattern=r"^tu:amt:")],
             State.METHOD: [CallbackQueryHandler(method_chosen, pattern=r"^tu:m:"),
+                           CallbackQueryHandler(offer_pressed, pattern=r"^tu:amt:"),
                            MessageHandler(text, amount_sent)],
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),

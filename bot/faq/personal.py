@@ -8,10 +8,10 @@ from telegram.ext import ContextTypes
 from bot.context import deps
 from bot.handlers.common import user_shops
 from bot.i18n import Translator
-from bot.render import TIERS, category_label, hold_lines, shop_title
+from bot.render import TIERS, category_label, closed_card, due_split, hold_lines, shop_title
 from domain.model import Shop
 from domain.services import get_snapshot
-from domain.status import Snapshot
+from domain.status import Restriction, Snapshot
 
 
 async def silent_current_shop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Shop | None:
@@ -81,11 +81,18 @@ def withdrawable_note(snap: Snapshot, t: Translator) -> list[str]:
 
 
 def figures_note(snap: Snapshot, t: Translator) -> list[str]:
-    """The figures of the balance card, in short."""
+    """The figures of the balance card, in short (a closed shop: its state and reopen date)."""
+    if snap.restriction is Restriction.CLOSED:
+        return closed_card(snap, t).split("\n")[2:]
     lines = [t.gettext("Balance: {amount}").format(amount=t.money(snap.balance)),
              t.gettext("Required: {amount}").format(amount=t.money(snap.required.amount)),
              t.gettext("Shortfall: {amount}").format(amount=t.money(snap.shortfall)),
              t.gettext("In withdrawal: {amount}").format(amount=t.money(snap.in_withdrawal))]
+    due = snap.payment_due
+    if due.total.is_positive:
+        lines.append(t.gettext("To lift the restriction, top up {amount}.").format(
+            amount=t.money(due.total)))
+        lines += due_split(t, due.arrears, due.shortfall)
     return lines + withdrawable_note(snap, t)
 
 

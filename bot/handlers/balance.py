@@ -10,19 +10,23 @@ from bot.handlers.common import current_shop, member_shop, reply, shop_token, tr
 from bot.handlers.history import history
 from bot.i18n import Translator
 from bot.render import balance_card, explanation
-from domain.model import Shop
+from domain.model import Shop, ShopStatus
 from domain.services import get_snapshot
 
 
 def card_keyboard(t: Translator, shop: Shop, shops: list[Shop]) -> InlineKeyboardMarkup:
     """Refresh and 'why', plus one button per other shop of the user."""
     token = shop_token(shop.shop_id)
-    rows = [[InlineKeyboardButton(t.gettext("Top up"), callback_data=f"tu:start:{token}"),
-             InlineKeyboardButton(t.gettext("Withdraw"), callback_data=f"wd:start:{token}")],
-            [InlineKeyboardButton(t.gettext("History"), callback_data=f"bal:history:{token}"),
-             InlineKeyboardButton(t.gettext("Why this amount"),
-                                  callback_data=f"bal:why:{token}")],
-            [InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}")]]
+    history = InlineKeyboardButton(t.gettext("History"), callback_data=f"bal:history:{token}")
+    refresh = InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}")
+    if shop.status is ShopStatus.CLOSED:  # nothing to pay or withdraw: only what can be done
+        rows = [[history, refresh]]
+    else:
+        rows = [[InlineKeyboardButton(t.gettext("Top up"), callback_data=f"tu:start:{token}"),
+                 InlineKeyboardButton(t.gettext("Withdraw"), callback_data=f"wd:start:{token}")],
+                [history, InlineKeyboardButton(t.gettext("Why this amount"),
+                                               callback_data=f"bal:why:{token}")],
+                [refresh]]
     others = [s for s in shops if s.shop_id != shop.shop_id]
     if others:
         rows.append([InlineKeyboardButton(

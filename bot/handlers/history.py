@@ -20,7 +20,13 @@ from bot.handlers.common import current_shop, member_shop, reply, shop_token, tr
 from bot.i18n import N_, Translator
 from bot.notify.render import DEDUCTION_REASONS
 from bot.render import ARREARS_KINDS, shop_title
-from domain.ledger import Transfer, TransferKind, arrears_account, deposit_account
+from domain.ledger import (
+    REFUND_NOTE,
+    Transfer,
+    TransferKind,
+    arrears_account,
+    deposit_account,
+)
 from domain.model import Shop
 from domain.money import Money
 from domain.services import get_snapshot
@@ -136,6 +142,8 @@ def describe(t: Translator, e: Transfer) -> tuple[str, str]:
         detail, note = ARREARS_KINDS.get(e.note), "" if e.note in ARREARS_KINDS else e.note
     elif e.kind is K.ARREARS_CARRIED:
         note = ""  # a fixed marker of the domain; the kind already says it
+    elif e.kind is K.PAYOUT and e.note == REFUND_NOTE:
+        return t.gettext("Full refund at closure"), ""
     if detail is None:
         return name, note
     return t.gettext("{kind}: {reason}").format(kind=name, reason=t.gettext(detail)), note

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.common import shop_token
 from bot.i18n import Translator
-from bot.render import restriction
+from bot.render import restriction_lines
 from domain.policy import Policy
 from domain.reminders import Stage
 from domain.status import Snapshot
@@ -24,8 +24,6 @@ def _headline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> str:
         return t.gettext("This new shop has not paid its deposit yet. If it is still unpaid "
                          "on {date}, the shop faces clearing (清退).").format(
             date=t.date(shop.opened_at + policy.clearing_after, shop.timezone))
-    if stage == Stage.CLEARED:
-        return t.gettext("This new shop never paid its deposit and now faces clearing (清退).")
     if stage == Stage.REPEAT:
         return t.gettext("Reminder: your deposit is still short of the required amount.")
     if stage == Stage.MANUAL:
@@ -36,23 +34,50 @@ def _headline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> str:
 
 def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
     """Headline, figures, what the state means, the deadline, and the ignore line."""
-    since = snap.facts.shop.shortfall_since
-    overdue_on = since + policy.overdue_after if since else None
-    lines = [_headline(stage, snap, t, policy),
-             t.gettext("Balance: {balance} · Required: {required} · Short by: {shortfall}")
-             .format(balance=t.money(snap.balance), required=t.money(snap.required.amount),
-                     shortfall=t.money(snap.shortfall)),
-             restriction(snap, t)]
-    if stage in {Stage.FIRST, Stage.REPEAT, Stage.MANUAL} and overdue_on is not None \
-            and overdue_on > snap.now:
-        lines.append(t.gettext("If it is still short on {date}, it becomes overdue: existing "
-                               "products may be delisted.").format(
-            date=t.date(overdue_on, snap.facts.shop.timezone)))
+    figures = t.gettext("Balance: {balance} · Required: {required} · Short by: {shortfall}") \
+        .format(balance=t.money(snap.balance), required=t.money(snap.required.amount),
+                shortfall=t.money(snap.shortfall))
+    if stage == Stage.CLEARED:
+        lines = [*_clearing(snap, t, policy), figures]
+    else:
+        lines = [_headline(stage, snap, t, policy), figures, *restriction_lines(snap, t),
+                 *_deadline(stage, snap, t, policy)]
     lines.append(t.gettext("Already paid? You can ignore this reminder: a payment can take a "
                            "while to arrive (a bank transfer with a recharge code takes up to "
                            "{days} business days).").format(
         days=policy.offline_transfer_business_days[1]))
     return lines
+
+
+def _clearing(snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
+    """Clearing (清退) on its own: what it is, since when, and the one way to keep the shop."""
+    shop = snap.facts.shop
+    return [t.gettext("<b>Clearing (清退)</b>: this new shop never paid its deposit and now "
+                      "faces clearing — the platform may remove it. It opened on {date} "
+                      "and the deposit was due within {days} days.").format(
+        date=t.date(shop.opened_at, shop.timezone), days=policy.clearing_after.days),
+        t.gettext("Pay {amount} now to keep the shop.").format(
+            amount=t.money(snap.payment_due.total))]
+
+
+def _deadline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
+    """The next escalation's date: clearing for a shop never paid, else overdue."""
+    shop = snap.facts.shop
+    if stage not in {Stage.FIRST, Stage.REPEAT, Stage.MANUAL}:
+        return []
+    if shop.first_paid_at is None:
+        clearing_on = shop.opened_at + policy.clearing_after
+        if clearing_on <= snap.now:
+            return []
+        return [t.gettext("If it is still unpaid on {date}, the shop faces clearing (清退): "
+                          "the platform may remove it.").format(
+            date=t.date(clearing_on, shop.timezone))]
+    since = shop.shortfall_since
+    overdue_on = since + policy.overdue_after if since else None
+    if overdue_on is None or overdue_on <= snap.now:
+        return []
+    return [t.gettext("If it is still short on {date}, it becomes overdue: existing products "
+                      "may be delisted.").format(date=t.date(overdue_on, shop.timezone))]
 
 
 def topup_button(shop_id: str, t: Translator) -> InlineKeyboardMarkup:

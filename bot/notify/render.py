@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 
 from bot.i18n import N_, Translator
-from bot.render import shop_title
+from bot.render import due_split, shop_title
 from domain.model import Shop
 from domain.money import Money
 from domain.notices import Notice
@@ -26,13 +26,36 @@ def _m(n: Notice, key: str) -> Money:
 
 def _figures(n: Notice, t: Translator) -> list[str]:
     lines = [t.gettext("New balance: {amount}").format(amount=t.money(_m(n, "balance")))]
-    if _m(n, "shortfall").is_positive:
-        lines.append(t.gettext("Shortfall: {amount} — top up to avoid restrictions.").format(
-            amount=t.money(_m(n, "shortfall"))))
-    if _m(n, "arrears_total").is_positive:
+    shortfall = _m(n, "shortfall")
+    if shortfall.is_positive:
+        lines += _to_clear(n, t, shortfall)
+    owed, first = _m(n, "arrears_total"), _optional(n, "arrears_first")
+    if owed.is_positive and (first is None or first == owed):
         lines.append(t.gettext("Arrears owed: {amount} — your next top-ups pay this first.")
-                     .format(amount=t.money(_m(n, "arrears_total"))))
+                     .format(amount=t.money(owed)))
+    elif owed.is_positive and first is not None and first.is_positive:
+        lines.append(t.gettext("Arrears owed: {amount} — your next top-ups pay the deposit "
+                               "arrears of {first} first.").format(
+            amount=t.money(owed), first=t.money(first)))
+    elif owed.is_positive:
+        lines.append(t.gettext("Arrears owed: {amount}").format(amount=t.money(owed)))
     return lines
+
+
+def _to_clear(n: Notice, t: Translator, shortfall: Money) -> list[str]:
+    """The top-up that lifts the restriction: deposit arrears first, then the shortfall."""
+    total = _optional(n, "due_total") or shortfall
+    if total == shortfall:
+        return [t.gettext("Shortfall: {amount} — top up to avoid restrictions.").format(
+            amount=t.money(shortfall))]
+    return [t.gettext("Shortfall: {shortfall} — top up {amount} to lift the restrictions.")
+            .format(shortfall=t.money(shortfall), amount=t.money(total)),
+            *due_split(t, total - shortfall, shortfall)]
+
+
+def _optional(n: Notice, key: str) -> Money | None:
+    """A money field that notices queued before it existed do not carry."""
+    return _m(n, key) if key in n.data else None
 
 
 def _payment_confirmed(n: Notice, t: Translator) -> list[str]:
@@ -67,8 +90,21 @@ def _deduction(n: Notice, t: Translator) -> list[str]:
 
 
 def _withdrawal_paid(n: Notice, t: Translator) -> list[str]:
+    if n.data.get("kind") == "refund":
+        return _refund_paid(n, t)
     return [t.gettext("Withdrawal {ref} of {amount} has been paid out.").format(
         ref=escape(n.data["withdrawal_id"]), amount=t.money(_m(n, "amount")))] + _figures(n, t)
+
+
+def _refund_paid(n: Notice, t: Translator) -> list[str]:
+    """The closure's end: the full refund is paid and the shop is closed (SPEC §7.6–7)."""
+    lines = [t.gettext("Your closing refund of {amount} has been paid out.").format(
+        amount=t.money(_m(n, "amount")))]
+    if "reopen_from" not in n.data:
+        return lines + _figures(n, t)
+    return lines + [t.gettext("The shop is now closed."), t.gettext(
+        "You can reopen it with the original account from {date} (/reopen).").format(
+        date=t.date(date.fromisoformat(n.data["reopen_from"])))]
 
 
 def _withdrawal_failed(n: Notice, t: Translator) -> list[str]:
@@ -91,8 +127,33 @@ def _hold_expired(n: Notice, t: Translator) -> list[str]:
 
 
 def _arrears_updated(n: Notice, t: Translator) -> list[str]:
-    return [t.gettext("Arrears updated during your closure: {amount} outstanding.").format(
-        amount=t.money(_m(n, "amount")))] + _figures(n, t)
+    if "owed" not in n.data:  # queued before the checklist's figures were added
+        return [t.gettext("Arrears updated during your closure: {amount} outstanding.").format(
+            amount=t.money(_m(n, "amount")))] + _figures(n, t)
+    owed = _m(n, "owed")
+    if not owed.is_positive:
+        return [t.gettext("Arrears updated during your closure: nothing is owed now.")]
+    lines = [t.gettext("Arrears owed during your closure: {amount}.").format(
+        amount=t.money(owed))]
+    return lines + [_offset_line(n, t)]
+
+
+def _offset_line(n: Notice, t: Translator) -> str:
+    """The checklist's rule (SPEC §7.4): covered → deducted on a date; not → top up before it."""
+    if not n.data.get("offset_at"):
+        return t.gettext("Once you confirm your identity in /close, they are deducted from the "
+                         "deposit {days} days later; if the balance does not cover them, top "
+                         "up before then.").format(days=n.data.get("offset_days", "10"))
+    due, tz = datetime.fromisoformat(n.data["offset_at"]), n.data["timezone"]
+    balance, short = t.money(_m(n, "balance")), _m(n, "topup_needed")
+    if not short.is_positive:
+        return t.gettext("Your balance, {balance}, covers them: they are deducted from the "
+                         "deposit on {date}, then you continue closing.").format(
+            balance=balance, date=t.date(due, tz))
+    return t.gettext("Your balance, {balance}, does not cover them: top up at least {amount} "
+                     "before {time}; otherwise the whole deposit is deducted and the closure "
+                     "fails.").format(balance=balance, amount=t.money(short),
+                                      time=t.datetime(due, tz))
 
 
 def _closure_settled(n: Notice, t: Translator) -> list[str]:
@@ -103,12 +164,20 @@ def _closure_settled(n: Notice, t: Translator) -> list[str]:
 def _closure_failed(n: Notice, t: Translator) -> list[str]:
     return [t.gettext("Your deposit did not cover the arrears, so the whole deposit was "
                       "deducted and the closure failed. Still owed: {amount}. Your next "
-                      "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))]
+                      "top-ups pay it first.").format(amount=t.money(_m(n, "remaining")))] + (
+        _figures(n, t) if "balance" in n.data else [])
 
 
 def _closure_ready(n: Notice, t: Translator) -> list[str]:
     return [t.gettext("Every closing condition is now met. Send /close to sign the closure "
                       "agreement and get your deposit back.")]
+
+
+def _withdrawable_now(n: Notice, t: Translator) -> list[str]:
+    return [t.gettext("The required amount dropped from {before} to {after}.").format(
+        before=t.money(_m(n, "required_before")), after=t.money(_m(n, "required"))),
+        t.gettext("You can now withdraw up to {amount}.").format(
+            amount=t.money(_m(n, "withdrawable")))]
 
 
 RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
@@ -122,6 +191,7 @@ RENDERERS: dict[str, Callable[[Notice, Translator], list[str]]] = {
     "closure_arrears_settled": _closure_settled,
     "closure_failed": _closure_failed,
     "closure_ready": _closure_ready,
+    "withdrawable_now": _withdrawable_now,
 }
 
 

@@ -27,12 +27,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics
 from bot.context import Deps
+from bot.handlers.common import shop_token
 from bot.i18n import Translator, translator
 from bot.notify.reminders import reminder_text, topup_button
 from bot.notify.render import render_notice, title
@@ -226,8 +227,11 @@ def _again(text: str, delivery: Delivery, t: Translator) -> str:
 
 
 def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup | None:
-    """A Top up button under a push that leaves the shop short."""
+    """A Top up button under a push that leaves the shop short; Withdraw when money was freed."""
     data = notice.data
+    if notice.kind == "withdrawable_now":
+        return InlineKeyboardMarkup([[InlineKeyboardButton(
+            t.gettext("Withdraw"), callback_data=f"wd:start:{shop_token(shop_id)}")]])
     if "shortfall" in data and Money.of(data["shortfall"],
                                         data["shortfall_currency"]).is_positive:
         return topup_button(shop_id, t)

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.storage.db import dt, ts
 from bot.storage.repos import _Repo
 from domain.notices import Notice
-from domain.reminders import KIND, PRIORITY, Rules, epoch
+from domain.reminders import KIND, PAUSING_STAGES, PRIORITY, Rules, epoch
 
 # Every member of the shop at the time of the cause gets the push: one notice's deliveries,
 # by the id its own INSERT returned (never "every id above a max(id) read earlier", which two
@@ -141,6 +141,7 @@ class SqlitePushes(_Repo):
 
 # Each stage's moment, encoded as moment * 8 + priority: the largest code is the newest
 # moment, ties going to the more serious stage, with no sort and no window over the shops.
+_PAUSING = ", ".join(f"'{stage}'" for stage in PAUSING_STAGES)
 _STAGES = " ".join(f"WHEN {i} THEN '{stage}'" for i, stage in enumerate(PRIORITY))
 _MOMENTS = f"""
 WITH c AS MATERIALIZED (
@@ -151,13 +152,15 @@ WITH c AS MATERIALIZED (
   FROM shops s
   WHERE s.status != 'closed' AND (s.shortfall_since IS NOT NULL OR s.first_paid_at IS NULL)
     AND NOT EXISTS (SELECT 1 FROM closures k WHERE k.shop_id = s.shop_id
-                    AND k.stage IN ('started', 'verified', 'signed', 'refunding'))
+                    AND k.stage IN ({_PAUSING}))
 ), best AS MATERIALIZED (
   SELECT shop_id, max(
     CASE WHEN since IS NOT NULL AND :now >= since THEN since * 8 + 0 ELSE -1 END,
     CASE WHEN since IS NOT NULL AND :now - since >= :repeat
+              AND (NOT never_paid
+                   OR since + ((:now - since) / :repeat) * :repeat < opened + :clearing)
          THEN (since + ((:now - since) / :repeat) * :repeat) * 8 + 1 ELSE -1 END,
-    CASE WHEN since IS NOT NULL AND :now >= since + :overdue
+    CASE WHEN since IS NOT NULL AND NOT never_paid AND :now >= since + :overdue
          THEN (since + :overdue) * 8 + 2 ELSE -1 END,
     CASE WHEN never_paid AND :warning > 0 AND :clearing >= :warning
               AND opened + :clearing - :warning <= :now

@@ -245,7 +245,7 @@ class SqliteLedger(_Repo):
         if until is not None:
             sql.append("AND at < ?")
             args.append(ts(until))
-        sql.append("ORDER BY seq DESC LIMIT ? OFFSET ?")
+        sql.append("ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?")  # as they happened
         args.extend([limit, offset])
         return [_transfer(r) for r in await self._all(" ".join(sql), *args)]
 

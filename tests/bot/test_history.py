@@ -25,7 +25,8 @@ def hchat(chat: Chat) -> Chat:
 
 async def top_up(chat: Chat, ref: str, amount: str, shop_id: str = "S-GB") -> None:
     out = await chat.event(type="payment.confirmed", event_id=f"e-{ref}", shop_id=shop_id,
-                           payment_ref=ref, amount=amount, currency="GBP")
+                           payment_ref=ref, amount=amount, currency="GBP",
+                           occurred_at=chat.box.clock.now().isoformat())  # entries date by it
     assert ": applied" in out, out
 
 
@@ -33,7 +34,7 @@ async def deduct(chat: Chat, ref: str, amount: str, reason: str = "fraud",
                  note: str = "") -> None:
     out = await chat.event(type="deduction.posted", event_id=f"e-{ref}", shop_id="S-GB",
                            deduction_id=ref, amount=amount, currency="GBP", reason=reason,
-                           note=note)
+                           note=note, occurred_at=chat.box.clock.now().isoformat())
     assert ": applied" in out, out
 
 
@@ -44,7 +45,8 @@ async def pay_out(chat: Chat, amount: str) -> str:
     bank = Destination("corporate_bank", ENTITY, "6222 0000 1111 2222")
     await confirm_withdrawal(d.uow(), "S-GB", w.withdrawal_id, bank, d.clock.now(), d.policy)
     out = await chat.event(type="withdrawal.paid", event_id=f"e-{w.withdrawal_id}",
-                           shop_id="S-GB", withdrawal_id=w.withdrawal_id)
+                           shop_id="S-GB", withdrawal_id=w.withdrawal_id,
+                           occurred_at=d.clock.now().isoformat())
     assert ": applied" in out, out
     return w.withdrawal_id
 

@@ -163,10 +163,13 @@ async def test_the_reminders_top_up_button_opens_the_top_up_flow(chat: Chat) -> 
     assert "How much" in out or "amount" in out.lower()
 
 
-async def test_no_reminders_while_a_closure_is_under_way(chat: Chat) -> None:
+async def test_no_reminders_while_a_closure_past_identity_is_under_way(chat: Chat) -> None:
+    from tests.bot.test_close import last_code
+
     await register(chat)
     await pay(chat, "P1", "500")
     await chat.say("!as 501 en", "/close", "!press Continue")
+    await chat.say(last_code(chat), "Moving to another market")
     await chat.event(type="deduction.posted", event_id="d1", shop_id="S-GB",
                      deduction_id="D1", amount="100", currency="GBP", reason="fraud", note="")
 

@@ -23,7 +23,8 @@ shop_rows = st.lists(st.tuples(
     seconds,                                  # opened, relative to now
     st.one_of(st.none(), seconds),            # shortfall_since
     st.booleans(),                            # ever paid
-    st.sampled_from([None, ClosureStage.STARTED, ClosureStage.CANCELLED, "closed"]),
+    st.sampled_from([None, ClosureStage.STARTED, ClosureStage.VERIFIED, ClosureStage.SIGNED,
+                     ClosureStage.CANCELLED, "closed"]),
 ), min_size=1, max_size=25)
 
 
@@ -53,7 +54,8 @@ async def scan_keys(rows: list[tuple[int, int | None, bool, object]], later: int
                         await uow.closures.save(c.with_changes(stage=closure))
                     cand = Candidate(shop.shop_id, shop.opened_at, shop.shortfall_since,
                                      shop.first_paid_at, closed=closure == "closed",
-                                     closing=closure is ClosureStage.STARTED)
+                                     closing=closure in {ClosureStage.VERIFIED,
+                                                         ClosureStage.SIGNED})
                     for moment, bucket in ((NOW, expected_now), (at(later), expected_later)):
                         due = due_reminder(cand, moment, RULES)
                         if due:

@@ -64,3 +64,11 @@ def test_a_never_paid_shop_is_warned_seven_days_before_clearing_then_cleared() -
 def test_closed_and_closing_shops_get_no_reminders() -> None:
     assert stage_at(short(closed=True), days=3) is None
     assert stage_at(short(closing=True), days=3) is None
+
+
+def test_a_never_paid_shop_is_never_overdue_its_escalation_is_clearing() -> None:
+    opened = T0
+    late = Candidate("S", opened, opened + timedelta(hours=1), None)  # shortfall seen later
+
+    assert stage_at(late, days=30, hours=1) is Stage.CLEARED
+    assert stage_at(late, days=30, hours=2) is Stage.CLEARED

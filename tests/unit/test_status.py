@@ -238,3 +238,32 @@ def test_a_tier_table_change_creates_a_shortfall_from_its_date_in_the_shops_time
     assert before.shortfall == usd("0")
     assert after.required.amount == usd("1500")
     assert after.shortfall == usd("1000")
+
+
+def test_the_payment_due_is_deposit_arrears_first_then_the_shortfall() -> None:
+    owing = replace(facts("200"), ledger_arrears=usd("120"),
+                    reported_arrears={"commission": usd("40")})
+
+    due = snapshot(owing, NOW, POLICY).payment_due
+
+    assert (due.arrears, due.shortfall, due.total) == (usd("120"), usd("300"), usd("420"))
+
+
+def test_topping_up_exactly_the_payment_due_leaves_the_shop_ok() -> None:
+    from domain import ledger
+
+    owing = replace(facts("200"), ledger_arrears=usd("120"))
+    due = snapshot(owing, NOW, POLICY).payment_due
+
+    moves = ledger.topup("s-1", due.total, owing.ledger_arrears, "p", NOW)
+    credited = sum((m.amount for m in moves if m.kind is ledger.TransferKind.TOPUP), usd("0"))
+    after = snapshot(replace(owing, balance=owing.balance + credited,
+                             ledger_arrears=usd("0")), NOW, POLICY)
+
+    assert after.restriction is Restriction.OK
+
+
+def test_nothing_is_due_without_a_shortfall_even_with_arrears() -> None:
+    owing = replace(facts("600"), ledger_arrears=usd("50"))
+
+    assert snapshot(owing, NOW, POLICY).payment_due.total == usd("0")
