@@ -32,10 +32,12 @@ from bot.faq import handlers as faq
 from bot.handlers import (
     balance,
     deduct,
+    desk,
     fallback,
     history,
     lookup,
     operator,
+    ratings,
     shops,
     start,
     tickets,
@@ -98,8 +100,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
-                                   tickets.group_text))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.COMMAND & (
+        filters.TEXT | filters.PHOTO | filters.Document.ALL), desk.group_message))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & (
+        filters.PHOTO | filters.Document.ALL), tickets.seller_media))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, faq.free_text))
     app.add_handler(TypeHandler(Update, after_update), group=PUSH_GROUP)
     app.add_error_handler(fallback.on_error)
@@ -112,6 +116,10 @@ def register_support(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("tickets", tickets.tickets_command))
     app.add_handler(CommandHandler("resolve", tickets.resolve))
     app.add_handler(CallbackQueryHandler(tickets.support_button, pattern=r"^sup:new$"))
+    app.add_handler(CommandHandler("queue", desk.queue))
+    app.add_handler(CommandHandler("kb", desk.kb_command))
+    app.add_handler(CallbackQueryHandler(desk.desk_button, pattern=r"^dk:"))
+    app.add_handler(CallbackQueryHandler(ratings.rating_button, pattern=r"^rt:"))
     app.add_handler(CommandHandler("lookup", lookup.lookup))
     for name, callback in (("credit", operator.credit), ("deduct", deduct.deduct),
                            ("fx", operator.fx), ("remind", operator.remind),
@@ -150,6 +158,7 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     if report != JobReport():
         log.info("jobs: %s", report)
     await updates.prune(context)
+    await desk.flag_overdue(context.application)
     await sender_of(context.bot_data).drain(context.bot)
 
 

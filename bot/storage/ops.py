@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.storage.db import Database, ts
+from bot.storage.desk import desk_gauges
 from bot.storage.pushes import SqlitePushes
 
 
@@ -43,7 +44,7 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
         holds = await _count(db, "SELECT count(*) FROM withdrawals WHERE status = 'confirmed' "
                                  "OR (status = 'held' AND expires_at > ?)", ts(now))
         shops = await _count(db, "SELECT count(*) FROM shops")
-    return {
+    return await desk_gauges(db, now) | {
         "deposit_pushes_pending": ("Push deliveries waiting to be sent (one per member)",
                                    pushes.pending),
         "deposit_pushes_sent": ("Push deliveries Telegram accepted", pushes.sent),
