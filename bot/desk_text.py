@@ -45,7 +45,7 @@ def agent_label(ticket: Ticket) -> str:
 
 def header(t: Translator, ticket: Ticket, seller: str, seller_language: str,
            context: list[str], faq_titles: Sequence[str], in_topic: bool,
-           now: datetime) -> str:
+           now: datetime, timezone: str) -> str:
     """The ticket's first post: who, in which language, who holds it, the shop, the question."""
     question = ticket.question if len(ticket.question) <= HEADER_QUESTION else \
         ticket.question[:HEADER_QUESTION] + "…"
@@ -60,7 +60,7 @@ def header(t: Translator, ticket: Ticket, seller: str, seller_language: str,
         lines.append(t.gettext("FAQ answers the bot already gave: {titles}").format(
             titles="; ".join(escape(x) for x in faq_titles)))
     lines += ["", t.gettext("Message:"), words(question), "",
-              t.gettext("Figures as of {time}.").format(time=t.datetime(now, "UTC")),
+              t.gettext("Figures as of {time}.").format(time=t.datetime(now, timezone)),
               t.gettext("Write in this topic to answer the seller; /kb WORDS sends a "
                         "knowledge-base answer in the seller's language; /resolve closes the "
                         "ticket.") if in_topic else

@@ -25,7 +25,7 @@ from bot.desk_text import (
 from bot.faq.kb import Entry
 from bot.faq.personal import NOTES
 from bot.handlers import topics
-from bot.handlers.common import reply, translator_for
+from bot.handlers.common import translator_for
 from bot.handlers.tickets import seller_translator
 from bot.handlers.topics import faq_of, group_translator, note, ticket_in_group
 from bot.i18n import Translator
@@ -38,6 +38,7 @@ from domain.services import get_snapshot
 
 log = logging.getLogger(__name__)
 KB_CHOICES = 5
+QUEUE_SHOWN = 20  # twenty lines of at most ~200 characters stay under Telegram's 4,096
 STATS_WEEKS = 8
 
 
@@ -79,18 +80,18 @@ async def _relay(context: ContextTypes.DEFAULT_TYPE, t: Translator, ticket: Tick
         return
     recorded = message.text or ("[photo] " if message.photo else "[document] ") + (
         message.caption or "")
-    await _answered(context, ticket, agent.id, recorded, message.message_id)
+    await _answered(context, ticket, agent.id, recorded, message.message_id, agent.first_name)
     await message.reply_text(t.gettext("Sent to the seller (ticket #{id}).").format(
         id=ticket.ticket_id))
 
 
 async def _answered(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, agent_id: int,
-                    text: str, group_message_id: int | None) -> None:
+                    text: str, group_message_id: int | None, name: str) -> None:
     """Store an agent's answer; the first one claims the ticket and refreshes the header."""
     d = deps(context)
     tickets = Tickets(d.db)
     message_id = await tickets.add_message(ticket.ticket_id, "agent", agent_id, text,
-                                           d.clock.now())
+                                           d.clock.now(), name)
     if group_message_id is not None and d.support_chat_id is not None:
         await tickets.posted(message_id, d.support_chat_id, group_message_id)
     if ticket.first_response_at is None or ticket.claimed_by is None:
@@ -152,13 +153,14 @@ async def kb_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     t = await translator_for(update, context)
     ticket = await ticket_in_group(d, message)
     if not await is_agent(d, user.id):
-        await reply(update, t.gettext("Only support agents can answer tickets."))
+        await _answer(update, t.gettext("Only support agents can answer tickets."))
     elif ticket is None or not ticket.live:
-        await reply(update, t.gettext("Send /kb in an open ticket's topic (or as a reply to "
+        await _answer(update, t.gettext("Send /kb in an open ticket's topic (or as a reply to "
                                       "its post), with a few words of the question."))
     else:
         entries = _search(context, " ".join(context.args or []))
-        await message.reply_text(*_kb_choices(t, ticket, entries))
+        text, buttons = _kb_choices(t, ticket, entries)
+        await _answer(update, text, buttons)
 
 
 def _search(context: ContextTypes.DEFAULT_TYPE, words_: str) -> list[Entry]:
@@ -174,12 +176,16 @@ def _kb_choices(t: Translator, ticket: Ticket, entries: list[Entry]
     if not entries:
         return t.gettext("No knowledge-base answer matches these words. Try others, e.g. "
                          "/kb withdrawal time."), None
-    rows = [[InlineKeyboardButton(e.text(t.language).title[:60],
+    rows = [[InlineKeyboardButton(_short(e.text(t.language).title),
                                   callback_data=f"dk:k:{ticket.ticket_id}:{e.id}")]
             for e in entries]
     return t.gettext("Which answer goes to the seller of ticket #{id}? They receive it in "
                      "their language, with their shop's figures.").format(
         id=ticket.ticket_id), InlineKeyboardMarkup(rows)
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 60 else title[:59] + "…"
 
 
 async def _send_kb(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
@@ -199,9 +205,10 @@ async def _send_kb(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
         await context.bot.send_message(ticket.seller_id,
                                        agent_reply(seller_t, ticket, body, name, False))
     except Forbidden:
-        await reply(update, t.gettext("Not delivered: the seller has blocked the bot."))
+        await _answer(update, t.gettext("Not delivered: the seller has blocked the bot."))
         return
-    await _answered(context, ticket, user.id, f"[kb:{entry.id}] " + body, None)
+    await _answered(context, ticket, user.id, f"[kb:{entry.id}] " + body, None,
+                    user.first_name)
     await topics.post(context, ticket, "\n".join([t.gettext(
         "Sent to the seller in {language} (ticket #{id}):").format(
         language=t.gettext(LANGUAGE_NAMES.get(seller_t.language, seller_t.language)),
@@ -231,17 +238,23 @@ async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE, act: Act) ->
     d, t, now = deps(context), act.t, deps(context).clock.now()
     if act.args[:1] == ["stats"]:
         timings = await Desk(d.db).timings(now - timedelta(weeks=STATS_WEEKS))
-        await reply(update, "\n".join(stats_lines(t, timings)))
+        await _answer(update, "\n".join(stats_lines(t, timings)))
         return "stats"
-    live = await Desk(d.db).queue()
+    live = await Desk(d.db).queue(limit=QUEUE_SHOWN)
     if not live:
-        await reply(update, t.gettext("No open tickets."))
+        await _answer(update, t.gettext("No open tickets."))
         return "empty"
     late = d.policy.support.first_response
     lines = [t.gettext("<b>Open tickets</b>, oldest first")] + [
         queue_line(t, x, now, late, d.support_chat_id) for x in live]
-    await reply(update, "\n".join(lines)[:4000], queue_buttons(t, live))
+    await _answer(update, "\n".join(lines), queue_buttons(t, live))
     return f"{len(live)} open"
+
+
+async def _answer(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer where the command was sent: a forum topic's commands are answered in it."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text, reply_markup=markup, do_quote=False)
 
 
 async def flag_overdue(app: Application) -> int:  # type: ignore[type-arg]

@@ -231,8 +231,9 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
         return
     seller_t = await seller_translator(d, ticket.seller_id)
     try:
-        await context.bot.send_message(ticket.seller_id, *rating_prompt(
-            seller_t, ticket.ticket_id, fresh.resolutions if fresh else 1))
+        text, buttons = rating_prompt(seller_t, ticket.ticket_id,
+                                      fresh.resolutions if fresh else 1)
+        await context.bot.send_message(ticket.seller_id, text, reply_markup=buttons)
     except Forbidden:
         log.info("seller %s blocked the bot; resolution of #%s not told", ticket.seller_id,
                  ticket.ticket_id)

@@ -154,7 +154,7 @@ async def header_text(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> str
               if x in faq.kb.entries]
     return header(gt, ticket, ticket.seller_label or f"id {ticket.seller_id}",
                   await seller_language(d, ticket.seller_id), lines, titles,
-                  ticket.thread_id is not None, now)
+                  ticket.thread_id is not None, now, d.policy.default_timezone)
 
 
 async def refresh_header(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:

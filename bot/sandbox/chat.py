@@ -172,6 +172,8 @@ class Sandbox:
             return
         if (arg and not arg.isdigit()) or (name == "topic" and not arg):
             raise LineError(f"!{name} needs a topic number, e.g. !topic 12")
+        if arg and (chat, int(arg)) not in self.request.topics:
+            raise LineError(f"no topic {arg} in the support group (see the topic> lines)")
         self.group = (chat, int(arg) if arg else None)
 
     async def _media(self, kind: str, arg: str) -> None:

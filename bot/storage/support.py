@@ -115,7 +115,7 @@ class Tickets:
                       question=text, faq_given=faq_given, seller_label=label), message_id
 
     async def add_message(self, ticket_id: int, author: str, user_id: int, text: str,
-                          now: datetime) -> int:
+                          now: datetime, name: str | None = None) -> int:
         """Record a message; a seller's reopens the ticket for support, an agent's answers it."""
         status = "answered" if author == "agent" else "open"
         async with transaction(self.db) as conn:
@@ -129,8 +129,9 @@ class Tickets:
             if author == "agent":  # the first answer claims an unclaimed ticket
                 await conn.execute(
                     "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?), "
+                    "claimed_name = CASE WHEN claimed_by IS NULL THEN ? ELSE claimed_name END, "
                     "claimed_by = coalesce(claimed_by, ?) WHERE ticket_id = ?",
-                    (ts(now), user_id, ticket_id))
+                    (ts(now), name, user_id, ticket_id))
             return message_id
 
     async def note(self, ticket_id: int, text: str, now: datetime) -> int:
