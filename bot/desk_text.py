@@ -24,7 +24,8 @@ LANGUAGE_NAMES = {"en": N_("English"), "zh_Hans": N_("Simplified Chinese"),
 def topic_name(ticket: Ticket, text: str) -> str:
     """'#12 · S-GB · My bank transfer has not…' within Telegram's 128 characters."""
     head = f"#{ticket.ticket_id} · {ticket.shop_id or '—'} · "
-    few = " ".join(text.split()[:8])
+    split = text.split()
+    few = " ".join(split[:8]) + ("…" if len(split) > 8 else "")
     room = TOPIC_NAME - len(head)
     return head + (few if len(few) <= room else few[:room - 1] + "…")
 
