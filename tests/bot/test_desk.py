@@ -22,8 +22,17 @@ from bot.storage.ops import gauges
 from bot.storage.support import Tickets, TicketStatus
 from domain.policy import load_policy
 from tests.bot.conftest import START, Chat
-from tests.bot.staff_chat import AGENT, GROUP, OPERATOR, OWNER, STRANGER, UNKNOWN, group_posts
-from tests.bot.staff_chat import staff, to_user
+from tests.bot.staff_chat import (
+    AGENT,
+    GROUP,
+    OPERATOR,
+    OWNER,
+    STRANGER,
+    UNKNOWN,
+    group_posts,
+    staff,
+    to_user,
+)
 from tests.bot.staff_chat import two_shops as shops
 
 __all__ = ["staff"]
