@@ -84,21 +84,21 @@ class Desk:
                    now: datetime) -> bool:
         """Store a rating once per resolution; False when this one was already rated."""
         return await self._write(
-            "INSERT INTO ticket_ratings (ticket_id, round, seller_id, helped, at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, round) DO NOTHING",
+            "INSERT INTO ticket_ratings (ticket_id, rating_round, seller_id, helped, at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, rating_round) DO NOTHING",
             ticket_id, round_, seller_id, int(helped), ts(now)) == 1
 
     async def comment(self, ticket_id: int, round_: int, text: str) -> bool:
         """The seller's optional comment on a rating (kept once)."""
         return await self._write(
-            "UPDATE ticket_ratings SET comment = ? WHERE ticket_id = ? AND round = ? "
+            "UPDATE ticket_ratings SET comment = ? WHERE ticket_id = ? AND rating_round = ? "
             "AND comment IS NULL", text, ticket_id, round_) == 1
 
     async def ratings(self, ticket_id: int) -> list[Rating]:
         """A ticket's ratings, oldest first."""
         rows = await self._all("SELECT * FROM ticket_ratings WHERE ticket_id = ? "
-                               "ORDER BY round", ticket_id)
-        return [Rating(r["ticket_id"], r["round"], bool(r["helped"]), r["comment"],
+                               "ORDER BY rating_round", ticket_id)
+        return [Rating(r["ticket_id"], r["rating_round"], bool(r["helped"]), r["comment"],
                        dt(r["at"])) for r in rows]  # type: ignore[arg-type]
 
     async def timings(self, since: datetime) -> list[Timing]:
@@ -106,9 +106,9 @@ class Desk:
         rows = await self._all("SELECT ticket_id, created_at, first_response_at, resolved_at "
                                "FROM tickets WHERE created_at >= ? ORDER BY ticket_id",
                                ts(since))
-        rated = await self._all("SELECT ticket_id, round, helped FROM ticket_ratings r WHERE "
-                                "ticket_id IN (SELECT ticket_id FROM tickets WHERE "
-                                "created_at >= ?) ORDER BY ticket_id, round", ts(since))
+        rated = await self._all("SELECT ticket_id, rating_round, helped FROM ticket_ratings "
+                                "WHERE ticket_id IN (SELECT ticket_id FROM tickets WHERE "
+                                "created_at >= ?) ORDER BY ticket_id, rating_round", ts(since))
         newest = {int(r[0]): bool(r[2]) for r in rated}
         return [Timing(dt(r[1]), dt(r[2]), dt(r[3]),  # type: ignore[arg-type]
                        newest.get(int(r[0]))) for r in rows]

@@ -14,13 +14,13 @@ ALTER TABLE tickets ADD COLUMN response_flagged_at TEXT;
 ALTER TABLE tickets ADD COLUMN resolution_flagged_at TEXT;
 CREATE INDEX tickets_by_thread ON tickets (thread_id);
 
--- One rating per resolution (round = the ticket's resolutions count when it was asked).
+-- One rating per resolution (rating_round = the ticket's resolutions count when it was asked).
 CREATE TABLE ticket_ratings (
-    ticket_id BIGINT NOT NULL REFERENCES tickets (ticket_id),
-    round INTEGER NOT NULL,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (ticket_id),
+    rating_round INTEGER NOT NULL,
     seller_id BIGINT NOT NULL,
     helped INTEGER NOT NULL CHECK (helped IN (0, 1)),
     comment TEXT,
     at TEXT NOT NULL,
-    PRIMARY KEY (ticket_id, round)
+    PRIMARY KEY (ticket_id, rating_round)
 );
