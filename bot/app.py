@@ -158,7 +158,7 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     if report != JobReport():
         log.info("jobs: %s", report)
     await updates.prune(context)
-    await desk.flag_overdue(context.application)
+    await desk.flag_overdue(context)
     await sender_of(context.bot_data).drain(context.bot)
 
 

@@ -12,9 +12,9 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden
-from telegram.ext import Application, CallbackContext, ContextTypes
+from telegram.ext import ContextTypes
 
-from bot.context import Deps, deps
+from bot.context import deps
 from bot.desk_text import (
     LANGUAGE_NAMES,
     queue_buttons,
@@ -145,22 +145,19 @@ async def _claim(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
         await topics.refresh_header(context, fresh)
 
 
-async def kb_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@staff_command(Role.AGENT, "kb")
+async def kb_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act: Act) -> str:
     """/kb WORDS in a ticket's topic (or answering its post): pick an answer to send."""
-    d, message, user = deps(context), update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    t = await translator_for(update, context)
-    ticket = await ticket_in_group(d, message)
-    if not await is_agent(d, user.id):
-        await _answer(update, t.gettext("Only support agents can answer tickets."))
-    elif ticket is None or not ticket.live:
+    message, t = update.effective_message, act.t
+    ticket = await ticket_in_group(deps(context), message) if message is not None else None
+    if ticket is None or not ticket.live:
         await _answer(update, t.gettext("Send /kb in an open ticket's topic (or as a reply to "
-                                      "its post), with a few words of the question."))
-    else:
-        entries = _search(context, " ".join(context.args or []))
-        text, buttons = _kb_choices(t, ticket, entries)
-        await _answer(update, text, buttons)
+                                        "its post), with a few words of the question."))
+        return "no ticket"
+    entries = _search(context, " ".join(act.args))
+    text, buttons = _kb_choices(t, ticket, entries)
+    await _answer(update, text, buttons)
+    return f"ticket #{ticket.ticket_id}: {len(entries)} answers"
 
 
 def _search(context: ContextTypes.DEFAULT_TYPE, words_: str) -> list[Entry]:
@@ -257,10 +254,9 @@ async def _answer(update: Update, text: str, markup: InlineKeyboardMarkup | None
         await update.effective_message.reply_text(text, reply_markup=markup, do_quote=False)
 
 
-async def flag_overdue(app: Application) -> int:  # type: ignore[type-arg]
+async def flag_overdue(context: ContextTypes.DEFAULT_TYPE) -> int:
     """Post once per ticket when a first response or a resolution misses its SLA target."""
-    context: ContextTypes.DEFAULT_TYPE = CallbackContext(app)
-    d: Deps = app.bot_data["deps"]
+    d = deps(context)
     now, targets, desk = d.clock.now(), d.policy.support, Desk(d.db)
     gt, flagged = group_translator(d), 0
     for ticket in await desk.queue(limit=500):

@@ -86,6 +86,13 @@ async def post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str,
                                               **await _where(d, ticket))
     except TelegramError as exc:
         log.warning("could not post ticket #%s to the support group: %s", ticket.ticket_id, exc)
+    if ticket.thread_id is None:
+        return None
+    try:  # the topic was deleted by hand: the group still hears of the ticket
+        return await context.bot.send_message(d.support_chat_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        log.warning("could not post ticket #%s outside its topic either: %s",
+                    ticket.ticket_id, exc)
         return None
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
 from bot.clock import ManualClock
@@ -160,7 +160,7 @@ class Sandbox:
     async def _jobs(self) -> None:
         """The domain's due work, then the desk's overdue flags (as `deposit-bot run` does)."""
         await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
-        await flag_overdue(self.app)
+        await flag_overdue(CallbackContext(self.app))
 
     def _group(self, name: str, arg: str) -> None:
         """`!forum` (the support group is a forum), `!group [THREAD]`, `!topic THREAD`."""
