@@ -29,6 +29,7 @@ FAQ_QUESTION = "faq_question"  # bot/faq/handlers.py keeps the last question ask
 FAQ_GIVEN = "faq_given"  # user_data: ids of the FAQ answers given since the last ticket
 ASK = "support_ask"  # user_data: /support asked for the message; the next text opens a ticket
 ASK_VALIDITY = timedelta(minutes=30)
+CAPTION = 800  # of a mirrored caption: with our frame, under Telegram's 1,024
 _COMMAND = re.compile(r"^/\S+\s?")
 
 
@@ -172,7 +173,7 @@ async def seller_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message_id = await Tickets(d.db).add_message(ticket.ticket_id, "seller", user.id, text,
                                                  d.clock.now())
     posted = await topics.post_media(context, ticket, message, follow_up_post(
-        group_translator(d), ticket, user, message.caption or ""))
+        group_translator(d), ticket, user, (message.caption or "")[:CAPTION]))
     if posted is not None:
         await Tickets(d.db).posted(message_id, posted.chat.id, posted.message_id)
     await reply(update, t.gettext("Added to ticket #{id}.").format(id=ticket.ticket_id))

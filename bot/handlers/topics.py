@@ -25,7 +25,6 @@ from domain.services import get_snapshot
 
 log = logging.getLogger(__name__)
 NO_FORUM = "desk_not_a_forum"  # bot_data: the group refused a topic as "not a forum"
-CAPTION = 1024  # Telegram's limit for a photo's or document's caption
 
 
 def group_translator(d: Deps) -> Translator:
@@ -98,8 +97,8 @@ async def post(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str,
 
 async def send_media(bot: Bot, chat_id: int, message: Message, caption: str,
                      **where: Any) -> Message:
-    """The photo or document of a message, sent again by its file id with our caption."""
-    caption = caption if len(caption) <= CAPTION else caption[:CAPTION - 1] + "…"
+    """The photo or document of a message, sent again by its file id with our caption (the
+    callers keep it under Telegram's 1,024 visible characters)."""
     if message.photo:
         return await bot.send_photo(chat_id, message.photo[-1].file_id, caption=caption,
                                     **where)

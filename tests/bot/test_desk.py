@@ -413,3 +413,20 @@ async def test_a_topic_deleted_by_hand_still_gets_the_sellers_words_in_the_group
     assert "Added to ticket #1." in out
     last = group_posts(forum)[-1]
     assert "Are you there?" in last["text"] and "message_thread_id" not in last
+
+
+async def test_desk_messages_and_buttons_stay_within_telegrams_limits(forum: Chat) -> None:
+    long = "Bitte " * 700  # a seller's message far beyond one Telegram message
+    for seller in range(5001, 5022):  # one more than /queue shows
+        await forum.say(f"!as {seller} en", f"/support {long}")
+
+    await forum.say(f"!as {AGENT} en", "/queue", f"!topic {topic(forum)}", "/kb withdrawal")
+
+    for call in forum.box.request.calls:
+        text = str(call.params.get("text", ""))
+        assert len(text) <= 4096, call.method
+        assert len(str(call.params.get("name", ""))) <= 128
+        for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            assert all(len(b["callback_data"].encode()) <= 64 for b in row)
+    queue = forum.calls("sendMessage")[-2]["text"]
+    assert queue.count("\n") == 20
