@@ -137,7 +137,7 @@ def _week(t: Translator, monday: date, rows: list[Timing]) -> str:
 def _median(t: Translator, periods: list[timedelta]) -> str:
     if not periods:
         return "—"
-    return wait(t, statistics.median(periods))
+    return wait(t, timedelta(seconds=statistics.median(p.total_seconds() for p in periods)))
 
 
 def rating_prompt(t: Translator, ticket_id: int, round_: int
