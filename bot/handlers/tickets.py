@@ -18,7 +18,7 @@ from bot.handlers.common import reply, translator_for, user_shops
 from bot.handlers.ratings import take_comment
 from bot.handlers.topics import group_translator, seller_language, ticket_in_group
 from bot.i18n import Translator, translator
-from bot.roles import is_agent
+from bot.roles import is_agent, refuse
 from bot.storage.desk import Desk
 from bot.storage.support import Ticket, Tickets
 from bot.support_text import follow_up_post, staff_line, status_line, who
@@ -183,6 +183,8 @@ async def resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/resolve: an agent closes a ticket (by reply or id); a seller closes their own."""
     d, user, t = deps(context), update.effective_user, await translator_for(update, context)
     assert user is not None
+    if await _seller_in_group(update, context):
+        return
     if await is_agent(d, user.id):
         ticket = await _addressed(update, context)
         if ticket is None:
@@ -242,10 +244,22 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
         await reply(update, note)
 
 
+async def _seller_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Only staff act in a group: anyone else is answered like an unknown command there."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private" or \
+            await is_agent(deps(context), user.id):
+        return False
+    await refuse(update, context)
+    return True
+
+
 async def tickets_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/tickets: agents see every live ticket; a seller sees their own."""
     d, user, t = deps(context), update.effective_user, await translator_for(update, context)
     assert user is not None
+    if await _seller_in_group(update, context):
+        return
     if await is_agent(d, user.id):
         live = await Tickets(d.db).live()
         lines = ([t.gettext("<b>Open tickets</b>")] + [staff_line(t, x) for x in live]

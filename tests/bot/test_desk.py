@@ -216,12 +216,14 @@ async def test_only_agents_act_in_the_group(forum: Chat) -> None:
     press = await forum.say("!press Claim")
     queue = await forum.say("/queue")
     kb = await forum.say("/kb fee")
+    resolve = await forum.say("/resolve")
+    listed = await forum.say("/tickets")
 
     assert "Only support agents can answer tickets." in words
     assert not any("I am not support" in text for text in to_user(forum, OWNER))
     assert "Only support agents can do this." in press
     assert UNKNOWN in queue
-    assert UNKNOWN in kb
+    assert UNKNOWN in kb and UNKNOWN in resolve and UNKNOWN in listed
     assert (await ticket_of(forum)).claimed_by is None
 
 
