@@ -205,12 +205,12 @@ async def _send_kb(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
     except Forbidden:
         await _answer(update, t.gettext("Not delivered: the seller has blocked the bot."))
         return
-    await _answered(context, ticket, user.id, f"[kb:{entry.id}] " + body, None,
-                    user.first_name)
-    await topics.post(context, ticket, "\n".join([t.gettext(
+    shown = await topics.post(context, ticket, "\n".join([t.gettext(
         "Sent to the seller in {language} (ticket #{id}):").format(
         language=t.gettext(LANGUAGE_NAMES.get(seller_t.language, seller_t.language)),
-        id=ticket.ticket_id), "", body]))
+        id=ticket.ticket_id), "", body]))  # a reply to this post finds the ticket
+    await _answered(context, ticket, user.id, f"[kb:{entry.id}] " + body,
+                    shown.message_id if shown is not None else None, user.first_name)
 
 
 async def kb_answer(context: ContextTypes.DEFAULT_TYPE, t: Translator, ticket: Ticket,

@@ -432,3 +432,22 @@ async def test_desk_messages_and_buttons_stay_within_telegrams_limits(forum: Cha
             assert all(len(b["callback_data"].encode()) <= 64 for b in row)
     queue = forum.calls("sendMessage")[-2]["text"]
     assert queue.count("\n") == 20
+
+
+async def test_in_a_plain_group_the_header_keeps_its_buttons_and_kb_works_by_reply(
+        staff: Chat) -> None:
+    await shops(staff)
+    await staff.say("!as 501 zh-hant", "/support 我可以提領多少？")
+
+    claimed = await staff.say(f"!as {AGENT} en", "!group", "!press Claim")
+    choices = await staff.say("!reply #1 /kb withdraw part")
+    label = next(b["text"] for b in staff.calls("sendMessage")[-1]["reply_markup"][
+        "inline_keyboard"][0])
+    await staff.say(f"!press {label}", "!reply #1 /resolve")
+    prompt = to_user(staff, OWNER)[-1]
+
+    assert "You hold ticket #1 now." in claimed
+    assert "Which answer goes to the seller of ticket #1?" in choices
+    assert "客服回覆" in to_user(staff, OWNER)[-2] and "£300.00" in to_user(staff, OWNER)[-2]
+    assert "這次解答對您有幫助嗎" in prompt
+    assert "The seller reads: Traditional Chinese" in group_posts(staff)[0]["text"]
