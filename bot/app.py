@@ -34,11 +34,13 @@ from bot.faq import handlers as faq
 from bot.handlers import (
     balance,
     deduct,
+    desk,
     fallback,
     history,
     lookup,
     operator,
     private,
+    ratings,
     shops,
     start,
     tickets,
@@ -106,8 +108,10 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND,
-                                   tickets.group_text))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.COMMAND & (
+        filters.TEXT | filters.PHOTO | filters.Document.ALL), desk.group_message))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & (
+        filters.PHOTO | filters.Document.ALL), tickets.seller_media))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, faq.free_text))
     app.add_handler(TypeHandler(Update, after_update), group=PUSH_GROUP)
     app.add_error_handler(fallback.on_error)
@@ -120,6 +124,10 @@ def register_support(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("tickets", tickets.tickets_command))
     app.add_handler(CommandHandler("resolve", tickets.resolve))
     app.add_handler(CallbackQueryHandler(tickets.support_button, pattern=r"^sup:new$"))
+    app.add_handler(CommandHandler("queue", desk.queue))
+    app.add_handler(CommandHandler("kb", desk.kb_command))
+    app.add_handler(CallbackQueryHandler(desk.desk_button, pattern=r"^dk:"))
+    app.add_handler(CallbackQueryHandler(ratings.rating_button, pattern=r"^rt:"))
     app.add_handler(CommandHandler("lookup", lookup.lookup))
     for name, callback in (("credit", operator.credit), ("deduct", deduct.deduct),
                            ("fx", operator.fx), ("remind", operator.remind),
@@ -164,6 +172,7 @@ async def run_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
     inbox = context.bot_data.get("inbox")
     if inbox is not None:
         await inbox.sweep()
+    await desk.flag_overdue(context)
     await sender_of(context.bot_data).drain(context.bot)
 
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     support_chat_id: int | None = Field(default=None, validation_alias="SUPPORT_CHAT_ID")
     support_language: str | None = Field(default=None,
                                          validation_alias="DEPOSIT_SUPPORT_LANGUAGE")
+    support_topics: bool = Field(default=True, validation_alias="DEPOSIT_SUPPORT_TOPICS")
+    support_agent_names: bool = Field(default=False,
+                                      validation_alias="DEPOSIT_SUPPORT_AGENT_NAMES")
     operators: UserIds = Field(default=frozenset(), validation_alias="DEPOSIT_OPERATORS")
     agents: UserIds = Field(default=frozenset(), validation_alias="DEPOSIT_AGENTS")
 

@@ -28,6 +28,8 @@ class Deps:
     ids: Ids = RANDOM_IDS
     support_chat_id: int | None = None  # the support group (SUPPORT_CHAT_ID)
     support_language: str | None = None  # language of posts in that group; default_language
+    support_topics: bool = True  # a forum topic per ticket when the group is a forum
+    support_agent_names: bool = False  # sellers see the agent's first name, not "Support"
     operators: frozenset[int] = frozenset()  # DEPOSIT_OPERATORS (also agents)
     agents: frozenset[int] = frozenset()  # DEPOSIT_AGENTS
 

@@ -34,6 +34,8 @@ def staff(settings: Settings) -> dict[str, Any]:
     """The support group and the staff ids, for Deps."""
     return {"support_chat_id": settings.support_chat_id,
             "support_language": settings.support_language,
+            "support_topics": settings.support_topics,
+            "support_agent_names": settings.support_agent_names,
             "operators": settings.operators, "agents": settings.agents}
 
 

@@ -50,6 +50,9 @@ def shop_context(t: Translator, snap: Snapshot, others: list[Shop]) -> list[str]
             balance=t.money(snap.balance), required=t.money(snap.required.amount),
             shortfall=t.money(snap.shortfall)),
         restriction(snap, t)]
+    if snap.withdrawable.is_positive:
+        lines.append(t.gettext("Withdrawable: {amount}").format(
+            amount=t.money(snap.withdrawable)))
     if snap.holds:
         lines.append(t.ngettext("{n} withdrawal in progress, {amount} held",
                                 "{n} withdrawals in progress, {amount} held",
@@ -68,18 +71,6 @@ def shop_context(t: Translator, snap: Snapshot, others: list[Shop]) -> list[str]
     return lines
 
 
-def ticket_post(t: Translator, ticket: Ticket, seller: User, context: list[str],
-                text: str) -> str:
-    """The opening post of a ticket in the support group."""
-    head = [t.gettext("<b>Ticket #{id}</b> · new").format(id=ticket.ticket_id),
-            t.gettext("From: {seller}").format(seller=who(seller))]
-    if not context:
-        context = [t.gettext("No shop is linked to this Telegram account.")]
-    return "\n".join([*head, *context, "", t.gettext("Message:"), words(text), "",
-                      t.gettext("Reply to this message to answer the seller; reply /resolve "
-                                "to close the ticket.")])
-
-
 def follow_up_post(t: Translator, ticket: Ticket, seller: User, text: str) -> str:
     """A later message of the seller, threaded under the ticket in the support group."""
     return "\n".join([t.gettext("<b>Ticket #{id}</b> · the seller wrote again").format(
@@ -87,11 +78,20 @@ def follow_up_post(t: Translator, ticket: Ticket, seller: User, text: str) -> st
         words(text)])
 
 
-def agent_reply(t: Translator, ticket: Ticket, text: str) -> str:
-    """An agent's answer as the seller receives it: our frame, the agent's words as-is."""
-    return "\n".join([t.gettext("<b>Support replied</b> (ticket #{id}):").format(
-        id=ticket.ticket_id), "", words(text), "",
-        t.gettext("Write here to answer; /resolve closes the ticket.")])
+def replied_by(t: Translator, ticket: Ticket, name: str | None = None) -> str:
+    """'Support replied (ticket #3):', or with the agent's first name when the desk opts in."""
+    if name:
+        return t.gettext("<b>{name} from support replied</b> (ticket #{id}):").format(
+            name=escape(name), id=ticket.ticket_id)
+    return t.gettext("<b>Support replied</b> (ticket #{id}):").format(id=ticket.ticket_id)
+
+
+def agent_reply(t: Translator, ticket: Ticket, text: str, name: str | None = None,
+                as_written: bool = True) -> str:
+    """An agent's answer as the seller receives it: our frame, the agent's words as-is
+    (or, for a knowledge-base answer, our own HTML)."""
+    return "\n".join([replied_by(t, ticket, name), "", words(text) if as_written else text, "",
+                      t.gettext("Write here to answer; /resolve closes the ticket.")])
 
 
 def status_line(t: Translator, ticket: Ticket, timezone: str = "Asia/Shanghai") -> str:

@@ -24,6 +24,15 @@ class TierTable:
 
 
 @dataclass(frozen=True)
+class SupportTargets:
+    """The support desk's SLA targets and its reopening rule ([support] in the policy)."""
+
+    first_response: timedelta = timedelta(hours=1)
+    resolution: timedelta = timedelta(hours=24)
+    reopen_window: timedelta = timedelta(days=3)  # /support after a resolve reopens it
+
+
+@dataclass(frozen=True)
 class Policy:
     """Every configurable number and table of SPEC §2–§7."""
 
@@ -55,6 +64,7 @@ class Policy:
     withdrawal_destinations: dict[str, tuple[str, ...]]
     payout_currency: dict[str, str]
     payee: dict[str, str] = field(default_factory=dict)
+    support: SupportTargets = SupportTargets()
 
     def currency(self, market: str) -> str:
         """The settlement currency of a market."""
@@ -106,6 +116,13 @@ def _tier_tables(raw: dict[str, Any]) -> dict[str, tuple[TierTable, ...]]:
     return tables
 
 
+def _support(raw: dict[str, Any]) -> SupportTargets:
+    return SupportTargets(
+        first_response=timedelta(minutes=int(raw.get("first_response_minutes", 60))),
+        resolution=timedelta(hours=int(raw.get("resolution_hours", 24))),
+        reopen_window=timedelta(hours=int(raw.get("reopen_hours", 72))))
+
+
 def parse_policy(raw: dict[str, Any]) -> Policy:
     """Build a Policy from the TOML document's dict."""
     rem, clo = raw["reminders"], raw["closure"]
@@ -141,6 +158,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         withdrawal_destinations={k: tuple(v) for k, v in raw["withdrawal_destinations"].items()},
         payout_currency=dict(raw["payout_currency"]),
         payee=dict(raw.get("payee", {})),
+        support=_support(raw.get("support", {})),
     )
 
 

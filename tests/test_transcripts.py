@@ -17,11 +17,16 @@ SCRIPTS = sorted(HERE.glob("*.txt"))
 NOW = "2026-11-21T10:00+08:00"
 
 
-def run_chat(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+DESK = {"SUPPORT_CHAT_ID": "-100500", "DEPOSIT_AGENTS": "900", "DEPOSIT_OPERATORS": "1"}
+
+
+def run_chat(script: str, *args: str, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:
     """The console script, as a user would run it, on a fresh database."""
     return subprocess.run([sys.executable, "-m", "bot", "chat", "--now", NOW, *args],
                           input=script, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8"}, check=False)
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
+                          check=False)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
@@ -29,7 +34,8 @@ def test_a_transcript_prints_what_the_golden_file_says(script: Path) -> None:
     extra = ("--demo",) if script.stem.startswith("demo") else ()
     golden = script.with_suffix(".out")
 
-    result = run_chat(script.read_text(encoding="utf-8"), *extra)
+    result = run_chat(script.read_text(encoding="utf-8"), *extra,
+                      env=DESK if script.stem.startswith("desk") else None)
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout

@@ -14,7 +14,7 @@ from bot.faq.engine import Faq, faq_for
 from bot.faq.kb import Entry
 from bot.faq.personal import personal_note
 from bot.handlers.common import reply, translator_for
-from bot.handlers.tickets import thread_into_ticket
+from bot.handlers.tickets import remember_answer, thread_into_ticket
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tra
                       entry: Entry) -> str:
     """Title, answer with the policy's figures, and the user's own figures where they help."""
     faq = faq_of(context)
+    remember_answer(context, entry.id)  # a ticket opened next shows agents what was said
     body = faq.answer(entry, t.language, deps(context).clock.now().date())
     parts = [f"<b>{escape(faq.title(entry, t.language), quote=False)}</b>",
              escape(body, quote=False)]

@@ -1,4 +1,5 @@
-"""Support tickets: /support and its button, threading, agents' replies, /resolve, /tickets."""
+"""Support tickets, the seller's side: /support and its button, threading, files, /resolve,
+/tickets (the agents' side of the support group is bot/handlers/desk.py)."""
 
 from __future__ import annotations
 
@@ -6,66 +7,52 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from telegram import Message, ReplyParameters, Update, User
-from telegram.error import Forbidden, TelegramError
+from telegram import Update, User
+from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.context import Deps, deps
+from bot.desk_text import header_buttons, rating_prompt
+from bot.handlers import topics
 from bot.handlers.common import reply, translator_for, user_shops
+from bot.handlers.ratings import take_comment
+from bot.handlers.topics import group_translator, seller_language, ticket_in_group
 from bot.i18n import Translator, translator
-from bot.roles import is_agent
+from bot.roles import is_agent, refuse
+from bot.storage.desk import Desk
 from bot.storage.support import Ticket, Tickets
-from bot.support_text import (
-    agent_reply,
-    follow_up_post,
-    shop_context,
-    staff_line,
-    status_line,
-    ticket_post,
-)
+from bot.support_text import follow_up_post, staff_line, status_line, who
 from domain.model import Shop
-from domain.services import get_snapshot
 
 log = logging.getLogger(__name__)
 FAQ_QUESTION = "faq_question"  # bot/faq/handlers.py keeps the last question asked
+FAQ_GIVEN = "faq_given"  # user_data: ids of the FAQ answers given since the last ticket
 ASK = "support_ask"  # user_data: /support asked for the message; the next text opens a ticket
 ASK_VALIDITY = timedelta(minutes=30)
+CAPTION = 800  # of a mirrored caption: with our frame, under Telegram's 1,024
 _COMMAND = re.compile(r"^/\S+\s?")
-
-
-def group_translator(d: Deps) -> Translator:
-    """The language of posts in the support group."""
-    return translator(d.support_language or d.default_language)
 
 
 async def seller_translator(d: Deps, user_id: int) -> Translator:
     """The language a seller chose or was last seen with."""
-    return translator(await d.users.push_language(user_id) or d.default_language)
+    return translator(await seller_language(d, user_id))
 
 
-async def _current(update: Update, context: ContextTypes.DEFAULT_TYPE
-                   ) -> tuple[Shop | None, list[Shop]]:
+def remember_answer(context: ContextTypes.DEFAULT_TYPE, entry_id: str) -> None:
+    """An FAQ answer the bot gave: a ticket opened next shows it to agents."""
+    if context.user_data is None:
+        return
+    given = [x for x in context.user_data.get(FAQ_GIVEN, []) if x != entry_id]
+    context.user_data[FAQ_GIVEN] = [*given, entry_id][-5:]
+
+
+async def _current(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Shop | None:
     """The shop the seller acts on, without telling a user who has none."""
     shops = await user_shops(update, context)
     if not shops or update.effective_user is None:
-        return None, shops
+        return None
     _, chosen = await deps(context).users.get(update.effective_user.id)
-    return next((s for s in shops if s.shop_id == chosen), shops[0]), shops
-
-
-async def _post(context: ContextTypes.DEFAULT_TYPE, text: str,
-                under: int | None = None) -> Message | None:
-    """Send to the support group; None (and a log line) when there is none or it fails."""
-    d = deps(context)
-    if d.support_chat_id is None:
-        log.warning("SUPPORT_CHAT_ID is not set; ticket kept for /tickets only")
-        return None
-    thread = ReplyParameters(under, allow_sending_without_reply=True) if under else None
-    try:
-        return await context.bot.send_message(d.support_chat_id, text, reply_parameters=thread)
-    except TelegramError as exc:
-        log.warning("could not post to the support group: %s", exc)
-        return None
+    return next((s for s in shops if s.shop_id == chosen), shops[0])
 
 
 async def support(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -110,6 +97,8 @@ async def thread_into_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE)
     text = (message.text or "").strip()
     if not text:
         return False
+    if await take_comment(update, context, text):  # the comment a rating asked for
+        return True
     d = deps(context)
     asked = (context.user_data or {}).pop(ASK, None)
     live = await Tickets(d.db).live_of(user.id)
@@ -131,17 +120,23 @@ async def _open(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
                 text: str) -> None:
     d, user = deps(context), update.effective_user
     assert user is not None
-    shop, shops = await _current(update, context)
+    recent = await Tickets(d.db).newest_of(user.id)
+    if recent is not None and recent.resolved_at is not None and \
+            d.clock.now() - recent.resolved_at < d.policy.support.reopen_window:
+        await topics.reopen(context, recent, group_translator(d).gettext(
+            "Ticket #{id} was reopened by the seller.").format(id=recent.ticket_id))
+        await _thread(update, context, t, recent, text)
+        return
+    shop = await _current(update, context)
+    given = (context.user_data or {}).pop(FAQ_GIVEN, [])
     ticket, message_id = await Tickets(d.db).open(shop.shop_id if shop else None, user.id,
-                                                  text, d.clock.now())
-    gt = group_translator(d)
-    lines: list[str] = []
-    if shop is not None:
-        snap = await get_snapshot(d.uow(), shop.shop_id, d.clock.now(), d.policy)
-        lines = shop_context(gt, snap, [s for s in shops if s.shop_id != shop.shop_id])
-    posted = await _post(context, ticket_post(gt, ticket, user, lines, text))
+                                                  text, d.clock.now(), tuple(given), who(user))
+    ticket = await topics.open_thread(context, ticket)
+    posted = await topics.post(context, ticket, await topics.header_text(context, ticket),
+                               header_buttons(group_translator(d), ticket))
     if posted is not None:
         await Tickets(d.db).posted(message_id, posted.chat.id, posted.message_id)
+        await Desk(d.db).set_header(ticket.ticket_id, posted.message_id)
     await reply(update, t.gettext("Ticket #{id} is open. Our support team will answer here. "
                                   "Anything else you write here is added to the ticket; "
                                   "/resolve closes it.").format(id=ticket.ticket_id))
@@ -154,55 +149,42 @@ async def _thread(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transla
     tickets = Tickets(d.db)
     message_id = await tickets.add_message(ticket.ticket_id, "seller", user.id, text,
                                            d.clock.now())
-    posted = await _post(context, follow_up_post(group_translator(d), ticket, user, text),
-                         await tickets.group_post(ticket.ticket_id))
+    posted = await topics.post(context, ticket,
+                               follow_up_post(group_translator(d), ticket, user, text))
     if posted is not None:
         await tickets.posted(message_id, posted.chat.id, posted.message_id)
     await reply(update, t.gettext("Added to ticket #{id}.").format(id=ticket.ticket_id))
 
 
-async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text in a group: an agent's reply to a ticket post goes to the seller; the rest is chat."""
+async def seller_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or document in the private chat: mirrored into the seller's live ticket."""
     d, message, user = deps(context), update.effective_message, update.effective_user
-    if message is None or user is None or message.chat.id != d.support_chat_id:
-        return
-    replied = message.reply_to_message
-    ticket = (await Tickets(d.db).by_group_message(message.chat.id, replied.message_id)
-              if replied is not None else None)
-    if ticket is None:
+    if message is None or user is None:
         return
     t = await translator_for(update, context)
-    if not await is_agent(d, user.id):
-        await message.reply_text(t.gettext("Only support agents can answer tickets."))
-    elif not ticket.live:
-        await message.reply_text(t.gettext("Ticket #{id} is resolved; nothing was sent. The "
-                                           "seller can open a new one with /support.").format(
-            id=ticket.ticket_id))
-    else:
-        await _answer(update, context, t, ticket, message)
-
-
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
-                  ticket: Ticket, message: Message) -> None:
-    d, text = deps(context), message.text or ""
-    tickets = Tickets(d.db)
-    message_id = await tickets.add_message(ticket.ticket_id, "agent", message.from_user.id
-                                           if message.from_user else 0, text, d.clock.now())
-    await tickets.posted(message_id, message.chat.id, message.message_id)
-    seller_t = await seller_translator(d, ticket.seller_id)
-    try:
-        await context.bot.send_message(ticket.seller_id, agent_reply(seller_t, ticket, text))
-    except Forbidden:
-        await message.reply_text(t.gettext("Not delivered: the seller has blocked the bot."))
+    ticket = await Tickets(d.db).live_of(user.id)
+    if ticket is None:
+        await reply(update, t.gettext("To send a file to support, open a ticket first: "
+                                      "/support and a few words, then send the file."))
         return
-    await message.reply_text(t.gettext("Sent to the seller (ticket #{id}).").format(
-        id=ticket.ticket_id))
+    kind = "[photo]" if message.photo else "[document: {}]".format(
+        message.document.file_name if message.document else "")
+    text = f"{kind} {message.caption or ''}".strip()
+    message_id = await Tickets(d.db).add_message(ticket.ticket_id, "seller", user.id, text,
+                                                 d.clock.now())
+    posted = await topics.post_media(context, ticket, message, follow_up_post(
+        group_translator(d), ticket, user, (message.caption or "")[:CAPTION]))
+    if posted is not None:
+        await Tickets(d.db).posted(message_id, posted.chat.id, posted.message_id)
+    await reply(update, t.gettext("Added to ticket #{id}.").format(id=ticket.ticket_id))
 
 
 async def resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/resolve: an agent closes a ticket (by reply or id); a seller closes their own."""
     d, user, t = deps(context), update.effective_user, await translator_for(update, context)
     assert user is not None
+    if await _seller_in_group(update, context):
+        return
     if await is_agent(d, user.id):
         ticket = await _addressed(update, context)
         if ticket is None:
@@ -218,11 +200,11 @@ async def resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
-    """The ticket an agent's /resolve names: the replied-to post, else the id argument."""
+    """The ticket an agent's /resolve names: its topic, the replied-to post, else the id."""
     d, message = deps(context), update.effective_message
-    replied = message.reply_to_message if message is not None else None
-    if replied is not None:
-        return await Tickets(d.db).by_group_message(replied.chat.id, replied.message_id)
+    found = await ticket_in_group(d, message) if message is not None else None
+    if found is not None:
+        return found
     args = context.args or []
     number = args[0].lstrip("#") if len(args) == 1 else ""
     return await Tickets(d.db).get(int(number)) if number.isdigit() else None
@@ -241,16 +223,20 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
             gt.gettext("Ticket #{id} resolved by agent {agent}.")).format(
         id=ticket.ticket_id, agent=user.id)
     in_group = update.effective_chat is not None and update.effective_chat.id == d.support_chat_id
-    await _note(context, ticket, note)
+    await topics.note(context, ticket, note)
+    await topics.set_topic(context, ticket, closed=True)
+    fresh = await Tickets(d.db).get(ticket.ticket_id)
+    if fresh is not None:
+        await topics.refresh_header(context, fresh)
     if by_seller:
         await reply(update, t.gettext("Ticket #{id} is closed. Thank you! /support opens a new "
                                       "one if you need more help.").format(id=ticket.ticket_id))
         return
     seller_t = await seller_translator(d, ticket.seller_id)
     try:
-        await context.bot.send_message(ticket.seller_id, seller_t.gettext(
-            "Support resolved ticket #{id}. If you need more help, /support opens a new "
-            "one.").format(id=ticket.ticket_id))
+        text, buttons = rating_prompt(seller_t, ticket.ticket_id,
+                                      fresh.resolutions if fresh else 1)
+        await context.bot.send_message(ticket.seller_id, text, reply_markup=buttons)
     except Forbidden:
         log.info("seller %s blocked the bot; resolution of #%s not told", ticket.seller_id,
                  ticket.ticket_id)
@@ -258,19 +244,22 @@ async def _close(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
         await reply(update, note)
 
 
-async def _note(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str) -> None:
-    """The bot's line about a ticket in the group, threaded; replies to it find the ticket."""
-    tickets = Tickets(deps(context).db)
-    message_id = await tickets.note(ticket.ticket_id, text, deps(context).clock.now())
-    posted = await _post(context, text, await tickets.group_post(ticket.ticket_id))
-    if posted is not None:
-        await tickets.posted(message_id, posted.chat.id, posted.message_id)
+async def _seller_in_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Only staff act in a group: anyone else is answered like an unknown command there."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type == "private" or \
+            await is_agent(deps(context), user.id):
+        return False
+    await refuse(update, context)
+    return True
 
 
 async def tickets_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/tickets: agents see every live ticket; a seller sees their own."""
     d, user, t = deps(context), update.effective_user, await translator_for(update, context)
     assert user is not None
+    if await _seller_in_group(update, context):
+        return
     if await is_agent(d, user.id):
         live = await Tickets(d.db).live()
         lines = ([t.gettext("<b>Open tickets</b>")] + [staff_line(t, x) for x in live]

@@ -13,15 +13,22 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, CallbackContext
 
 from bot.app import build_application
 from bot.clock import ManualClock
 from bot.context import Deps
+from bot.handlers.desk import flag_overdue
 from bot.i18n import resolve_language
 from bot.ingest import BadLine, apply_one, parse_line
 from bot.notify.sender import sender_of, stop_until_clock_moves
-from bot.sandbox.recording import EDIT_METHODS, MESSAGE_METHODS, Call, RecordingRequest
+from bot.sandbox.recording import (
+    EDIT_METHODS,
+    MESSAGE_METHODS,
+    TOPIC_METHODS,
+    Call,
+    RecordingRequest,
+)
 from bot.storage.updates import SeenUpdates
 from domain.apply import EventResult
 from domain.jobs import run_due
@@ -45,6 +52,7 @@ class Shown:
     message_id: int
     keyboard: list[list[dict[str, Any]]]
     text: str = ""
+    thread: int | None = None  # the forum topic it was posted in
 
 
 def plain(text: str) -> str:
@@ -86,6 +94,7 @@ class Sandbox:
     user_id: int = 1001
     languages: dict[int, str | None] = field(default_factory=dict)
     shown: list[Shown] = field(default_factory=list)
+    group: tuple[int, int | None] | None = None  # `!group`/`!topic`: (chat, thread) spoken in
     _update_ids: itertools.count[int] | None = None  # after the newest id the database saw
     _seen_calls: int = 0
 
@@ -134,21 +143,58 @@ class Sandbox:
             if not arg:
                 raise LineError("!clock needs +DURATION or an ISO moment")
             self.clock.advance_to(parse_clock(arg, self.clock.now()))
-            await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
+            await self._jobs()
         elif name == "run-jobs":
-            await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
+            await self._jobs()
         elif name == "echo":
             self._print(arg)
         elif name == "reply":
             await self._reply(arg)
+        elif name in {"group", "topic", "forum"}:
+            self._group(name, arg)
+        elif name in {"photo", "document"}:
+            await self._media(name, arg)
         else:
             raise LineError(f"unknown directive !{name}")
+
+    async def _jobs(self) -> None:
+        """The domain's due work, then the desk's overdue flags (as `deposit-bot run` does)."""
+        await run_due(self.deps.uow(), self.clock.now(), self.deps.policy)
+        await flag_overdue(CallbackContext(self.app))
+
+    def _group(self, name: str, arg: str) -> None:
+        """`!forum` (the support group is a forum), `!group [THREAD]`, `!topic THREAD`."""
+        chat = self.deps.support_chat_id
+        if chat is None:
+            raise LineError(f"!{name} needs a support group (SUPPORT_CHAT_ID)")
+        if name == "forum":
+            self.request.forums.add(chat)
+            return
+        if (arg and not arg.isdigit()) or (name == "topic" and not arg):
+            raise LineError(f"!{name} needs a topic number, e.g. !topic 12")
+        if arg and (chat, int(arg)) not in self.request.topics:
+            raise LineError(f"no topic {arg} in the support group (see the topic> lines)")
+        self.group = (chat, int(arg) if arg else None)
+
+    async def _media(self, kind: str, arg: str) -> None:
+        """`!photo NAME [CAPTION]` / `!document NAME [CAPTION]` from the current user."""
+        name, _, caption = arg.partition(" ")
+        if not name:
+            raise LineError(f"!{kind} needs a file name, e.g. !{kind} receipt.jpg")
+        media: dict[str, Any] = (
+            {"photo": [{"file_id": name, "file_unique_id": name, "width": 800, "height": 600}]}
+            if kind == "photo" else
+            {"document": {"file_id": name, "file_unique_id": name, "file_name": name}})
+        if caption.strip():
+            media["caption"] = caption.strip()
+        await self._message("", extra=media)
 
     async def _as(self, arg: str) -> None:
         parts = arg.split()
         if not parts or not parts[0].isdigit() or int(parts[0]) <= 0:
             raise LineError("!as needs a positive Telegram user id, e.g. !as 1001 zh-hans")
         self.user_id = int(parts[0])
+        self.group = None
         if len(parts) > 1:
             self.languages[self.user_id] = parts[1]
             # the client's language is known from now on, also for pushes before any message
@@ -186,12 +232,16 @@ class Sandbox:
                 return
         raise LineError(f"no message containing {key!r} in this user's or a group chat")
 
-    async def _message(self, text: str, reply_to: Shown | None = None) -> None:
-        chat_id = reply_to.chat_id if reply_to is not None else self.user_id
-        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+    async def _message(self, text: str, reply_to: Shown | None = None,
+                       extra: dict[str, Any] | None = None) -> None:
+        chat_id, thread = (reply_to.chat_id, reply_to.thread) if reply_to is not None else (
+            self.group or (self.user_id, None))
+        chat = self._chat(chat_id)
         message: dict[str, Any] = {
             "message_id": self.request.next_message_id(), "date": self._ts(),
-            "chat": chat, "from": self._user(), "text": text}
+            "chat": chat, "from": self._user(), **(extra or {"text": text})}
+        if thread is not None:
+            message |= {"message_thread_id": thread, "is_topic_message": True}
         if reply_to is not None:
             message["reply_to_message"] = {
                 "message_id": reply_to.message_id, "date": self._ts(), "chat": chat,
@@ -202,9 +252,16 @@ class Sandbox:
                                     "length": len(text.split()[0])}]
         await self._process({"update_id": await self._next_id(), "message": message})
 
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private"}
+        return {"id": chat_id, "type": "supergroup", "title": "Support",
+                **({"is_forum": True} if chat_id in self.request.forums else {})}
+
     async def _press(self, label: str) -> None:
+        here = self.group or (self.user_id, None)
         for shown in reversed(self.shown):
-            if shown.chat_id != self.user_id:
+            if shown.chat_id != here[0] or (here[1] is not None and shown.thread != here[1]):
                 continue
             for row in shown.keyboard:
                 for button in row:
@@ -217,9 +274,11 @@ class Sandbox:
         query = {"id": str(await self._next_id()), "from": self._user(),
                  "chat_instance": str(shown.chat_id), "data": data,
                  "message": {"message_id": shown.message_id, "date": self._ts(),
-                             "chat": {"id": shown.chat_id, "type": "private"},
+                             "chat": self._chat(shown.chat_id),
                              "from": {"id": 7000000001, "is_bot": True,
                                       "first_name": "Deposit Desk"}, "text": "…"}}
+        if shown.thread is not None:
+            query["message"] |= {"message_thread_id": shown.thread, "is_topic_message": True}
         await self._process({"update_id": await self._next_id(), "callback_query": query})
 
     async def _next_id(self) -> int:
@@ -246,6 +305,9 @@ class Sandbox:
         if call.method == "answerCallbackQuery" and call.params.get("text"):
             self._print(f"bot> {call.params['text']}")
             return
+        if call.method in TOPIC_METHODS and isinstance(call.result, dict | bool):
+            self._print_topic(call)
+            return
         if call.method not in MESSAGE_METHODS | EDIT_METHODS or not isinstance(call.result,
                                                                                dict):
             return
@@ -253,7 +315,10 @@ class Sandbox:
         message_id = int(call.result["message_id"])
         before = next((s for s in self.shown
                        if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
+        thread = call.result.get("message_thread_id") or (before.thread if before else None)
         prefix = "bot> " if chat_id == self.user_id else f"bot@{chat_id}> "
+        if thread is not None:
+            prefix = f"bot@{chat_id}/{thread}> "
         body = (before.text if before and call.method == "editMessageReplyMarkup"
                 else self._body(call))
         self._print(prefix + body.replace("\n", "\n  "))
@@ -261,7 +326,17 @@ class Sandbox:
         for row in keyboard:
             self._print(" ".join(f"[{b.get('text', '')}]" for b in row))
         self.shown = [s for s in self.shown if s is not before]
-        self.shown.append(Shown(chat_id, message_id, keyboard, body))
+        self.shown.append(Shown(chat_id, message_id, keyboard, body, thread))
+
+    def _print_topic(self, call: Call) -> None:
+        """`topic> CHAT/THREAD created: NAME`, `… closed`, `… reopened` (an addition)."""
+        chat = call.params.get("chat_id")
+        if call.method == "createForumTopic":
+            thread = call.result["message_thread_id"]
+            self._print(f"topic> {chat}/{thread} created: {call.params.get('name', '')}")
+        else:
+            done = "closed" if call.method == "closeForumTopic" else "reopened"
+            self._print(f"topic> {chat}/{call.params.get('message_thread_id')} {done}")
 
     def _body(self, call: Call) -> str:
         result = call.result
@@ -269,7 +344,9 @@ class Sandbox:
             name = result.get("document", {}).get("file_name", "file")
             return f"[document: {name}]" + _caption(call)
         if call.method == "sendPhoto":
-            return f"[photo: {call.params.get('filename', 'chart.png')}]" + _caption(call)
+            photo = call.params.get("photo")
+            name = photo if isinstance(photo, str) else call.params.get("filename", "chart.png")
+            return f"[photo: {name}]" + _caption(call)
         return plain(str(call.params.get("text", call.params.get("caption", ""))))
 
     def _print(self, text: str) -> None:

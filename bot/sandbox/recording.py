@@ -13,6 +13,9 @@ BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Deposit Desk",
             "username": "deposit_desk_bot", "can_join_groups": False}
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup", "editMessageCaption"}
+TOPIC_METHODS = {"createForumTopic", "closeForumTopic", "reopenForumTopic"}
+NOT_A_FORUM = "Bad Request: the chat is not a forum"
+NO_THREAD = "Bad Request: message thread not found"
 
 
 @dataclass
@@ -41,6 +44,9 @@ class RecordingRequest(BaseRequest):
     clock: Any = None
     calls: list[Call] = field(default_factory=list)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
+    method_failures: dict[str, list[Failure]] = field(default_factory=dict)
+    forums: set[int] = field(default_factory=set)  # chats that are forum supergroups
+    topics: dict[tuple[int, int], bool] = field(default_factory=dict)  # (chat, thread): closed
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def initialize(self) -> None:
@@ -56,6 +62,10 @@ class RecordingRequest(BaseRequest):
     def fail(self, chat_id: int, failure: Failure) -> None:
         """The next message to chat_id gets this error instead of a result."""
         self.failures.setdefault(chat_id, []).append(failure)
+
+    def fail_method(self, method: str, failure: Failure) -> None:
+        """The next call of this Bot API method gets this error (e.g. no Manage Topics)."""
+        self.method_failures.setdefault(method, []).append(failure)
 
     def next_message_id(self) -> int:
         return next(self._ids)
@@ -74,17 +84,17 @@ class RecordingRequest(BaseRequest):
             params.setdefault(key, {"filename": name})
             if api_method == "sendPhoto":  # the sandbox prints a photo's name from here
                 params.setdefault("filename", name)
+        refused = self._refusal(api_method, params)
+        if refused is not None:
+            self.calls.append(Call(api_method, params, refused, files))
+            return refused.status, _error(refused)
         chat_id = params.get("chat_id")
         queued = self.failures.get(int(chat_id)) if isinstance(chat_id, int | str) and \
             str(chat_id).lstrip("-").isdigit() else None
         if queued and api_method in MESSAGE_METHODS:
             failure = queued.pop(0)
             self.calls.append(Call(api_method, params, failure, files))
-            body: dict[str, Any] = {"ok": False, "error_code": failure.status,
-                                    "description": failure.description}
-            if failure.retry_after is not None:
-                body["parameters"] = {"retry_after": failure.retry_after}
-            return failure.status, json.dumps(body).encode()
+            return failure.status, _error(failure)
         refused = telegram_refusal(params)
         if refused is not None:  # what the real Bot API answers to a message over its limits
             self.calls.append(Call(api_method, params, Failure(400, refused), files))
@@ -93,6 +103,25 @@ class RecordingRequest(BaseRequest):
         result = self._result(api_method, params)
         self.calls.append(Call(api_method, params, result, files))
         return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> Failure | None:
+        """What Telegram refuses: scripted failures, topics outside a forum, unknown topics."""
+        if self.method_failures.get(method):
+            return self.method_failures[method].pop(0)
+        chat = int(params["chat_id"]) if str(params.get("chat_id", "")).lstrip("-").isdigit() \
+            else 0
+        if method in TOPIC_METHODS and chat not in self.forums:
+            return Failure(400, NOT_A_FORUM)
+        thread = params.get("message_thread_id")
+        if thread is None or method not in MESSAGE_METHODS | TOPIC_METHODS - {"createForumTopic"}:
+            return None
+        if (chat, int(thread)) not in self.topics:
+            return Failure(400, NO_THREAD if method in MESSAGE_METHODS
+                           else "Bad Request: TOPIC_ID_INVALID")
+        closing = method == "closeForumTopic"
+        if method in TOPIC_METHODS and self.topics[(chat, int(thread))] == closing:
+            return Failure(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        return None
 
     def _now(self) -> int:
         return int(self.clock.now().timestamp()) if self.clock is not None else 0
@@ -108,6 +137,9 @@ class RecordingRequest(BaseRequest):
             msg["caption"] = params["caption"]
         if isinstance(params.get("reply_markup"), dict):
             msg["reply_markup"] = params["reply_markup"]
+        if params.get("message_thread_id") is not None:
+            msg["message_thread_id"] = int(params["message_thread_id"])
+            msg["is_topic_message"] = True
         return msg
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
@@ -128,6 +160,14 @@ class RecordingRequest(BaseRequest):
             return self._message(params, int(params["message_id"]))
         if method == "getUpdates":
             return []
+        if method == "createForumTopic":
+            thread = self.next_message_id()  # a topic's id is its service message's id
+            self.topics[(int(params["chat_id"]), thread)] = False
+            return {"message_thread_id": thread, "name": params.get("name", ""),
+                    "icon_color": int(params.get("icon_color") or 7322096)}
+        if method in {"closeForumTopic", "reopenForumTopic"}:
+            self.topics[(int(params["chat_id"]), int(params["message_thread_id"]))] = (
+                method == "closeForumTopic")
         return True
 
 
@@ -148,6 +188,14 @@ def telegram_refusal(params: dict[str, Any]) -> str | None:
     return None
 
 
+def _error(failure: Failure) -> bytes:
+    body: dict[str, Any] = {"ok": False, "error_code": failure.status,
+                            "description": failure.description}
+    if failure.retry_after is not None:
+        body["parameters"] = {"retry_after": failure.retry_after}
+    return json.dumps(body).encode()
+
+
 def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:
     """Files uploaded with the request (multipart), by parameter name: real name and bytes."""
     if request_data is None or not request_data.contains_files:
@@ -160,6 +208,8 @@ def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:
 
 
 def _file_name(value: Any) -> str:
+    if isinstance(value, str):  # a file_id sent again: the sandbox names files by their id
+        return value
     if isinstance(value, dict):
         return str(value.get("filename") or value.get("file_name") or "file")
     return "file"

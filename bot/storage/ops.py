@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.storage.db import Database, dt, ts
+from bot.storage.desk import desk_gauges
 from bot.storage.pushes import SqlitePushes
 
 
@@ -63,7 +64,7 @@ async def gauges(db: Database, now: datetime) -> dict[str, tuple[str, float]]:
                 (ts(now),)) as cur:
             oldest = await cur.fetchone()
     lag = (now - dt(oldest[0])).total_seconds() if oldest and oldest[0] else 0.0  # type: ignore[operator]
-    return {
+    return await desk_gauges(db, now) | {
         "deposit_pushes_pending": ("Push deliveries waiting to be sent (one per member)",
                                    pushes.pending),
         "deposit_pushes_sent": ("Push deliveries Telegram accepted", pushes.sent),

@@ -35,6 +35,16 @@ class Ticket:
     created_at: datetime
     updated_at: datetime
     resolved_by: int | None = None
+    thread_id: int | None = None  # its forum topic in the support group, if it has one
+    header_message_id: int | None = None  # the post with the seller's context and buttons
+    question: str = ""  # what the seller first wrote
+    faq_given: tuple[str, ...] = ()  # FAQ entries the bot answered before the ticket
+    claimed_by: int | None = None
+    claimed_name: str | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolutions: int = 0  # how many times it was resolved (a rating round each)
+    seller_label: str = ""  # name, @username and id as agents see them (HTML)
 
     @property
     def live(self) -> bool:
@@ -70,7 +80,18 @@ async def transaction(db: Database) -> AsyncIterator[aiosqlite.Connection]:
 def _ticket(r: Any) -> Ticket:
     return Ticket(r["ticket_id"], r["shop_id"], r["seller_id"], TicketStatus(r["status"]),
                   dt(r["created_at"]), dt(r["updated_at"]),  # type: ignore[arg-type]
-                  r["resolved_by"])
+                  r["resolved_by"], r["thread_id"], r["header_message_id"], r["question"] or "",
+                  tuple(x for x in (r["faq_given"] or "").split(",") if x), r["claimed_by"],
+                  r["claimed_name"], dt(r["first_response_at"]), dt(r["resolved_at"]),
+                  int(r["resolutions"] or 0), r["seller_label"] or "")
+
+
+async def _returning(conn: Any, sql: str, params: tuple[Any, ...]) -> int:
+    """The id an INSERT … RETURNING gave back (portable; no lastrowid)."""
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    await cur.close()
+    return int(row[0])
 
 
 class Tickets:
@@ -79,39 +100,48 @@ class Tickets:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def open(self, shop_id: str | None, seller_id: int, text: str,
-                   now: datetime) -> tuple[Ticket, int]:
+    async def open(self, shop_id: str | None, seller_id: int, text: str, now: datetime,
+                   faq_given: tuple[str, ...] = (), label: str = "") -> tuple[Ticket, int]:
         """A new open ticket with the seller's first message (and that message's id)."""
         async with transaction(self.db) as conn:
-            cur = await conn.execute(
-                "INSERT INTO tickets (shop_id, seller_id, status, created_at, updated_at) "
-                "VALUES (?, ?, 'open', ?, ?)", (shop_id, seller_id, ts(now), ts(now)))
-            ticket_id = int(cur.lastrowid or 0)
-            cur = await conn.execute(
+            ticket_id = await _returning(conn, (
+                "INSERT INTO tickets (shop_id, seller_id, status, created_at, updated_at, "
+                "question, faq_given, seller_label) VALUES (?, ?, 'open', ?, ?, ?, ?, ?) "
+                "RETURNING ticket_id"),
+                (shop_id, seller_id, ts(now), ts(now), text, ",".join(faq_given), label))
+            message_id = await _returning(conn, (
                 "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
-                "VALUES (?, 'seller', ?, ?, ?)", (ticket_id, seller_id, text, ts(now)))
-            message_id = int(cur.lastrowid or 0)
-        return Ticket(ticket_id, shop_id, seller_id, TicketStatus.OPEN, now, now), message_id
+                "VALUES (?, 'seller', ?, ?, ?) RETURNING message_id"),
+                (ticket_id, seller_id, text, ts(now)))
+        return Ticket(ticket_id, shop_id, seller_id, TicketStatus.OPEN, now, now,
+                      question=text, faq_given=faq_given, seller_label=label), message_id
 
     async def add_message(self, ticket_id: int, author: str, user_id: int, text: str,
-                          now: datetime) -> int:
+                          now: datetime, name: str | None = None) -> int:
         """Record a message; a seller's reopens the ticket for support, an agent's answers it."""
         status = "answered" if author == "agent" else "open"
         async with transaction(self.db) as conn:
-            cur = await conn.execute(
+            message_id = await _returning(conn, (
                 "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
-                "VALUES (?, ?, ?, ?, ?)", (ticket_id, author, user_id, text, ts(now)))
+                "VALUES (?, ?, ?, ?, ?) RETURNING message_id"),
+                (ticket_id, author, user_id, text, ts(now)))
             await conn.execute("UPDATE tickets SET status = ?, updated_at = ? "
                                "WHERE ticket_id = ? AND status != 'resolved'",
                                (status, ts(now), ticket_id))
-            return int(cur.lastrowid or 0)
+            if author == "agent":  # the first answer claims an unclaimed ticket
+                await conn.execute(
+                    "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?), "
+                    "claimed_name = CASE WHEN claimed_by IS NULL THEN ? ELSE claimed_name END, "
+                    "claimed_by = coalesce(claimed_by, ?) WHERE ticket_id = ?",
+                    (ts(now), name, user_id, ticket_id))
+            return message_id
 
     async def note(self, ticket_id: int, text: str, now: datetime) -> int:
         """The bot's own line about a ticket (it changes no status)."""
-        async with self.db.lock, self.db.conn.execute(
+        async with self.db.lock:
+            return await _returning(self.db.conn, (
                 "INSERT INTO ticket_messages (ticket_id, author, user_id, text, at) "
-                "VALUES (?, 'note', 0, ?, ?)", (ticket_id, text, ts(now))) as cur:
-            return int(cur.lastrowid or 0)
+                "VALUES (?, 'note', 0, ?, ?) RETURNING message_id"), (ticket_id, text, ts(now)))
 
     async def posted(self, message_id: int, chat_id: int, group_message_id: int) -> None:
         """Remember which support-group message carries a ticket message."""
@@ -168,10 +198,24 @@ class Tickets:
     async def resolve(self, ticket_id: int, by: int, now: datetime) -> bool:
         """Close a live ticket; False when it was already resolved (or unknown)."""
         async with self.db.lock, self.db.conn.execute(
-                "UPDATE tickets SET status = 'resolved', resolved_by = ?, updated_at = ? "
+                "UPDATE tickets SET status = 'resolved', resolved_by = ?, updated_at = ?, "
+                "resolved_at = ?, resolutions = resolutions + 1 "
                 "WHERE ticket_id = ? AND status != 'resolved'",
-                (by, ts(now), ticket_id)) as cur:
+                (by, ts(now), ts(now), ticket_id)) as cur:
             return cur.rowcount == 1
+
+    async def reopen(self, ticket_id: int, now: datetime) -> bool:
+        """A resolved ticket open again (new SLA clock for its resolution); False if live."""
+        async with self.db.lock, self.db.conn.execute(
+                "UPDATE tickets SET status = 'open', updated_at = ?, resolved_at = NULL, "
+                "resolution_flagged_at = NULL WHERE ticket_id = ? AND status = 'resolved'",
+                (ts(now), ticket_id)) as cur:
+            return cur.rowcount == 1
+
+    async def newest_of(self, seller_id: int) -> Ticket | None:
+        """The seller's newest ticket, any status."""
+        found = await self.of_seller(seller_id, 1)
+        return found[0] if found else None
 
     async def _one(self, sql: str, *args: Any) -> Any:
         return next(iter(await self._all(sql, *args)), None)

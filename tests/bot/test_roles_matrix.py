@@ -31,6 +31,9 @@ AGENTS = {"agent", "operator"}
 OPERATORS = {"operator"}
 STAFF_COMMANDS = {  # command → who may run it; {shop} is S-GB or a shop that does not exist
     "/lookup {shop}": AGENTS,
+    "/queue": AGENTS,
+    "/queue stats": AGENTS,
+    "/kb {shop}": AGENTS,
     "/credit P-NEW 100 GBP": OPERATORS,
     "/deduct {shop} 10 fraud coupon abuse": OPERATORS,
     "/fx GBP CNY 8.01": OPERATORS,
