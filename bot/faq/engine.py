@@ -25,6 +25,7 @@ class Reply:
     confidence: float
     related: tuple[Entry, ...] = ()
     reason: str = ""
+    human: bool = False  # the message asked for a person
 
     @property
     def declined(self) -> bool:
