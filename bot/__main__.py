@@ -1,5 +1,5 @@
 """`deposit-bot`: chat (the offline sandbox), run (Telegram, optionally the HTTP API), link,
-migrate, import, demo-data, backup, faq-eval."""
+migrate, import, demo-data, backup, faq-eval, faq-misses."""
 
 from __future__ import annotations
 
@@ -43,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     migrate.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
-    faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
-    faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
+    faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy, wrong-confident rate and "
+                              "handoff recall of the FAQ on a JSONL file")
+    faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff, human")
+    misses = sub.add_parser("faq-misses", help="list the questions the FAQ was not sure of")
+    misses.add_argument("--db", type=Path, help="database file (default: DEPOSIT_DB)")
+    misses.add_argument("--limit", type=int, default=50, help="how many, newest first")
     add_commands(sub)
     return parser
 
@@ -208,6 +212,10 @@ def main(argv: list[str] | None = None) -> None:
         from bot.faq.evaluate import main as faq_eval
 
         raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
+    elif args.command == "faq-misses":
+        from bot.faq.misses import list_misses
+
+        asyncio.run(list_misses(args.db or settings.db, args.limit, sys.stdout))
     elif args.command in OPS:
         sys.exit(OPS[args.command](args, settings))
     else:

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
+from bot.faq.person import asks_for_person
 from bot.faq.ranker import Analyzer, Match, Ranker
 from bot.faq.similarity import CharSimilarity, Weights
 from bot.faq.topic import TopicGate
@@ -15,6 +16,7 @@ from domain.policy import Policy
 
 HANDOFF = "handoff:"
 RELATED = 2
+SUGGEST = 0.5  # a "did you mean" suggestion needs this share of the threshold
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Reply:
     related: tuple[Entry, ...] = ()
     reason: str = ""
     human: bool = False  # the message asked for a person
+    suggestions: tuple[Entry, ...] = ()  # when not sure: the closest questions (did you mean)
+    candidates: tuple[tuple[str, float], ...] = ()  # the best keys and their confidence
 
     @property
     def declined(self) -> bool:
@@ -54,22 +58,35 @@ class Faq:
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
+        if asks_for_person(question):
+            return Reply(None, 1.0, reason="handoff:person", human=True)
         ranked = self.ranker.rank(question)
         if not self.gate.on_topic(question, ranked):
             return Reply(None, 0.0, reason="off topic (no deposit word)")
         matches = self._fuse(question, ranked)
         if not matches:
             return Reply(None, 0.0, reason="no match")
-        top = matches[0]
+        top, best = matches[0], tuple((m.key, round(m.confidence, 3)) for m in matches[:3])
         if top.key.startswith(HANDOFF):
-            return Reply(None, top.confidence, reason=top.key)
-        if top.confidence < self.threshold:
-            return Reply(None, top.confidence, reason=f"low confidence ({top.key})")
-        veto = self._veto(question, top, matches)
-        if veto is not None:
-            return Reply(None, top.confidence, reason=f"{veto} over {top.key}")
+            return Reply(None, top.confidence, reason=top.key, candidates=best)
+        veto = self._veto(question, top, matches) if top.confidence >= self.threshold else None
+        if top.confidence < self.threshold or veto is not None:
+            why = f"{veto} over {top.key}" if veto else f"low confidence ({top.key})"
+            return Reply(None, top.confidence, reason=why, candidates=best,
+                         suggestions=self._closest(matches))
         entry = self.kb.entries[top.key]
-        return Reply(entry, top.confidence, self._related(entry, matches[1:]))
+        return Reply(entry, top.confidence, self._related(entry, matches[1:]),
+                     candidates=best)
+
+    def has_question(self, text: str) -> bool:
+        """Whether a message holds a deposit question besides any request for a person."""
+        return self.gate.on_topic(text, self.ranker.rank(text[:500]))
+
+    def _closest(self, matches: list[Match]) -> tuple[Entry, ...]:
+        """The entries nearest a question the bot is not sure of ("did you mean …?")."""
+        floor = self.threshold * SUGGEST
+        return tuple(self.kb.entries[m.key] for m in matches
+                     if not m.key.startswith(HANDOFF) and m.confidence >= floor)[:RELATED]
 
     def _fuse(self, question: str, matches: list[Match]) -> list[Match]:
         """BM25 matches re-ordered and re-weighed with the character n-gram similarity."""
