@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
 from bot.faq.person import asks_for_person
-from bot.faq.ranker import Analyzer, Match, Ranker
+from bot.faq.ranker import Amounts, Analyzer, Match, Ranker
 from bot.faq.similarity import CharSimilarity, Weights
 from bot.faq.topic import TopicGate
 from domain.policy import Policy
@@ -46,7 +47,8 @@ class Faq:
             e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
             for e in kb.entries.values()}
         handoffs = {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
-        analyzer = Analyzer(kb.synonyms.get("en", {}), kb.synonyms.get("zh", {}))
+        analyzer = Analyzer(kb.synonyms.get("en", {}), kb.synonyms.get("zh", {}),
+                            amounts_of(policy))
         self.ranker = Ranker(docs | handoffs, analyzer, grab_bags=handoffs)
         fusion = kb.fusion
         self.similarity = CharSimilarity(
@@ -137,6 +139,15 @@ class Faq:
 
     def title(self, entry: Entry, language: str) -> str:
         return entry.text(language).title
+
+
+def amounts_of(policy: Policy) -> Amounts:
+    """The figures a number in a question is compared with: tiers, minimum, the example."""
+    tiers = {amount for tables in policy.tiers.values() for table in tables
+             for amount in table.amounts.values()}
+    figures = policy_figures(policy, "en", date.today())
+    examples = {Decimal(figures["example_pay"].replace(",", "")), Decimal("8.01")}
+    return Amounts(policy.min_withdrawal, frozenset(tiers), frozenset(examples))
 
 
 @cache

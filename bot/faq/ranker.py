@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 
 import opencc
@@ -90,11 +91,37 @@ def word_stems(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Amounts:
+    """Which figures of the policy a number in a question may be: a number becomes its
+    kind, so "2000 pounds" meets the tier amounts and "809.01" the worked example."""
+
+    minimum: Decimal = Decimal("20")
+    tiers: frozenset[Decimal] = frozenset()
+    examples: frozenset[Decimal] = frozenset()
+
+    def kind(self, token: str) -> str | None:
+        """#example, #tier, #minimum, #cents (a figure with decimals), or None."""
+        try:
+            value = Decimal(token)
+        except ArithmeticError:
+            return None
+        if value in self.examples:
+            return "#example"
+        if value in self.tiers:
+            return "#tier"
+        if value == self.minimum:
+            return "#minimum"
+        # numbers below the minimum are not marked: "6 days", "3 times" are not amounts
+        return "#cents" if value != value.to_integral_value() else None
+
+
+@dataclass(frozen=True)
 class Analyzer:
     """Text → tokens, with synonyms given as {canonical: [variants]} per script."""
 
     en_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
     zh_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    amounts: Amounts | None = None
 
     def __post_init__(self) -> None:
         phrases: dict[tuple[str, ...], list[str]] = {}
@@ -147,9 +174,15 @@ class Analyzer:
                     break
             else:
                 if not _stop(words[i]):
-                    out.append(stems[i])
+                    out.append(self._number(stems[i]))
                 i += 1
         return out
+
+    def _number(self, token: str) -> str:
+        """A figure the policy knows as its kind (#tier, #example…), other words as they are."""
+        if self.amounts is None or not token[:1].isdigit() or not _NUMBER.fullmatch(token):
+            return token
+        return self.amounts.kind(token.rstrip(".")) or token
 
 
 def _damping(token: str) -> float:
@@ -251,7 +284,8 @@ class Ranker:
             return self.idf[token]
         if is_han(token):
             return 0.0 if any(ch in ZH_STOP for ch in token) else self.unknown * HAN_UNKNOWN
-        return self.unknown * (NUMBER_UNKNOWN if _NUMBER.fullmatch(token) else 1.0)
+        number = _NUMBER.fullmatch(token) or token.startswith("#")
+        return self.unknown * (NUMBER_UNKNOWN if number else 1.0)
 
     def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
         shared = [t for t in tokens if t in tf]
