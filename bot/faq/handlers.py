@@ -43,13 +43,13 @@ def browse_button(t: Translator) -> InlineKeyboardButton:
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
-                      entry: Entry) -> str:
+                      entry: Entry, question: str = "") -> str:
     """Title, answer with the policy's figures, and the user's own figures where they help."""
     faq = faq_of(context)
     body = faq.answer(entry, t.language, deps(context).clock.now().date())
     parts = [f"<b>{escape(faq.title(entry, t.language), quote=False)}</b>",
              escape(body, quote=False)]
-    note = await personal_note(update, context, t, entry.personal)
+    note = await personal_note(update, context, t, entry.personal, question)
     return "\n\n".join([*parts, note] if note else parts)
 
 
@@ -78,7 +78,7 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         rows = [[InlineKeyboardButton(faq_of(context).title(e, t.language),
                                       callback_data=f"faq:a:{e.id}")] for e in found.related]
         rows.append([support_button(t, SUPPORT_AFTER)])
-        await reply(update, await answer_text(update, context, t, found.entry),
+        await reply(update, await answer_text(update, context, t, found.entry, message.text),
                     InlineKeyboardMarkup(rows))
 
 

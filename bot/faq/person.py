@@ -15,8 +15,8 @@ import re
 from bot.faq.ranker import normalise
 
 # Cantonese spellings of the words below, rewritten before the patterns run.
-_CANTONESE = {"搵": "找", "揾": "找", "傾": "聊", "倾": "聊", "嚟": "来", "唔该": "请", "畀": "给", "俾": "给",
-              "同": "和", "咗": "了", "冇": "没有", "係": "是", "佢": "他", "哋": "们"}
+_CANTONESE = {"搵": "找", "揾": "找", "傾": "聊", "倾": "聊", "嚟": "来", "唔该": "请", "畀": "给",
+              "俾": "给", "同": "和", "咗": "了", "冇": "没有", "係": "是", "佢": "他", "哋": "们"}
 
 _EN_PERSON = (r"(?:a\s+)?(?:real\s+|live\s+|actual\s+)?(?:human(?:\s+being)?s?|person|people|"
               r"agent|operator|representative|rep|someone|somebody|staff\s+member|manager|"
