@@ -71,14 +71,20 @@ class Faq:
         top, best = matches[0], tuple((m.key, round(m.confidence, 3)) for m in matches[:3])
         if top.key.startswith(HANDOFF):
             return Reply(None, top.confidence, reason=top.key, candidates=best)
-        veto = self._veto(question, top, matches) if top.confidence >= self.threshold else None
-        if top.confidence < self.threshold or veto is not None:
+        sure = top.confidence >= self.threshold and self._covered(top, ranked)
+        veto = self._veto(question, top, matches) if sure else None
+        if not sure or veto is not None:
             why = f"{veto} over {top.key}" if veto else f"low confidence ({top.key})"
             return Reply(None, top.confidence, reason=why, candidates=best,
                          suggestions=self._closest(matches))
         entry = self.kb.entries[top.key]
         return Reply(entry, top.confidence, self._related(entry, matches[1:]),
                      candidates=best)
+
+    def _covered(self, top: Match, ranked: list[Match]) -> bool:
+        """Whether the entry's own words cover enough of the question (not only similarity)."""
+        coverage = next((m.confidence for m in ranked if m.key == top.key), 0.0)
+        return coverage >= self.kb.min_coverage
 
     def has_question(self, text: str) -> bool:
         """Whether a message holds a deposit question besides any request for a person."""
