@@ -13,7 +13,7 @@ import difflib
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -253,8 +253,28 @@ class Ranker:
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for word in self.words:
+            self._by_length[len(word)].append(word)
         self._seen: dict[str, frozenset[str]] = {}
         self._lengths: dict[int, int] = {}  # token count of each (immutable) tf, by id
+        self._index()
+
+    def _index(self) -> None:
+        """Postings token → (document, phrasing, BM25 term factor without idf): a question
+        then touches only the phrasings that share one of its tokens, not all of them."""
+        self._docs: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self._phrasings: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+        for key, tf in self.tf.items():
+            for token, factor in self._factors(tf, self.avg_doc).items():
+                self._docs[token].append((key, factor))
+            for slot, phrase in enumerate(self.phrases[key]):
+                for token, factor in self._factors(phrase, self.avg_phrase).items():
+                    self._phrasings[token].append((key, slot, factor))
+
+    def _factors(self, tf: Counter[str], average: float) -> dict[str, float]:
+        norm = self.k1 * (1 - self.b + self.b * self._length(tf) / average)
+        return {t: c * (self.k1 + 1) / (c + norm) for t, c in tf.items() if c > 0}
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's tokens, English typos mapped to the closest known word."""
@@ -273,9 +293,11 @@ class Ranker:
     def _snap(self, token: str) -> str:
         if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
             return token
-        close = difflib.get_close_matches(token, self.words, n=3, cutoff=0.8)
-        # a typo drops, adds or swaps a letter; "team" is not "stream"
-        close = [c for c in close if abs(len(c) - len(token)) <= 1]
+        # a typo drops, adds or swaps a letter ("team" is not "stream"): only words within
+        # one letter of its length are compared, which also keeps the search short
+        near = [w for size in (len(token) - 1, len(token), len(token) + 1)
+                for w in self._by_length.get(size, ())]
+        close = difflib.get_close_matches(token, near, n=1, cutoff=0.8)
         return close[0] if close else token
 
     def weight(self, token: str) -> float:
@@ -312,24 +334,41 @@ class Ranker:
         total = sum(self.weight(t) for t in tokens)
         if total <= 0:
             return []
-        matches = []
-        for key, tf in self.tf.items():
-            whole = self._bm25(tokens, tf, self.avg_doc)
-            if whole <= 0:
+        whole: dict[str, float] = defaultdict(float)
+        phrase: dict[tuple[str, int], float] = defaultdict(float)
+        found: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for t in tokens:
+            idf = self.idf.get(t)
+            if idf is None:
                 continue
-            best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
-            matched = self._matched(key, tokens)
+            for key, factor in self._docs[t]:
+                whole[key] += idf * factor
+            for key, slot, factor in self._phrasings[t]:
+                phrase[key, slot] += idf * factor
+                if key in self.grab_bags:
+                    found[key, slot].add(t)
+        best: dict[str, float] = {}
+        for (key, _), score in phrase.items():
+            if score > best.get(key, 0.0):
+                best[key] = score
+        matches = []
+        for key, score in whole.items():
+            if score <= 0:
+                continue
+            matched = self._matched(key, tokens, found)
             covered = sum(self.idf[t] for t in matched)
-            matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
-                                 covered, matched))
+            matches.append(Match(key, best.get(key, 0.0) + self.mix * score,
+                                 min(covered / total, 1.0), covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
 
-    def _matched(self, key: str, tokens: set[str]) -> frozenset[str]:
+    def _matched(self, key: str, tokens: set[str] | frozenset[str],
+                 found: dict[tuple[str, int], set[str]]) -> frozenset[str]:
         """The query tokens a document has: for a grab bag, those of its best phrasing."""
         if key not in self.grab_bags:
             return frozenset(t for t in tokens if self.tf[key][t])
-        return max((frozenset(t for t in tokens if p[t]) for p in self.phrases[key]),
-                   key=lambda found: (sum(self.idf[t] for t in found), sorted(found)))
+        phrasings = [frozenset(got) for (owner, _), got in found.items() if owner == key]
+        return max(phrasings, key=lambda got: (sum(self.idf[t] for t in got), sorted(got)),
+                   default=frozenset())
 
 
 def _average(values: Iterable[int]) -> float:
