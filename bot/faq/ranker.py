@@ -46,7 +46,8 @@ EN_STOP = frozenset(_EN_STOP_WORDS.split())
 # Chat filler that carries no topic ("today", "just now"): cut out before bigrams are made.
 ZH_FILLER = ("今天", "昨天", "明天", "前天", "刚才", "刚刚", "搞什么", "到底")
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
-                    "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
+                    "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢"
+                    "啲嘢喎囉啰㗎吖噃咁嚟咧喇嘞")  # Cantonese particles
 
 
 # Bigrams that straddle two words are noise, so an unknown one says less than a word.
