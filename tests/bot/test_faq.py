@@ -161,3 +161,22 @@ async def test_contact_support_after_an_answer_is_logged_then_opens_the_ticket(
     misses = await FaqMisses(chat.box.deps.db).recent()
     assert misses[0].kind == "support_after_answer"
     assert misses[0].candidates[0][0] == "withdrawal_destination"
+
+
+async def test_a_method_asked_by_name_is_judged_for_the_askers_company(chat: Chat) -> None:
+    await register(chat, region="CN", rep="CN")
+
+    out = await chat.say("!as 501 zh-hant", "可以用PayPal嗎")
+
+    assert "您的公司可用的付款方式" in out
+    assert "PayPal：您的公司不能使用。" in out
+
+
+async def test_an_amount_the_seller_quotes_is_priced_at_the_latest_rate(chat: Chat) -> None:
+    await register(chat, region="CN", rep="CN")
+    await chat.event(type="fx.rate", event_id="fx1", base="GBP", quote="CNY", rate="9.00")
+
+    out = await chat.say("!as 501 en", "how much do i pay for a 100 pounds top up")
+
+    assert "fee £1.00, so £101.00 is converted" in out
+    assert "CN¥909.00 to pay" in out
