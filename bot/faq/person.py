@@ -33,7 +33,7 @@ _EN = [
     re.compile(r"\b(?:call|phone|ring)\s+me\b|\bcall\s+back\b|\b(?:make|file|raise)\s+a\s+"
                r"complaint\b|\bi\s+want\s+to\s+complain\b"),
 ]
-_ZH_PERSON = r"(?:人工|真人|客服|工作人员|活人|人类|专员|经理|主管|小二|同事|职员|员工)"
+_ZH_PERSON = r"(?:人工|真人|客服|工作人员|活人|人类|专员|经理|主管|小二)"
 _ZH_ASK = r"(?:找|要|转|联系|聯系|叫|接|请|让|给我|换|呼叫|打|和|跟|同|有没有|有无|需要|想)"
 _ZH = [
     re.compile(rf"{_ZH_ASK}.{{0,4}}{_ZH_PERSON}"),
@@ -44,7 +44,8 @@ _ZH = [
 ]
 # Asked about, not asked for: "can staff withdraw", 客服说… ("support said …").
 _NOT_EN = re.compile(r"\b(?:staff|owner|agent|manager)s?\s+(?:can|could|may|allowed|withdraw|"
-                     r"top|pay|see|access|do)\b|\b(?:my|our)\s+(?:staff|agent|employee)")
+                     r"top|pay|see|access|do)\b|\b(?:my|our)\s+(?:staff|agent|employee)|"
+                     r"\bdo(?:es)?\s+(?:i|it|we)\s+need\b")
 _NOT_ZH = re.compile(r"客服(?:说|讲|告诉|回复说|让我)|员工(?:能|可以|可不可以|有没有权限)|"
                      r"(?:店员|员工|子账号|运营)(?:能|可以|可不可以)")
 
