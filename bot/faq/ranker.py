@@ -254,8 +254,14 @@ class Ranker:
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
+        # a typo of a one-word synonym ("shortfal", "withdrawl") snaps to it, then to its
+        # canonical token, as long as that token is one the documents use
+        self._variants = {variant[0]: found[0] for variant, found in
+                          analyzer._phrases.items()  # type: ignore[attr-defined]
+                          if len(variant) == 1 and len(found) == 1 and found[0] in self.idf
+                          and variant[0].isalpha() and variant[0] not in self.idf}
         self._by_length: dict[int, list[str]] = defaultdict(list)
-        for word in self.words:
+        for word in [*self.words, *self._variants]:
             self._by_length[len(word)].append(word)
         self._seen: dict[str, frozenset[str]] = {}
         self._lengths: dict[int, int] = {}  # token count of each (immutable) tf, by id
@@ -299,7 +305,7 @@ class Ranker:
         near = [w for size in (len(token) - 1, len(token), len(token) + 1)
                 for w in self._by_length.get(size, ())]
         close = difflib.get_close_matches(token, near, n=1, cutoff=0.8)
-        return close[0] if close else token
+        return self._variants.get(close[0], close[0]) if close else token
 
     def weight(self, token: str) -> float:
         """How much a query token says: its idf, or a guess for a token no document has."""

@@ -53,3 +53,13 @@ def test_a_number_becomes_the_policy_figure_it_matches() -> None:
     assert analyzer.tokens("below 20") == ["below", "#minimum"]
     assert analyzer.tokens("12.34") == ["#cents"]
     assert analyzer.tokens("6 days") == ["6", "day"]
+
+
+def test_a_typo_of_a_synonym_snaps_to_its_canonical_word() -> None:
+    from bot.faq.ranker import Ranker
+
+    analyzer = Analyzer({"short": ["shortfall"], "withdraw": ["withdrawal"]})
+    ranker = Ranker({"a": ["what is short", "how to withdraw"]}, analyzer)
+
+    assert ranker.query_tokens("shortfal") == {"short"}
+    assert ranker.query_tokens("withdrawel") == {"withdraw"}
