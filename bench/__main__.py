@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from bench.common import ROOT, Row, machine
 from bench.dataset import cached_path, database
 
-BENCHMARKS = ("updates", "reminders", "pushes", "importing", "startup", "cluster")
+BENCHMARKS = ("updates", "reminders", "pushes", "importing", "startup", "cluster", "faq")
 DOC = ROOT / "docs" / "benchmarks.md"
 FIXES = ROOT / "bench" / "fixes.md"
 

@@ -1,5 +1,5 @@
 """`deposit-bot`: chat (the offline sandbox), run (Telegram, optionally the HTTP API), link,
-migrate, import, demo-data, backup, faq-eval."""
+migrate, import, demo-data, backup, faq-eval, faq-misses."""
 
 from __future__ import annotations
 
@@ -53,8 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="full database integrity check (exit 65 if damaged)")
     check.add_argument("--db", type=db_location,
                        help="database file or postgresql:// URL (default: DEPOSIT_DB)")
-    faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy of the FAQ on a JSONL file")
-    faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff")
+    faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy, wrong-confident rate and "
+                              "handoff recall of the FAQ on a JSONL file")
+    faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff, human")
+    misses = sub.add_parser("faq-misses", help="list the questions the FAQ was not sure of")
+    misses.add_argument("--db", type=db_location,
+                        help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     add_commands(sub)
     return parser
 
@@ -274,6 +278,10 @@ def main(argv: list[str] | None = None) -> None:
         from bot.faq.evaluate import main as faq_eval
 
         raise SystemExit(faq_eval(args.file, load_policy(settings.policy)))
+    elif args.command == "faq-misses":
+        from bot.faq.misses import list_misses
+
+        asyncio.run(list_misses(args.db or settings.db, args.limit, sys.stdout))
     elif args.command in OPS:
         sys.exit(guarded(lambda: OPS[args.command](args, settings)))
     else:

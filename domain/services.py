@@ -30,6 +30,7 @@ from domain.model import (
     WithdrawalKind,
     WithdrawalStatus,
 )
+from domain.money import Money
 from domain.policy import Policy
 from domain.ports import UnitOfWork, VerificationChannel
 from domain.status import Snapshot, local_today, next_recheck, snapshot
@@ -66,6 +67,20 @@ async def get_snapshot(uow: UnitOfWork, shop_id: str, now: datetime, policy: Pol
     """The deposit page of SPEC §1 for one shop."""
     async with uow.reading():
         return await current_snapshot(uow, shop_id, now, policy)
+
+
+async def preview_topup(uow: UnitOfWork, shop: Shop, amount: Decimal, policy: Policy
+                        ) -> tuple[Money, Money, Money | None]:
+    """A top-up of `amount` priced at the latest rate without making a quote: the amount,
+    its fee and the amount to pay (None while no rate is known). Nothing is stored."""
+    money = Money.of(amount, shop.currency)
+    pay_in = quotes.pay_currency(shop, policy)
+    async with uow:
+        found = await uow.fx.rate(shop.currency, pay_in)
+    if found is None:
+        return money, money * policy.fee_rate, None
+    fee, pay = quotes.price(money, found[0], pay_in, policy.fee_rate)
+    return money, fee, pay
 
 
 async def refresh_shop(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:

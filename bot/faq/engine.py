@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from bot.faq.kb import Entry, KnowledgeBase, load_kb, policy_figures
-from bot.faq.ranker import Analyzer, Match, Ranker
+from bot.faq.person import asks_for_person
+from bot.faq.ranker import Amounts, Analyzer, Match, Ranker
 from bot.faq.similarity import CharSimilarity, Weights
 from bot.faq.topic import TopicGate
 from domain.policy import Policy
 
 HANDOFF = "handoff:"
 RELATED = 2
+SUGGEST = 0.5  # a "did you mean" suggestion needs this share of the threshold
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Reply:
     confidence: float
     related: tuple[Entry, ...] = ()
     reason: str = ""
+    human: bool = False  # the message asked for a person
+    suggestions: tuple[Entry, ...] = ()  # when not sure: the closest questions (did you mean)
+    candidates: tuple[tuple[str, float], ...] = ()  # the best keys and their confidence
 
     @property
     def declined(self) -> bool:
@@ -41,7 +47,8 @@ class Faq:
             e.id: [s for t in e.texts.values() for s in (t.title, *t.ask)]
             for e in kb.entries.values()}
         handoffs = {HANDOFF + h.id: list(h.ask) for h in kb.handoffs}
-        analyzer = Analyzer(kb.synonyms.get("en", {}), kb.synonyms.get("zh", {}))
+        analyzer = Analyzer(kb.synonyms.get("en", {}), kb.synonyms.get("zh", {}),
+                            amounts_of(policy))
         self.ranker = Ranker(docs | handoffs, analyzer, grab_bags=handoffs)
         fusion = kb.fusion
         self.similarity = CharSimilarity(
@@ -53,22 +60,41 @@ class Faq:
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
+        if asks_for_person(question):
+            return Reply(None, 1.0, reason="handoff:person", human=True)
         ranked = self.ranker.rank(question)
         if not self.gate.on_topic(question, ranked):
             return Reply(None, 0.0, reason="off topic (no deposit word)")
         matches = self._fuse(question, ranked)
         if not matches:
             return Reply(None, 0.0, reason="no match")
-        top = matches[0]
+        top, best = matches[0], tuple((m.key, round(m.confidence, 3)) for m in matches[:3])
         if top.key.startswith(HANDOFF):
-            return Reply(None, top.confidence, reason=top.key)
-        if top.confidence < self.threshold:
-            return Reply(None, top.confidence, reason=f"low confidence ({top.key})")
-        veto = self._veto(question, top, matches)
-        if veto is not None:
-            return Reply(None, top.confidence, reason=f"{veto} over {top.key}")
+            return Reply(None, top.confidence, reason=top.key, candidates=best)
+        sure = top.confidence >= self.threshold and self._covered(top, ranked)
+        veto = self._veto(question, top, matches) if sure else None
+        if not sure or veto is not None:
+            why = f"{veto} over {top.key}" if veto else f"low confidence ({top.key})"
+            return Reply(None, top.confidence, reason=why, candidates=best,
+                         suggestions=self._closest(matches))
         entry = self.kb.entries[top.key]
-        return Reply(entry, top.confidence, self._related(entry, matches[1:]))
+        return Reply(entry, top.confidence, self._related(entry, matches[1:]),
+                     candidates=best)
+
+    def _covered(self, top: Match, ranked: list[Match]) -> bool:
+        """Whether the entry's own words cover enough of the question (not only similarity)."""
+        coverage = next((m.confidence for m in ranked if m.key == top.key), 0.0)
+        return coverage >= self.kb.min_coverage
+
+    def has_question(self, text: str) -> bool:
+        """Whether a message holds a deposit question besides any request for a person."""
+        return self.gate.on_topic(text, self.ranker.rank(text[:500]))
+
+    def _closest(self, matches: list[Match]) -> tuple[Entry, ...]:
+        """The entries nearest a question the bot is not sure of ("did you mean …?")."""
+        floor = self.threshold * SUGGEST
+        return tuple(self.kb.entries[m.key] for m in matches
+                     if not m.key.startswith(HANDOFF) and m.confidence >= floor)[:RELATED]
 
     def _fuse(self, question: str, matches: list[Match]) -> list[Match]:
         """BM25 matches re-ordered and re-weighed with the character n-gram similarity."""
@@ -119,6 +145,15 @@ class Faq:
 
     def title(self, entry: Entry, language: str) -> str:
         return entry.text(language).title
+
+
+def amounts_of(policy: Policy) -> Amounts:
+    """The figures a number in a question is compared with: tiers, minimum, the example."""
+    tiers = {amount for tables in policy.tiers.values() for table in tables
+             for amount in table.amounts.values()}
+    figures = policy_figures(policy, "en", date.today())
+    examples = {Decimal(figures["example_pay"].replace(",", "")), Decimal("8.01")}
+    return Amounts(policy.min_withdrawal, frozenset(tiers), frozenset(examples))
 
 
 @cache

@@ -10,16 +10,20 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.context import deps
-from bot.faq.engine import Faq, faq_for
+from bot.faq.engine import Faq, Reply, faq_for
 from bot.faq.kb import Entry
 from bot.faq.personal import personal_note
 from bot.handlers.common import reply, translator_for
-from bot.handlers.tickets import remember_answer, thread_into_ticket
+from bot.handlers.tickets import ASK, remember_answer, thread_into_ticket
+from bot.handlers.tickets import support_button as open_ticket
 from bot.i18n import Translator
+from bot.storage.faq_misses import SUPPORT_AFTER_ANSWER, UNSURE, FaqMisses, Miss
 
 log = logging.getLogger(__name__)
 LAST_QUESTION = "faq_question"
+LAST_REPLY = "faq_reply"  # the question answered and its candidates, for the misses log
 SUPPORT = "sup:new"
+SUPPORT_AFTER = "faq:s"  # Contact support under an answer: logged as a miss, then sup:new
 
 
 def faq_of(context: ContextTypes.DEFAULT_TYPE) -> Faq:
@@ -30,8 +34,8 @@ def faq_of(context: ContextTypes.DEFAULT_TYPE) -> Faq:
     return found
 
 
-def support_button(t: Translator) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t.gettext("Contact support"), callback_data=SUPPORT)
+def support_button(t: Translator, data: str = SUPPORT) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t.gettext("Contact support"), callback_data=data)
 
 
 def browse_button(t: Translator) -> InlineKeyboardButton:
@@ -39,19 +43,20 @@ def browse_button(t: Translator) -> InlineKeyboardButton:
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
-                      entry: Entry) -> str:
+                      entry: Entry, question: str = "") -> str:
     """Title, answer with the policy's figures, and the user's own figures where they help."""
     faq = faq_of(context)
     remember_answer(context, entry.id)  # a ticket opened next shows agents what was said
     body = faq.answer(entry, t.language, deps(context).clock.now().date())
     parts = [f"<b>{escape(faq.title(entry, t.language), quote=False)}</b>",
              escape(body, quote=False)]
-    note = await personal_note(update, context, t, entry.personal)
+    note = await personal_note(update, context, t, entry.personal, question)
     return "\n\n".join([*parts, note] if note else parts)
 
 
 async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text outside any flow: the best FAQ answer, or an honest 'not sure' and support."""
+    """Text outside any flow: a person when asked for, the best FAQ answer, or an honest
+    'not sure' with the closest questions and support."""
     message = update.effective_message
     if message is None or not message.text:
         return
@@ -63,17 +68,76 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         context.user_data[LAST_QUESTION] = message.text[:1000]
     log.info("faq %s (%.2f) %s", found.entry.id if found.entry else "declined",
              found.confidence, found.reason)
-    if found.entry is None:
-        await reply(update, t.gettext(
-            "I'm not sure I understood, and I'd rather not guess. I can answer questions about "
-            "your store deposit: send /faq to browse them, or contact support and an agent "
-            "will answer."), InlineKeyboardMarkup([[support_button(t)], [browse_button(t)]]))
+    if found.human:
+        await to_person(update, context, t, message.text)
+    elif found.entry is None:
+        await log_miss(context, UNSURE, message.text, t.language, found)
+        await reply(update, not_sure_text(t, found), not_sure_keyboard(context, t, found))
+    else:
+        if context.user_data is not None:
+            context.user_data[LAST_REPLY] = [message.text[:500], list(found.candidates)]
+        rows = [[InlineKeyboardButton(faq_of(context).title(e, t.language),
+                                      callback_data=f"faq:a:{e.id}")] for e in found.related]
+        rows.append([support_button(t, SUPPORT_AFTER)])
+        await reply(update, await answer_text(update, context, t, found.entry, message.text),
+                    InlineKeyboardMarkup(rows))
+
+
+async def to_person(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                    text: str) -> None:
+    """An explicit request for a person: a ticket with the question now, or ask for it."""
+    if faq_of(context).has_question(text):
+        await open_ticket(update, context)  # sends LAST_QUESTION (this message) to support
         return
+    if context.user_data is not None:
+        context.user_data.pop(LAST_QUESTION, None)
+        context.user_data[ASK] = deps(context).clock.now().isoformat()
+    await reply(update, t.gettext(
+        "A person from our support team will answer you here. What do you need help with? "
+        "Write it in one message and it goes straight to them. /cancel to stop."))
+
+
+def not_sure_text(t: Translator, found: Reply) -> str:
+    if found.suggestions:
+        return t.gettext("I'm not sure I understood, and I'd rather not guess. Did you mean "
+                         "one of these? Otherwise contact support and an agent will answer.")
+    return t.gettext(
+        "I'm not sure I understood, and I'd rather not guess. I can answer questions about "
+        "your store deposit: send /faq to browse them, or contact support and an agent "
+        "will answer.")
+
+
+def not_sure_keyboard(context: ContextTypes.DEFAULT_TYPE, t: Translator,
+                      found: Reply) -> InlineKeyboardMarkup:
+    """The closest questions as buttons (did you mean …?), then support and browsing."""
     rows = [[InlineKeyboardButton(faq_of(context).title(e, t.language),
-                                  callback_data=f"faq:a:{e.id}")] for e in found.related]
-    rows.append([support_button(t)])
-    await reply(update, await answer_text(update, context, t, found.entry),
-                InlineKeyboardMarkup(rows))
+                                  callback_data=f"faq:a:{e.id}")] for e in found.suggestions]
+    return InlineKeyboardMarkup([*rows, [support_button(t)], [browse_button(t)]])
+
+
+async def log_miss(context: ContextTypes.DEFAULT_TYPE, kind: str, question: str,
+                   language: str, found: Reply | None = None,
+                   candidates: tuple[tuple[str, float], ...] = ()) -> None:
+    """Keep a miss for the operators' review; a storage failure never blocks the reply."""
+    d = deps(context)
+    miss = Miss(d.clock.now(), kind, question, language,
+                found.candidates if found is not None else candidates)
+    try:
+        await FaqMisses(d.db).record(miss)
+    except Exception:  # the log is a help, not part of answering
+        log.exception("could not log an FAQ miss")
+
+
+async def support_after_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """faq:s: Contact support under an answer: the answer did not help, so log it, then
+    open the ticket as sup:new does."""
+    last = context.user_data.pop(LAST_REPLY, None) if context.user_data is not None else None
+    if isinstance(last, list) and len(last) == 2:
+        t = await translator_for(update, context)
+        candidates = tuple((str(k), float(c)) for k, c in last[1])
+        await log_miss(context, SUPPORT_AFTER_ANSWER, str(last[0]), t.language,
+                       candidates=candidates)
+    await open_ticket(update, context)
 
 
 async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,9 +155,13 @@ def topics_keyboard(context: ContextTypes.DEFAULT_TYPE, t: Translator) -> Inline
 
 
 async def faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """faq:t (topics), faq:t:TOPIC (its questions), faq:b:ID (answer in place), faq:a:ID."""
+    """faq:t (topics), faq:t:TOPIC (its questions), faq:b:ID (answer in place), faq:a:ID,
+    faq:s (Contact support under an answer)."""
     query = update.callback_query
     assert query is not None
+    if query.data == SUPPORT_AFTER:
+        await support_after_answer(update, context)
+        return
     t = await translator_for(update, context)
     kb = faq_of(context).kb
     _, action, key = ((query.data or "") + "::").split(":", 2)
@@ -130,6 +198,7 @@ async def _send_entry(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tra
         await _show(update, text, InlineKeyboardMarkup([[back], [support_button(t)]]))
     else:
         await reply(update, text, InlineKeyboardMarkup([[support_button(t)]]))
+
 
 
 async def _show(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:

@@ -78,6 +78,7 @@ class KnowledgeBase:
     weak_words: tuple[str, ...] = ()
     vouch: tuple[float, float] = (1.1, 1.1)  # a match's confidence standing for a domain word
     fusion: Fusion = Fusion()
+    min_coverage: float = 0.0  # the share of the question the best entry's words must cover
 
     def in_topic(self, topic: str) -> list[Entry]:
         """The topic's entries in file order."""
@@ -106,7 +107,8 @@ def load_kb(path: Path | None = None) -> KnowledgeBase:
                          tuple(words.get("weak", ())),
                          (float(words.get("vouch_alone", 1.1)),
                           float(words.get("vouch_one_weak", 1.1))),
-                         Fusion(**raw.get("similarity", {})))
+                         Fusion(**raw.get("similarity", {})),
+                         float(raw.get("min_coverage", 0.0)))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

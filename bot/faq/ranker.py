@@ -13,9 +13,10 @@ import difflib
 import math
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 
 import opencc
@@ -45,7 +46,8 @@ EN_STOP = frozenset(_EN_STOP_WORDS.split())
 # Chat filler that carries no topic ("today", "just now"): cut out before bigrams are made.
 ZH_FILLER = ("今天", "昨天", "明天", "前天", "刚才", "刚刚", "搞什么", "到底")
 ZH_STOP = frozenset("的了吗嘛呢吧啊呀哦么我你您他她它们是在有和与及或就都也还又要请问想这那个些一下"
-                    "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢")
+                    "什怎为如何能会可以到底干用来去给让把被从该得着过啦哈呗呢"
+                    "啲嘢喎囉啰㗎吖噃咁嚟咧喇嘞")  # Cantonese particles
 
 
 # Bigrams that straddle two words are noise, so an unknown one says less than a word.
@@ -90,11 +92,37 @@ def word_stems(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Amounts:
+    """Which figures of the policy a number in a question may be: a number becomes its
+    kind, so "2000 pounds" meets the tier amounts and "809.01" the worked example."""
+
+    minimum: Decimal = Decimal("20")
+    tiers: frozenset[Decimal] = frozenset()
+    examples: frozenset[Decimal] = frozenset()
+
+    def kind(self, token: str) -> str | None:
+        """#example, #tier, #minimum, #cents (a figure with decimals), or None."""
+        try:
+            value = Decimal(token)
+        except ArithmeticError:
+            return None
+        if value in self.examples:
+            return "#example"
+        if value in self.tiers:
+            return "#tier"
+        if value == self.minimum:
+            return "#minimum"
+        # numbers below the minimum are not marked: "6 days", "3 times" are not amounts
+        return "#cents" if value != value.to_integral_value() else None
+
+
+@dataclass(frozen=True)
 class Analyzer:
     """Text → tokens, with synonyms given as {canonical: [variants]} per script."""
 
     en_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
     zh_synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    amounts: Amounts | None = None
 
     def __post_init__(self) -> None:
         phrases: dict[tuple[str, ...], list[str]] = {}
@@ -147,9 +175,15 @@ class Analyzer:
                     break
             else:
                 if not _stop(words[i]):
-                    out.append(stems[i])
+                    out.append(self._number(stems[i]))
                 i += 1
         return out
+
+    def _number(self, token: str) -> str:
+        """A figure the policy knows as its kind (#tier, #example…), other words as they are."""
+        if self.amounts is None or not token[:1].isdigit() or not _NUMBER.fullmatch(token):
+            return token
+        return self.amounts.kind(token.rstrip(".")) or token
 
 
 def _damping(token: str) -> float:
@@ -220,8 +254,34 @@ class Ranker:
                     for t, f in df.items()}
         self.unknown = max(self.idf.values(), default=1.0) * unknown_weight
         self.words = sorted(t for t in self.idf if not is_han(t))
+        # a typo of a one-word synonym ("shortfal", "withdrawl") snaps to it, then to its
+        # canonical token, as long as that token is one the documents use
+        self._variants = {variant[0]: found[0] for variant, found in
+                          analyzer._phrases.items()  # type: ignore[attr-defined]
+                          if len(variant) == 1 and len(found) == 1 and found[0] in self.idf
+                          and variant[0].isalpha() and variant[0] not in self.idf}
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for word in [*self.words, *self._variants]:
+            self._by_length[len(word)].append(word)
         self._seen: dict[str, frozenset[str]] = {}
         self._lengths: dict[int, int] = {}  # token count of each (immutable) tf, by id
+        self._index()
+
+    def _index(self) -> None:
+        """Postings token → (document, phrasing, BM25 term factor without idf): a question
+        then touches only the phrasings that share one of its tokens, not all of them."""
+        self._docs: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self._phrasings: dict[str, list[tuple[str, int, float]]] = defaultdict(list)
+        for key, tf in self.tf.items():
+            for token, factor in self._factors(tf, self.avg_doc).items():
+                self._docs[token].append((key, factor))
+            for slot, phrase in enumerate(self.phrases[key]):
+                for token, factor in self._factors(phrase, self.avg_phrase).items():
+                    self._phrasings[token].append((key, slot, factor))
+
+    def _factors(self, tf: Counter[str], average: float) -> dict[str, float]:
+        norm = self.k1 * (1 - self.b + self.b * self._length(tf) / average)
+        return {t: c * (self.k1 + 1) / (c + norm) for t, c in tf.items() if c > 0}
 
     def query_tokens(self, query: str) -> set[str]:
         """The query's tokens, English typos mapped to the closest known word."""
@@ -240,10 +300,12 @@ class Ranker:
     def _snap(self, token: str) -> str:
         if token in self.idf or is_han(token) or len(token) < 4 or not token.isalpha():
             return token
-        close = difflib.get_close_matches(token, self.words, n=3, cutoff=0.8)
-        # a typo drops, adds or swaps a letter; "team" is not "stream"
-        close = [c for c in close if abs(len(c) - len(token)) <= 1]
-        return close[0] if close else token
+        # a typo drops, adds or swaps a letter ("team" is not "stream"): only words within
+        # one letter of its length are compared, which also keeps the search short
+        near = [w for size in (len(token) - 1, len(token), len(token) + 1)
+                for w in self._by_length.get(size, ())]
+        close = difflib.get_close_matches(token, near, n=1, cutoff=0.8)
+        return self._variants.get(close[0], close[0]) if close else token
 
     def weight(self, token: str) -> float:
         """How much a query token says: its idf, or a guess for a token no document has."""
@@ -251,7 +313,8 @@ class Ranker:
             return self.idf[token]
         if is_han(token):
             return 0.0 if any(ch in ZH_STOP for ch in token) else self.unknown * HAN_UNKNOWN
-        return self.unknown * (NUMBER_UNKNOWN if _NUMBER.fullmatch(token) else 1.0)
+        number = _NUMBER.fullmatch(token) or token.startswith("#")
+        return self.unknown * (NUMBER_UNKNOWN if number else 1.0)
 
     def _bm25(self, tokens: set[str], tf: Counter[str], average: float) -> float:
         shared = [t for t in tokens if t in tf]
@@ -278,24 +341,41 @@ class Ranker:
         total = sum(self.weight(t) for t in tokens)
         if total <= 0:
             return []
-        matches = []
-        for key, tf in self.tf.items():
-            whole = self._bm25(tokens, tf, self.avg_doc)
-            if whole <= 0:
+        whole: dict[str, float] = defaultdict(float)
+        phrase: dict[tuple[str, int], float] = defaultdict(float)
+        found: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for t in tokens:
+            idf = self.idf.get(t)
+            if idf is None:
                 continue
-            best = max(self._bm25(tokens, p, self.avg_phrase) for p in self.phrases[key])
-            matched = self._matched(key, tokens)
+            for key, factor in self._docs[t]:
+                whole[key] += idf * factor
+            for key, slot, factor in self._phrasings[t]:
+                phrase[key, slot] += idf * factor
+                if key in self.grab_bags:
+                    found[key, slot].add(t)
+        best: dict[str, float] = {}
+        for (key, _), score in phrase.items():
+            if score > best.get(key, 0.0):
+                best[key] = score
+        matches = []
+        for key, score in whole.items():
+            if score <= 0:
+                continue
+            matched = self._matched(key, tokens, found)
             covered = sum(self.idf[t] for t in matched)
-            matches.append(Match(key, best + self.mix * whole, min(covered / total, 1.0),
-                                 covered, matched))
+            matches.append(Match(key, best.get(key, 0.0) + self.mix * score,
+                                 min(covered / total, 1.0), covered, matched))
         return sorted(matches, key=lambda m: (-m.score, m.key))
 
-    def _matched(self, key: str, tokens: set[str]) -> frozenset[str]:
+    def _matched(self, key: str, tokens: set[str] | frozenset[str],
+                 found: dict[tuple[str, int], set[str]]) -> frozenset[str]:
         """The query tokens a document has: for a grab bag, those of its best phrasing."""
         if key not in self.grab_bags:
             return frozenset(t for t in tokens if self.tf[key][t])
-        return max((frozenset(t for t in tokens if p[t]) for p in self.phrases[key]),
-                   key=lambda found: (sum(self.idf[t] for t in found), sorted(found)))
+        phrasings = [frozenset(got) for (owner, _), got in found.items() if owner == key]
+        return max(phrasings, key=lambda got: (sum(self.idf[t] for t in got), sorted(got)),
+                   default=frozenset())
 
 
 def _average(values: Iterable[int]) -> float:

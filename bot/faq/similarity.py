@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.faq.ranker import EN_STOP, ZH_FILLER, ZH_STOP, Analyzer
 
 _PIECE = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:'[a-z]+)?")
@@ -76,6 +78,13 @@ class CharSimilarity:
         for slot, vector in enumerate(vectors):
             for f, w in vector.items():
                 self.index[f].append((slot, w))
+        # the same postings as numpy arrays: one vector operation per question feature
+        self._postings = {f: (np.array([s for s, _ in p], dtype=np.intp),
+                              np.array([w for _, w in p])) for f, p in self.index.items()}
+        owners = [key for key, _ in self.phrasings]  # a document's phrasings are adjacent
+        self._starts = np.array([i for i, key in enumerate(owners)
+                                 if i == 0 or owners[i - 1] != key], dtype=np.intp)
+        self._owners = [owners[i] for i in self._starts]
 
     def _vector(self, counts: Counter[str]) -> Vector:
         return _unit({f: (1 + math.log(c)) * self.idf[f] for f, c in counts.items()
@@ -93,22 +102,21 @@ class CharSimilarity:
 
     def parts(self, question: str) -> dict[str, tuple[float, float, float]]:
         """Per document: the nearest phrasing's cosine, the centroid's, the k-NN vote."""
-        dots = [0.0] * (len(self.phrasings) + len(self.keys))
-        for f, w in self.vector(question).items():
-            for slot, pw in self.index.get(f, ()):
-                dots[slot] += w * pw
         size = len(self.phrasings)
-        best: dict[str, float] = {}
-        for (key, _), dot in zip(self.phrasings, dots, strict=False):
-            if dot > best.get(key, 0.0):
-                best[key] = dot
+        dots = np.zeros(size + len(self.keys))
+        for f, w in self.vector(question).items():
+            found = self._postings.get(f)
+            if found is not None:
+                dots[found[0]] += w * found[1]  # slots within one posting are distinct
+        nearest = np.maximum.reduceat(dots[:size], self._starts) if size else dots[:0]
         vote: dict[str, float] = defaultdict(float)
         k = self.weights.k
         if self.weights.vote:
             for slot in heapq.nlargest(k, range(size), key=dots.__getitem__):
-                vote[self.phrasings[slot][0]] += dots[slot] / k
-        centroid = dict(zip(self.keys, dots[size:], strict=True))
-        return {key: (b, centroid[key], vote.get(key, 0.0)) for key, b in best.items()}
+                vote[self.phrasings[slot][0]] += float(dots[slot]) / k
+        centroid = dict(zip(self.keys, dots[size:].tolist(), strict=True))
+        return {key: (b, centroid[key], vote.get(key, 0.0))
+                for key, b in zip(self._owners, nearest.tolist(), strict=True) if b > 0}
 
 
 def _unit(vector: Vector) -> Vector:

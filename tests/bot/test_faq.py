@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.storage.faq_misses import FaqMisses
 from tests.bot.conftest import Chat, register
 
 
@@ -25,7 +26,7 @@ async def test_a_question_gets_the_answer_with_related_questions_and_support(cha
     rows = keyboards(chat)[-1]
     assert 2 <= len(rows) <= 3
     assert all(r[0]["callback_data"].startswith("faq:a:") for r in rows[:-1])
-    assert rows[-1][0] == {"text": "Contact support", "callback_data": "sup:new"}
+    assert rows[-1][0] == {"text": "Contact support", "callback_data": "faq:s"}
 
 
 async def test_pressing_a_related_question_shows_its_answer(chat: Chat) -> None:
@@ -116,3 +117,66 @@ async def test_a_forged_faq_button_is_refused(chat: Chat) -> None:
 
     answers = chat.calls("answerCallbackQuery")
     assert answers[-1].get("text") == "That button is no longer valid."
+
+
+async def test_asking_for_a_person_is_a_handoff_at_once_in_any_language(chat: Chat) -> None:
+    english = await chat.say("!as 42 en", "i want to talk to a human")
+    question = await chat.say("my withdrawal failed twice")
+    cantonese = await chat.say("!as 43 zh-hant", "我要搵真人客服")
+
+    assert "A person from our support team will answer" in english
+    assert "not sure" not in english
+    assert "Ticket #1 is open" in question
+    assert "I'm not sure" not in cantonese and "#" not in cantonese
+    assert "support" not in cantonese.lower()  # answered in Chinese
+
+
+async def test_a_request_for_a_person_with_a_question_opens_the_ticket_with_it(
+        chat: Chat) -> None:
+    out = await chat.say("!as 42 en", "connect me to a real person, my deposit withdrawal "
+                         "has been pending for 9 days")
+
+    assert "Ticket #1 is open" in out
+
+
+async def test_not_sure_offers_the_two_closest_questions_and_logs_the_miss(chat: Chat) -> None:
+    out = await chat.say("!as 42 en", "deposit zebra quantum")
+    rows = keyboards(chat)[-1]
+
+    assert "I'm not sure I understood" in out
+    assert [r[0]["callback_data"][:6] for r in rows[:-2]] in (["faq:a:"] * 2, ["faq:a:"], [])
+    assert rows[-2][0]["callback_data"] == "sup:new"
+    misses = await FaqMisses(chat.box.deps.db).recent()
+    assert [(m.kind, m.question, m.language) for m in misses] == [
+        ("unsure", "deposit zebra quantum", "en")]
+
+
+async def test_contact_support_after_an_answer_is_logged_then_opens_the_ticket(
+        chat: Chat) -> None:
+    await chat.say("!as 42 en", "How long does it take to get my withdrawal?")
+
+    out = await chat.say("!press Contact support")
+
+    assert "Ticket #1 is open" in out
+    misses = await FaqMisses(chat.box.deps.db).recent()
+    assert misses[0].kind == "support_after_answer"
+    assert misses[0].candidates[0][0] == "withdrawal_destination"
+
+
+async def test_a_method_asked_by_name_is_judged_for_the_askers_company(chat: Chat) -> None:
+    await register(chat, region="CN", rep="CN")
+
+    out = await chat.say("!as 501 zh-hant", "可以用PayPal嗎")
+
+    assert "您的公司可用的付款方式" in out
+    assert "PayPal：您的公司不能使用。" in out
+
+
+async def test_an_amount_the_seller_quotes_is_priced_at_the_latest_rate(chat: Chat) -> None:
+    await register(chat, region="CN", rep="CN")
+    await chat.event(type="fx.rate", event_id="fx1", base="GBP", quote="CNY", rate="9.00")
+
+    out = await chat.say("!as 501 en", "how much do i pay for a 100 pounds top up")
+
+    assert "fee £1.00, so £101.00 is converted" in out
+    assert "CN¥909.00 to pay" in out

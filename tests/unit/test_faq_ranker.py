@@ -215,7 +215,7 @@ def test_questions_without_a_deposit_word_go_to_a_human(faq: Faq) -> None:
                      "香港公司每年要怎麼報稅?", "What is today's USD to CNY exchange rate?"):
         reply = faq.ask(question)
         assert reply.declined, question
-        assert reply.reason.startswith("off topic"), question
+        assert reply.reason.startswith(("off topic", "handoff:finance")), question
 
 
 def test_off_topic_with_deposit_words_is_vetoed_by_a_handoff(faq: Faq) -> None:
@@ -274,9 +274,9 @@ def test_answering_stays_fast(faq: Faq) -> None:
 
 def test_a_sure_match_on_an_entrys_distinctive_words_vouches_for_a_terse_question(
         faq: Faq) -> None:
-    cases = {"why did the cny amount change": "payable_changes",
-             "为什么冻结了50美元": "in_withdrawal",
-             "人民币金额怎么老变": "payable_changes"}
+    cases = {"why does the rmb figure keep changing": "payable_changes",
+             "为什么冻结了50块": "in_withdrawal",
+             "人民币怎么老变": "payable_changes"}
     for question, entry in cases.items():
         assert not faq.gate.on_topic(question), question  # no domain word by itself
         reply = faq.ask(question)
