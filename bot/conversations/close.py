@@ -41,6 +41,7 @@ from domain.closure import MAX_CODE_ATTEMPTS, Condition, ConditionStatus
 from domain.closure_service import (
     ClosureView,
     cancel_closure,
+    check_closure_code,
     closure_view,
     reopen_shop,
     sign_agreement,
@@ -309,12 +310,16 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
 
 @refusals
 async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
-    """Store the typed code; ask for the reason (or verify at once if a reason is known)."""
+    """Check the typed code and store it; ask for the reason (or verify if one is known)."""
     t, shop = await _shop(update, context)
     if shop is None:
         return END
-    flow = _flow(context, shop)
-    flow["code"] = _text(update)[:MAX_TEXT]
+    flow, d, code = _flow(context, shop), deps(context), _text(update)[:MAX_TEXT]
+    try:
+        await check_closure_code(d.uow(), shop.shop_id, code, d.clock.now())
+    except (WrongVerificationCode, ClosureStepRefused) as err:
+        return await _code_refused(update, t, shop, flow, err)
+    flow["code"] = code
     if flow.get("reason"):
         return await _verify(update, context, t, shop)
     flow["step"] = "reason"
@@ -322,8 +327,8 @@ async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
 
 
 async def _ask_reason(update: Update, t: Translator) -> State:
-    await say(update, t.gettext("Thank you. Now tell us in a few words why you are closing "
-                                "the shop."))
+    await say(update, t.gettext("The code is right. Now tell us in a few words why you are "
+                                "closing the shop."))
     return State.REASON
 
 

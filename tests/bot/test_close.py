@@ -221,8 +221,8 @@ async def test_a_wrong_code_says_how_many_attempts_are_left_and_the_right_one_th
     await ready_shop(chat)
     await chat.say("!as 501 en", "/close", "!press Continue")
 
-    refused = await chat.say(wrong_code(chat), "Moving to another market")
-    accepted = await chat.say(last_code(chat))
+    refused = await chat.say(wrong_code(chat))
+    accepted = await chat.say(last_code(chat), "Moving to another market")
 
     assert "That code is not right. 4 attempts left." in refused
     assert "Send the code again." in refused and "[Send a new code]" in refused
@@ -234,9 +234,9 @@ async def test_an_expired_code_is_refused_and_a_new_one_can_be_sent(chat: Chat) 
     await chat.say("!as 501 en", "/close", "!press Continue")
     first = last_code(chat)
 
-    expired = await chat.say("!clock +11m", first, "Moving to another market")
+    expired = await chat.say("!clock +11m", first)
     resent = await chat.say("!press Send a new code")
-    accepted = await chat.say(last_code(chat))
+    accepted = await chat.say(last_code(chat), "Moving to another market")
 
     assert "The verification code expired or was tried too often" in expired
     assert "[Send a new code]" in expired
@@ -539,3 +539,16 @@ async def test_no_ready_push_when_the_checklist_is_complete_at_verification(
 
     assert "[Sign agreement]" in checklist
     assert READY not in checklist + later
+
+
+async def test_a_wrong_code_is_refused_when_typed_and_the_reason_is_asked_only_after_a_right_one(
+        chat: Chat) -> None:
+    await ready_shop(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    refused = await chat.say(wrong_code(chat))
+    accepted = await chat.say(last_code(chat))
+
+    assert "That code is not right. 4 attempts left." in refused
+    assert "why you are closing" not in refused and "Thank you" not in refused
+    assert "The code is right" in accepted and "why you are closing" in accepted
