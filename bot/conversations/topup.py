@@ -97,7 +97,10 @@ async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
                                    d.policy, d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
-        return ConversationHandler.END if _final(err) else State.AMOUNT
+        if _final(err):
+            drop_draft(context, FLOW)
+            return ConversationHandler.END
+        return State.AMOUNT
     draft(context, FLOW)["ref"] = quote.ref
     await say(update, quote_text(t, shop, quote, d.policy), _methods(t, shop, d.policy, quote.ref))
     return State.METHOD
@@ -111,7 +114,7 @@ def _final(err: Exception) -> bool:
 def quote_text(t: Translator, shop: Shop, quote: Quote, policy: Policy) -> str:
     """The cashier's quote: amount, fee, rate, what to pay and until when."""
     return "\n".join([
-        t.gettext("<b>Top-up quote</b>"),
+        t.gettext("<b>Top-up quote</b>"), _title(t, shop),
         t.gettext("Deposit credited: {amount}").format(amount=t.money(quote.amount)),
         t.gettext("Technical service fee ({rate}): {fee}").format(
             rate=t.percent(policy.fee_rate), fee=t.money(quote.fee)),
@@ -186,7 +189,7 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
         first, last = window(now.date(), policy.offline_transfer_business_days,
                              policy.holidays)
         return "\n".join([
-            t.gettext("<b>Recharge code: {code}</b>").format(code=quote.ref),
+            t.gettext("<b>Recharge code: {code}</b>").format(code=quote.ref), _title(t, shop),
             t.gettext("Transfer {pay} from the bank account of “{entity}” to:").format(
                 pay=t.money(quote.pay), entity=escape(shop.entity_name)),
             t.gettext("Payee: {name}").format(name=escape(policy.payee.get("name", ""))),
@@ -200,7 +203,7 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
                 days=t.days(policy.offline_transfer_business_days),
                 first=t.date(first), last=t.date(last), amount=t.money(quote.amount))])
     return "\n".join([
-        t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref),
+        t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref), _title(t, shop),
         t.gettext("Pay {pay} with {method} in the cashier.").format(
             pay=t.money(quote.pay), method=method_name(t, quote.method or "")),
         t.gettext("Paying account holder: {entity}").format(entity=escape(shop.entity_name)),
@@ -216,6 +219,11 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     drop_draft(context, FLOW)
     await say(update, t.gettext("Top-up cancelled. Nothing was charged."))
     return ConversationHandler.END
+
+
+def _title(t: Translator, shop: Shop) -> str:
+    """Every step names the shop it acts on (the current shop may change mid-flow)."""
+    return shop_title(t, shop.shop_id, shop.entity_name, shop.market)
 
 
 def _gone(t: Translator) -> str:

@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
+from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.handlers.history import history
 from bot.i18n import Translator
@@ -68,6 +69,9 @@ async def balance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if action == "show":
         await _send_card(update, context, t, shop, shops)
+        left = open_flows(t, context.user_data, shop, shops)  # the card may switch shop
+        if left:
+            await reply(update, "\n".join(left))
         return
     snap = await get_snapshot(d.uow(), shop.shop_id, d.clock.now(), d.policy)
     await reply(update, explanation(snap.required, t, shop.timezone))

@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
+from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.render import shop_title
 
@@ -31,11 +32,12 @@ async def shop_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     t = await translator_for(update, context)
-    shop, _ = await member_shop(update, context, (query.data or "").removeprefix("sh:"))
+    shop, all_shops = await member_shop(update, context, (query.data or "").removeprefix("sh:"))
     if shop is None:
         await query.answer(t.gettext("That button is no longer valid."), show_alert=True)
         return
     await query.answer()
     await deps(context).users.set_current_shop(user.id, shop.shop_id)
-    await reply(update, t.gettext("Commands now act on {shop}. Send /balance to see it.").format(
-        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market)))
+    lines = [t.gettext("Commands now act on {shop}. Send /balance to see it.").format(
+        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market))]
+    await reply(update, "\n".join(lines + open_flows(t, context.user_data, shop, all_shops)))
