@@ -8,6 +8,7 @@ from typing import Any
 from bot.i18n import N_, Translator
 from bot.parsing import AmountUnreadable
 from domain import errors as e
+from domain.withdrawals import ACCOUNT_DIGITS
 
 METHODS = {
     "personal_online_banking": N_("Personal online banking"),
@@ -101,6 +102,12 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
         "The account holder must be your registered entity “{entity}”. A different name is "
         "refused before anything is submitted; send the account name exactly as registered.")
     .format(entity=err.entity_name),
+    e.AccountUnreadable: lambda t, err: t.gettext(
+        "That does not look like a PayPal account: send its e-mail address, for example "
+        "finance@yourcompany.com.") if err.problem == "email" else t.gettext(
+        "That does not look like a bank account: send the bank name and the account number "
+        "({low}–{high} digits; spaces are fine), for example “Bank of China 6222 0000 1111 "
+        "2222”.").format(low=ACCOUNT_DIGITS[0], high=ACCOUNT_DIGITS[1]),
     e.RefundNotWhole: lambda t, err: t.gettext(
         "The closing refund pays out the whole balance, {amount}.").format(
         amount=t.money(err.amount)),

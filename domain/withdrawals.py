@@ -11,6 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from domain.calendar import window
 from domain.errors import (
     AboveWithdrawable,
+    AccountUnreadable,
     BelowMinimumWithdrawal,
     DestinationNameMismatch,
     DestinationNotAllowed,
@@ -89,6 +90,29 @@ def check_account_name(shop: Shop, name: str) -> None:
     """The account holder must be the registered entity (checked before anything is sent)."""
     if not name.strip() or normalize_name(name) != normalize_name(shop.entity_name):
         raise DestinationNameMismatch(name, shop.entity_name)
+
+
+_ACCOUNT_NUMBER = re.compile(r"\d[\d \-]*\d")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[^\W\d_]{2,}")
+ACCOUNT_DIGITS = (8, 34)
+
+
+def check_account(kind: str, account: str) -> str:
+    """The shape of a typed account: a PayPal e-mail, or a bank name and account number.
+
+    Returns it tidied (full-width characters folded, spaces trimmed)."""
+    text = " ".join(unicodedata.normalize("NFKC", account).split())
+    if kind == "paypal":
+        if not _EMAIL.fullmatch(text):
+            raise AccountUnreadable(kind, "email")
+        return text
+    numbers = [re.sub(r"\D", "", m) for m in _ACCOUNT_NUMBER.findall(text)]
+    longest = max(numbers, key=len, default="")
+    bank = _ACCOUNT_NUMBER.sub(" ", text)
+    letters = sum(1 for c in bank if c.isalpha())
+    if not ACCOUNT_DIGITS[0] <= len(longest) <= ACCOUNT_DIGITS[1] or letters < 2:
+        raise AccountUnreadable(kind, "bank")
+    return text
 
 
 def check_destination(shop: Shop, destination: Destination, policy: Policy) -> str:

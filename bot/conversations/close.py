@@ -65,7 +65,13 @@ from domain.model import (
     WithdrawalStatus,
 )
 from domain.services import confirm_withdrawal, send_closure_code, start_refund, today_in
-from domain.withdrawals import check_account_name, minimum, payout_currency, payout_dates
+from domain.withdrawals import (
+    check_account,
+    check_account_name,
+    minimum,
+    payout_currency,
+    payout_dates,
+)
 
 FLOW = "close"
 MAX_TEXT = 64
@@ -615,6 +621,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         await say(update, t.gettext("Send the account in one line of at most 64 characters."))
         return State.ACCOUNT
     flow = _flow(context, shop)
+    account = check_account(str(flow.get("kind")), account)
     flow["account"], flow["step"] = account, "confirm"
     return await _summary(update, context, t, shop)
 

@@ -51,7 +51,14 @@ from domain.model import Destination, Shop, Withdrawal, WithdrawalKind, Withdraw
 from domain.policy import Policy
 from domain.services import cancel_withdrawal, confirm_withdrawal, get_snapshot, start_withdrawal
 from domain.status import local_today
-from domain.withdrawals import check_account_name, largest, minimum, payout_currency, payout_dates
+from domain.withdrawals import (
+    check_account,
+    check_account_name,
+    largest,
+    minimum,
+    payout_currency,
+    payout_dates,
+)
 
 FLOW = "withdraw"
 MAX_ACCOUNT = 64
@@ -202,6 +209,11 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         await say(update, t.gettext("Send the account in one line of at most 64 characters."))
         return State.ACCOUNT
     flow = draft(context, FLOW)
+    try:
+        account = check_account(str(flow.get("kind")), account)
+    except DepositError as err:
+        await say(update, explain(t, err))
+        return State.ACCOUNT
     flow["account"] = account
     held = await _held(context, shop, str(flow.get("withdrawal")))
     if held is None:
