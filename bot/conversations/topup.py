@@ -35,14 +35,14 @@ from bot.conversations.flow import (
 )
 from bot.errors_text import explain, method_name
 from bot.handlers.common import translator_for
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import shop_title
 from domain.calendar import window
 from domain.errors import ClosureStepRefused, DepositError, NoFxRate, QuoteExpired, ShopClosed
 from domain.model import Quote, Shop
 from domain.policy import Policy
-from domain.quotes import OFFLINE, allowed_methods
+from domain.quotes import OFFLINE, PAYERS, allowed_methods, payer
 from domain.services import choose_method, create_quote, requote
 
 FLOW = "topup"
@@ -125,8 +125,33 @@ def quote_text(t: Translator, shop: Shop, quote: Quote, policy: Policy) -> str:
             rate=quote.rate),
         t.gettext("Valid until {time}; after that the rate is quoted again.").format(
             time=t.datetime(quote.valid_until, shop.timezone)),
-        "", t.gettext("Choose how to pay (the payer must be “{entity}”):").format(
-            entity=escape(shop.entity_name))])
+        "", t.gettext("Who may pay with each method:"), *_payers(t, shop, policy),
+        "", t.gettext("Choose how to pay:")])
+
+
+PAYER_TEXTS = {
+    "legal_rep": N_("the legal representative named on the business licence of “{entity}”, "
+                    "from an account in their own name"),
+    "entity": N_("“{entity}”, from the company's own account"),
+    "entity_or_legal_rep": N_("“{entity}” or the legal representative named on its business "
+                              "licence"),
+}
+
+
+def _payers(t: Translator, shop: Shop, policy: Policy) -> list[str]:
+    """One line per kind of payer: the methods it covers and who holds the account."""
+    methods = allowed_methods(shop, policy)
+    lines = []
+    for kind in PAYERS:
+        names = [method_name(t, m) for m in methods if payer(m) == kind]
+        if names:
+            lines.append("• " + t.gettext("{methods}: {payer}").format(
+                methods=", ".join(names), payer=_payer(t, kind, shop)))
+    return lines
+
+
+def _payer(t: Translator, kind: str, shop: Shop) -> str:
+    return t.gettext(PAYER_TEXTS[kind]).format(entity=escape(shop.entity_name))
 
 
 def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeyboardMarkup:
@@ -206,7 +231,9 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
         t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref), _title(t, shop),
         t.gettext("Pay {pay} with {method} in the cashier.").format(
             pay=t.money(quote.pay), method=method_name(t, quote.method or "")),
-        t.gettext("Paying account holder: {entity}").format(entity=escape(shop.entity_name)),
+        t.gettext("Paying account holder: {entity}").format(
+            entity=escape(shop.entity_name) if payer(quote.method or "") == "entity"
+            else _payer(t, payer(quote.method or ""), shop)),
         t.gettext("Your deposit is credited {amount} when the payment is confirmed; the fee "
                   "{fee} is not deposit money. Until then /balance shows it as pending.")
         .format(amount=t.money(quote.amount), fee=t.money(quote.fee))])
