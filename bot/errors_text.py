@@ -24,10 +24,19 @@ UNREADABLE = {
     "empty": N_("Please send an amount, for example 100 or 100.50."),
     "not_a_number": N_("That is not an amount I can read. Send a number such as 100, 100.50, "
                        "£100 or 100美元."),
+    "decimal_comma": N_("Use a point for decimals, for example 100.50; a comma only "
+                        "separates thousands, as in 1,000."),
     "unknown_currency": N_("I can read GBP (£, 英镑) and USD ($, 美元) only. Send the amount in "
                            "your shop's settlement currency."),
     "two_currencies": N_("That amount names two different currencies. Send one amount in your "
                          "shop's settlement currency."),
+}
+WHOLE = {  # a withdrawal is a whole number: never suggest 100.50 there
+    "empty": N_("Please send a whole number, for example 100."),
+    "not_a_number": N_("That is not an amount I can read. Send a whole number such as 100, "
+                       "$100 or 100美元."),
+    "decimal_comma": N_("Withdrawals are whole numbers: send, for example, 100 (commas only "
+                        "separate thousands, as in 1,000)."),
 }
 INVALID = {
     "not_positive": N_("The amount must be more than zero."),
@@ -120,12 +129,14 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
 }
 
 
-def explain(t: Translator, err: Exception) -> str:
-    """The user-facing text of a refusal (HTML-safe where it embeds user text)."""
+def explain(t: Translator, err: Exception, whole: bool = False) -> str:
+    """The user-facing text of a refusal (HTML-safe where it embeds user text); `whole`
+    when a whole number is asked for (withdrawals)."""
     from html import escape
 
     if isinstance(err, AmountUnreadable):
-        return t.gettext(UNREADABLE.get(err.reason, UNREADABLE["not_a_number"]))
+        texts = {**UNREADABLE, **WHOLE} if whole else UNREADABLE
+        return t.gettext(texts.get(err.reason, texts["not_a_number"]))
     if isinstance(err, e.DestinationNameMismatch):
         err = e.DestinationNameMismatch(escape(err.given), escape(err.entity_name))
     if isinstance(err, e.ClosureStepRefused):

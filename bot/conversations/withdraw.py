@@ -134,7 +134,7 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
         held = await start_withdrawal(d.uow(), shop.shop_id, parsed.amount, d.clock.now(),
                                       d.policy, ids=d.ids)
     except (AmountUnreadable, DepositError) as err:
-        await say(update, explain(t, err))
+        await say(update, explain(t, err, whole=True))
         if isinstance(err, NothingWithdrawable | ShopClosed | ClosureStepRefused):
             drop_draft(context, FLOW)
             return ConversationHandler.END  # retyping cannot fix these

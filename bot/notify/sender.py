@@ -232,11 +232,11 @@ def _again(text: str, delivery: Delivery, t: Translator) -> str:
 
 
 def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup | None:
-    """A Top up button under a push that leaves the shop short."""
+    """A Top up button under a push that leaves the shop short or owing arrears."""
     data = notice.data
-    if "shortfall" in data and Money.of(data["shortfall"],
-                                        data["shortfall_currency"]).is_positive:
-        return topup_button(shop_id, t)
+    for owed in ("shortfall", "remaining"):  # remaining: arrears a failed closure left
+        if owed in data and Money.of(data[owed], data[f"{owed}_currency"]).is_positive:
+            return topup_button(shop_id, t)
     return None
 
 

@@ -150,3 +150,21 @@ async def test_a_paypal_account_must_be_an_email(chat: Chat) -> None:
     refused = await chat.say("acme paypal")
 
     assert "That does not look like a PayPal account: send its e-mail address" in refused
+
+
+async def test_an_unreadable_withdrawal_amount_suggests_a_whole_number(chat: Chat) -> None:
+    await funded(chat)
+
+    out = await chat.say("!as 501 en", "/withdraw", "abc", "100,50")
+
+    assert "100.50" not in out
+    assert "Send a whole number such as 100" in out
+    assert "Withdrawals are whole numbers: send, for example, 100" in out
+
+
+async def test_an_amount_with_spaced_thousands_is_read(chat: Chat) -> None:
+    await funded(chat, "2000")
+
+    spaced = await chat.say("!as 501 en", "/withdraw 1 000")
+
+    assert "$1,000.00 is now held" in spaced
