@@ -4,9 +4,9 @@ closing condition, a Top up button on the closure-failed push."""
 from __future__ import annotations
 
 from tests.bot.conftest import Chat, register
-from tests.bot.test_close import ready_shop, verified
 from tests.bot.staff_chat import staff
 from tests.bot.staff_chat import two_shops as shops
+from tests.bot.test_close import ready_shop, verified
 
 __all__ = ["staff"]
 
