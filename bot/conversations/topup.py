@@ -197,9 +197,13 @@ async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
         await say(update, explain(t, err))
         return State.AMOUNT
     draft(context, FLOW)["ref"] = new.ref
-    note = t.gettext("The quote of {old_time} expired, so this is a new one at the current "
-                     "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
-                     "of {old_rate}). Rates move; each quote holds for {validity}.").format(
+    same = new.rate == old.rate and new.pay == old.pay
+    note = (t.gettext("The quote of {old_time} expired, so this is a new one. The rate has not "
+                      "changed: you still pay {new_pay} (rate {new_rate}). Each quote holds "
+                      "for {validity}.") if same else
+            t.gettext("The quote of {old_time} expired, so this is a new one at the current "
+                      "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
+                      "of {old_rate}). Rates move; each quote holds for {validity}.")).format(
         validity=t.duration(d.policy.quote_validity),
         old_time=t.datetime(old.created_at, shop.timezone), new_pay=t.money(new.pay),
         old_pay=t.money(old.pay), new_rate=new.rate, old_rate=old.rate)

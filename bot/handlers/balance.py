@@ -10,7 +10,7 @@ from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.handlers.history import history
 from bot.i18n import Translator
-from bot.render import balance_card, explanation
+from bot.render import balance_card, explanation, in_rows, market_name
 from domain.model import Shop
 from domain.services import get_snapshot
 
@@ -24,12 +24,12 @@ def card_keyboard(t: Translator, shop: Shop, shops: list[Shop]) -> InlineKeyboar
              InlineKeyboardButton(t.gettext("Why this amount"),
                                   callback_data=f"bal:why:{token}")],
             [InlineKeyboardButton(t.gettext("Refresh"), callback_data=f"bal:show:{token}")]]
-    others = [s for s in shops if s.shop_id != shop.shop_id]
-    if others:
-        rows.append([InlineKeyboardButton(
-            t.gettext("Switch to {market} · {shop_id}").format(
-                market=s.market, shop_id=s.shop_id),
-            callback_data=f"bal:show:{shop_token(s.shop_id)}") for s in others])
+    others = [InlineKeyboardButton(
+        t.gettext("Switch to {market} · {shop_id}").format(
+            market=market_name(t, s.market), shop_id=s.shop_id),
+        callback_data=f"bal:show:{shop_token(s.shop_id)}")
+        for s in shops if s.shop_id != shop.shop_id]
+    rows += in_rows(others)
     return InlineKeyboardMarkup(rows)
 
 

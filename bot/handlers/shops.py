@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot.context import deps
 from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
-from bot.render import shop_title
+from bot.render import in_rows, market_name, shop_title
 
 
 async def shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -17,9 +17,9 @@ async def shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     current, all_shops = await current_shop(update, context, t)
     if current is None:
         return
-    rows = [[InlineKeyboardButton(
-        ("✓ " if s.shop_id == current.shop_id else "") + f"{s.market} · {s.shop_id}",
-        callback_data=f"sh:{shop_token(s.shop_id)}")] for s in all_shops]
+    rows = in_rows([InlineKeyboardButton(
+        ("✓ " if s.shop_id == current.shop_id else "") + f"{market_name(t, s.market)} · "
+        f"{s.shop_id}", callback_data=f"sh:{shop_token(s.shop_id)}") for s in all_shops])
     lines = [t.gettext("Your shops (each market has its own deposit):")]
     lines += [f"• {shop_title(t, s.shop_id, s.entity_name, s.market)}" for s in all_shops]
     lines.append(t.gettext("Commands act on: {shop}").format(

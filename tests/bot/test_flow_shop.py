@@ -85,3 +85,23 @@ async def test_switching_shop_from_the_balance_card_says_the_top_up_stays_on_its
         b["text"] for row in chat.box.shown[-1].keyboard for b in row if "GB" in b["text"]))
 
     assert "top-up of Acme Trading Ltd · United States shop (S-US) is still open" in switched
+
+
+async def test_shop_switch_buttons_name_the_market_in_the_users_language_two_per_row(
+        chat: Chat) -> None:
+    for market in ("US", "GB", "SG", "MY", "TH", "PH", "VN"):
+        await register(chat, market=market, shop_id=f"S-{market}", name=ENTITY)
+    await chat.say("!as 501 zh-hans")
+    await chat.box.deps.users.set_current_shop(501, "S-US")
+
+    await chat.say("/balance")
+    card = chat.box.shown[-1].keyboard
+    await chat.say("/shops")
+    listed = chat.box.shown[-1].keyboard
+
+    switch_rows = [row for row in card if any("切换至" in b["text"] for b in row)]
+    assert switch_rows and all(len(row) <= 2 for row in switch_rows)
+    labels = [b["text"] for row in switch_rows for b in row]
+    assert "切换至英国 · S-GB" in labels and not any("切换至GB" in x for x in labels)
+    assert all(len(row) <= 2 for row in listed)
+    assert any("英国" in b["text"] for row in listed for b in row)

@@ -150,3 +150,15 @@ async def test_each_payment_method_says_who_may_pay(chat: Chat) -> None:
     assert "Paying account holder: the legal representative named on the business " \
            "licence of “Acme Trading Ltd”" in alipay
     assert "Paying account holder: Acme Trading Ltd" in corporate
+
+
+async def test_a_re_quote_at_an_unchanged_rate_does_not_compare_a_figure_with_itself(
+        chat: Chat) -> None:
+    await register(chat)
+    await rates(chat)
+    await chat.say("!as 501 en", "/topup 100")
+
+    out = await chat.say("!clock +16m", "!press Payoneer")
+
+    assert "instead of CN¥809.01" not in out
+    assert "The rate has not changed: you still pay CN¥809.01 (rate 8.01)" in out
