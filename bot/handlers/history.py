@@ -20,7 +20,7 @@ from bot.context import deps
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.i18n import N_, Translator
 from bot.notify.render import DEDUCTION_REASONS
-from bot.render import ARREARS_KINDS, shop_title
+from bot.render import ARREARS_KINDS, MARKETS, shop_title
 from domain.ledger import Transfer, TransferKind, arrears_account, deposit_account
 from domain.model import Shop
 from domain.money import Money
@@ -345,7 +345,8 @@ async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
         title=unescape(shop_title(t, shop.shop_id, shop.entity_name, shop.market)),
         x_label=t.gettext("Date ({timezone})").format(timezone=shop.timezone),
         y_label=t.gettext("Amount ({currency})").format(currency=shop.currency),
-        balance=t.gettext("Balance"), required=t.gettext("Required now"))
+        balance=t.gettext("Balance"), required=t.gettext("Required now"), language=t.language,
+        short_title=f"{t.gettext(MARKETS.get(shop.market, shop.market))} · {shop.shop_id}")
     png = await asyncio.to_thread(balance_chart, steps(shop, ledger, now), required, text,
                                   shop.timezone)
     caption = t.gettext("Balance ({period}) against the amount required now, {amount}. "
