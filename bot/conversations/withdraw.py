@@ -268,13 +268,13 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 def _submitted(t: Translator, shop: Shop, done: Withdrawal, now: datetime,
                policy: Policy) -> str:
     first, last = payout_dates(done, local_today(now, shop.timezone).date(), policy)
-    title = _title(t, shop) + "\n"
-    return title + t.gettext("Withdrawal {ref} of {amount} submitted. It stays in withdrawal until "
+    text = t.gettext("Withdrawal {ref} of {amount} submitted. It stays in withdrawal until "
                      "paid out, expected between {first} and {last} ({days} business days), in "
                      "{currency}.").format(ref=done.withdrawal_id, amount=t.money(done.amount),
                                            days=t.days(policy.payout_business_days),
                                            first=t.date(first), last=t.date(last),
                                            currency=done.payout_currency or shop.currency)
+    return _title(t, shop) + "\n" + text
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
