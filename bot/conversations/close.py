@@ -325,7 +325,7 @@ async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
         return END
     flow, d, code = _flow(context, shop), deps(context), _text(update)[:MAX_TEXT]
     try:
-        await check_closure_code(d.uow(), shop.shop_id, code, d.clock.now())
+        await check_closure_code(d.uow(), shop.shop_id, code, d.clock.now(), d.policy)
     except (WrongVerificationCode, ClosureStepRefused) as err:
         return await _code_refused(update, t, shop, flow, err)
     flow["code"] = code

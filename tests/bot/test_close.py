@@ -552,3 +552,13 @@ async def test_a_wrong_code_is_refused_when_typed_and_the_reason_is_asked_only_a
     assert "That code is not right. 4 attempts left." in refused
     assert "why you are closing" not in refused and "Thank you" not in refused
     assert "The code is right" in accepted and "why you are closing" in accepted
+
+
+async def test_a_right_code_typed_late_leaves_time_to_give_the_reason(chat: Chat) -> None:
+    await ready_shop(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    await chat.say("!clock +9m", last_code(chat))
+    out = await chat.say("!clock +5m", "Moving to another market")
+
+    assert "Identity confirmed." in out
