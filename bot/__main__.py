@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -91,7 +92,10 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
     with tempfile.TemporaryDirectory(prefix="deposit-chat-") as scratch:
         path = args.db or Path(scratch) / "chat.db"
         clock = ManualClock(args.now or datetime.now(UTC))
-        db = await Database.open(path)
+        try:
+            db = await Database.open(path)
+        except (OSError, sqlite3.Error) as err:
+            raise SystemExit(f"deposit-bot chat: cannot open the database {path}: {err}") from None
         try:
             deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
                         settings.default_language,

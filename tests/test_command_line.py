@@ -87,3 +87,15 @@ def test_the_sandbox_saves_the_files_it_sends(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert any(p.suffix == ".csv" and p.stat().st_size > 0 for p in saved), saved
     assert str(files) in result.stderr
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+
+    result = cli("chat", "--db", str(blocker / "x.db"), cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "cannot open the database" in result.stderr
