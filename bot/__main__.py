@@ -11,6 +11,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from bot import redact
 from bot.channels import PrintedChannel
@@ -27,49 +28,69 @@ from domain.policy import load_policy
 log = logging.getLogger("deposit-bot")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad option is one line on stderr and exit status 2, before anything is opened."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _moment(text: str) -> datetime:
+    """--now: an ISO 8601 moment with its UTC offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO moment with an offset, e.g. 2026-11-21T10:00+08:00")
+    return moment
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deposit-bot", description=__doc__)
+    parser = _Parser(prog="deposit-bot", description=__doc__)
+    # --db also before the subcommand; a subcommand's own --db (SUPPRESS) never resets it
+    parser.add_argument("--db", type=db_location,
+                        help="database file or postgresql:// URL (default: DEPOSIT_DB)")
     sub = parser.add_subparsers(dest="command", required=True)
     chat = sub.add_parser("chat", help="talk to the bot offline (SPEC §10 transcript protocol)")
-    chat.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: a fresh empty one)")
+    _db_option(chat, "database file or postgresql:// URL (default: a fresh empty one)")
     chat.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
-    chat.add_argument("--now", help="start the sandbox clock at this ISO moment (with offset)")
+    chat.add_argument("--now", type=_moment,
+                      help="start the sandbox clock at this ISO moment with its offset, "
+                           "e.g. 2026-11-21T10:00+08:00")
+    chat.add_argument("--files", type=Path, metavar="DIR",
+                      help="also save every document and photo the bot sends (CSV, PNG) here")
     run = sub.add_parser("run", help="connect to Telegram (long polling; --http adds the HTTP API)")
-    run.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    _db_option(run)
     run.add_argument("--demo", action="store_true", help="fill an empty database with demo shops")
     run.add_argument("--http", metavar="HOST:PORT", help="also serve the HTTP API (README)")
     run.add_argument("--webhook-url", metavar="URL",
                      help="with --http: take Telegram updates by webhook at this URL")
-    link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop")
-    link.add_argument("shop_id")
-    link.add_argument("--role", choices=("owner", "staff"), default="owner")
-    link.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    link = sub.add_parser("link", help="print a one-time link that binds a Telegram user to a shop",
+                          epilog="example: deposit-bot link DEMO-GB --role staff --db demo/demo.db",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    link.add_argument("shop_id", help="the shop the link binds to, as in shop.registered")
+    link.add_argument("--role", choices=("owner", "staff"), default="owner",
+                      help="the role the user gets (default: owner)")
+    _db_option(link)
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
-    migrate.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    _db_option(migrate)
     check = sub.add_parser("check", help="full database integrity check (exit 65 if damaged)")
-    check.add_argument("--db", type=db_location,
-                       help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    _db_option(check)
     faq_eval = sub.add_parser("faq-eval", help="top-1 accuracy, wrong-confident rate and "
                               "handoff recall of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff, human")
     misses = sub.add_parser("faq-misses", help="list the questions the FAQ was not sure of")
-    misses.add_argument("--db", type=db_location,
-                        help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    _db_option(misses)
     add_commands(sub)
     return parser
 
 
-def _start_time(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise SystemExit("--now needs an offset, e.g. 2026-11-21T10:00+08:00")
-    return moment
+def _db_option(command: argparse.ArgumentParser,
+               text: str = "database file or postgresql:// URL (default: DEPOSIT_DB)") -> None:
+    """--db after the subcommand too (the top-level one stays when this one is absent)."""
+    command.add_argument("--db", type=db_location, default=argparse.SUPPRESS, help=text)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> None:
@@ -78,17 +99,22 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> None:
 
     with tempfile.TemporaryDirectory(prefix="deposit-chat-") as scratch:
         path = args.db or Path(scratch) / "chat.db"
-        db = await Database.open(path)
-        clock = ManualClock(_start_time(args.now))
-        deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
-                    settings.default_language,
-                    ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"),
-                    **staff(settings))
+        clock = ManualClock(args.now or datetime.now(UTC))
         try:
+            db = await Database.open(path)
+        except (OSError, sqlite3.Error) as err:
+            raise SystemExit(f"deposit-bot chat: cannot open the database {path}: {err}") from None
+        try:
+            deps = Deps(db, load_policy(settings.policy), clock, PrintedChannel(sys.stdout),
+                        settings.default_language,
+                        ids=seeded_ids(f"{clock.now().isoformat()}/{await _history_size(db)}"),
+                        **staff(settings))
             if args.demo:
-                await seed_demo(deps)
-                sys.stderr.write(GUIDE)
-            box = Sandbox(deps, clock, sys.stdout)
+                created = await seed_demo(deps)
+                sys.stderr.write((f"Created the demo database {shown(path)}.\n" if created else
+                                  f"Reusing the demo database {shown(path)} (delete it to start "
+                                  f"over).\n") + GUIDE)
+            box = Sandbox(deps, clock, sys.stdout, files=args.files)
             await box.run(input_lines(sys.stdin, sys.stdin.isatty()))
         finally:
             await db.close()

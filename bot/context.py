@@ -50,13 +50,18 @@ def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
 
 
 async def user_translator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translator:
-    """The language the user chose, else their Telegram language, else the default."""
+    """The language the user chose, else their Telegram language, else the default.
+
+    Telegram sends language_code optionally: an update without it keeps the language
+    remembered for the user instead of falling back to the default mid-flow."""
     d = deps(context)
     user = update.effective_user
     if user is None:
         return translator(d.default_language)
     chosen, remembered = await d.users.languages(user.id)
+    if not user.language_code:
+        return translator(chosen or remembered or d.default_language)
     seen = resolve_language(user.language_code, d.default_language)
-    if chosen is None and user.language_code and seen != remembered:
+    if chosen is None and seen != remembered:
         await d.users.seen(user.id, seen)  # written only when it changed
     return translator(chosen or seen)

@@ -8,6 +8,7 @@ from typing import Any
 from bot.i18n import N_, Translator
 from bot.parsing import AmountUnreadable
 from domain import errors as e
+from domain.withdrawals import ACCOUNT_DIGITS
 
 METHODS = {
     "personal_online_banking": N_("Personal online banking"),
@@ -23,10 +24,19 @@ UNREADABLE = {
     "empty": N_("Please send an amount, for example 100 or 100.50."),
     "not_a_number": N_("That is not an amount I can read. Send a number such as 100, 100.50, "
                        "£100 or 100美元."),
+    "decimal_comma": N_("Use a point for decimals, for example 100.50; a comma only "
+                        "separates thousands, as in 1,000."),
     "unknown_currency": N_("I can read GBP (£, 英镑) and USD ($, 美元) only. Send the amount in "
                            "your shop's settlement currency."),
     "two_currencies": N_("That amount names two different currencies. Send one amount in your "
                          "shop's settlement currency."),
+}
+WHOLE = {  # a withdrawal is a whole number: never suggest 100.50 there
+    "empty": N_("Please send a whole number, for example 100."),
+    "not_a_number": N_("That is not an amount I can read. Send a whole number such as 100, "
+                       "$100 or 100美元."),
+    "decimal_comma": N_("Withdrawals are whole numbers: send, for example, 100 (commas only "
+                        "separate thousands, as in 1,000)."),
 }
 INVALID = {
     "not_positive": N_("The amount must be more than zero."),
@@ -108,6 +118,12 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
     e.IncompleteDestination: lambda t, err: t.gettext(
         "That is not an account the money can go to: a PayPal account is an e-mail address, "
         "a bank account has the bank's name and the account number. Nothing was submitted."),
+    e.AccountUnreadable: lambda t, err: t.gettext(
+        "That does not look like a PayPal account: send its e-mail address, for example "
+        "finance@yourcompany.com.") if err.problem == "email" else t.gettext(
+        "That does not look like a bank account: send the bank name and the account number "
+        "({low}–{high} digits; spaces are fine), for example “Bank of China 6222 0000 1111 "
+        "2222”.").format(low=ACCOUNT_DIGITS[0], high=ACCOUNT_DIGITS[1]),
     e.RefundNotWhole: lambda t, err: t.gettext(
         "The closing refund pays out the whole balance, {amount}.").format(
         amount=t.money(err.amount)),
@@ -120,12 +136,14 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
 }
 
 
-def explain(t: Translator, err: Exception) -> str:
-    """The user-facing text of a refusal (HTML-safe where it embeds user text)."""
+def explain(t: Translator, err: Exception, whole: bool = False) -> str:
+    """The user-facing text of a refusal (HTML-safe where it embeds user text); `whole`
+    when a whole number is asked for (withdrawals)."""
     from html import escape
 
     if isinstance(err, AmountUnreadable):
-        return t.gettext(UNREADABLE.get(err.reason, UNREADABLE["not_a_number"]))
+        texts = {**UNREADABLE, **WHOLE} if whole else UNREADABLE
+        return t.gettext(texts.get(err.reason, texts["not_a_number"]))
     if isinstance(err, e.DestinationNameMismatch):
         err = e.DestinationNameMismatch(escape(err.given), escape(err.entity_name))
     if isinstance(err, e.ClosureStepRefused):

@@ -6,6 +6,7 @@ No process-global gettext: a Translator is resolved per update and passed along.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "zh_Hans", "zh_Hant")
 LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 _HANT = {"hant", "tw", "hk", "mo"}
+_TIGHT = re.compile(r"([0-9])[ \u00a0\u202f]+(?=\D)")
 
 
 def locales_dir() -> Path:
@@ -93,7 +95,9 @@ class Translator:
         seconds = int(period.total_seconds())
         unit = next(u for n, u in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
                     if seconds % n == 0)
-        return _exact(period, unit, self.locale)
+        text = _exact(period, unit, self.locale)
+        # CLDR spaces zh_Hant units ("2 小時"); the glossary writes them together (2小時)
+        return _TIGHT.sub(r"\1", text) if self.language.startswith("zh") else text
 
     def days(self, window: tuple[int, int]) -> str:
         """A business-day window: 1–7, 3–5 (the numbers as the locale writes them)."""

@@ -114,16 +114,25 @@ async def backup_command(args: argparse.Namespace, settings: Settings) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """The operations subcommands of `deposit-bot`."""
-    imp = sub.add_parser("import", help="apply platform events from a JSONL file")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    raw = argparse.RawDescriptionHelpFormatter
+    db_help = "database file or postgresql:// URL (default: DEPOSIT_DB)"
+    imp = sub.add_parser("import", help="apply platform events from a JSONL file",
+                         formatter_class=raw,
+                         epilog="example: deposit-bot import events.jsonl --db shops.db")
+    imp.add_argument("file", type=Path,
+                     help="JSONL file, one platform event (SPEC §9) per line")
+    imp.add_argument("--db", type=db_location, default=argparse.SUPPRESS, help=db_help)
     imp.add_argument("--batch", type=int, default=500, help="events per transaction (500)")
-    demo = sub.add_parser("demo-data", help="write realistic platform events for N shops")
-    demo.add_argument("--shops", type=int, required=True)
-    demo.add_argument("--seed", type=int, default=1)
+    demo = sub.add_parser("demo-data", help="write realistic platform events for N shops",
+                          formatter_class=raw,
+                          epilog="example: deposit-bot demo-data --shops 50 -o events.jsonl")
+    demo.add_argument("--shops", type=int, required=True, help="how many shops to invent")
+    demo.add_argument("--seed", type=int, default=1,
+                      help="random seed: the same seed writes the same events (default: 1)")
     demo.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
-    bak = sub.add_parser("backup", help="copy the database while the bot runs")
-    bak.add_argument("path", type=Path)
-    bak.add_argument("--db", type=db_location,
-                         help="database file or postgresql:// URL (default: DEPOSIT_DB)")
+    bak = sub.add_parser("backup", help="copy the database while the bot runs",
+                         formatter_class=raw,
+                         epilog="example: deposit-bot backup backups/shops-2026-11-21.db "
+                                "--db shops.db")
+    bak.add_argument("path", type=Path, help="where to write the copy (a new file)")
+    bak.add_argument("--db", type=db_location, default=argparse.SUPPRESS, help=db_help)

@@ -1,4 +1,5 @@
-"""Amounts as people type them: 100, 100.50, 100 GBP, £100, 100英镑, 100美元, １００."""
+"""Amounts as people type them: 100, 100.50, 100 GBP, £100, 100英镑, 100美元, １００, 100。50,
+1 000."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ _PATTERN = re.compile(
     rf"^(?P<pre>[^\d\s.,\-]*)\s*(?P<sign>-)?\s*{_NUMBER}\s*(?P<post>[^\d.,\-]*)$",
     re.IGNORECASE)
 _GROUPED = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+# Decisions (issue 14.15): 100。50 is a decimal point typed in a Chinese input method, so
+# 100.50; 1 000 groups thousands with spaces, so 1000; 100,50 is refused with its own reason
+# (a decimal comma, or a mistyped 1,500? guessing could move the wrong amount).
+_CHINESE_POINT = re.compile(r"(?<=[0-9])。(?=[0-9])")
+_SPACE_GROUPED = re.compile(r"(?<![0-9])[0-9]{1,3}(?: [0-9]{3})+(?![0-9])")
+_DECIMAL_COMMA = re.compile(r"^[0-9]+,[0-9]{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class AmountUnreadable(ValueError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "empty" | "not_a_number" | "unknown_currency" | "two_currencies"
+        # "empty" | "not_a_number" | "decimal_comma" | "unknown_currency" | "two_currencies"
+        self.reason = reason
 
 
 def _currency(token: str) -> str | None:
@@ -61,7 +69,8 @@ def parse_amount(text: str) -> Parsed:
     """Read one amount with an optional currency before or after it."""
     if any(_foreign_digit(ch) for ch in text or ""):
         raise AmountUnreadable("not_a_number")
-    clean = unicodedata.normalize("NFKC", text or "").strip().rstrip("。")
+    clean = _CHINESE_POINT.sub(".", unicodedata.normalize("NFKC", text or "")).strip()
+    clean = _SPACE_GROUPED.sub(lambda m: m.group().replace(" ", ""), clean).rstrip("。")
     if len(clean) > 1 and clean.endswith(".") and not clean[-2].isdigit():
         clean = clean[:-1]
     if not clean:
@@ -71,7 +80,8 @@ def parse_amount(text: str) -> Parsed:
         raise AmountUnreadable("not_a_number")
     number = match["number"]
     if "," in number and not _GROUPED.match(number):
-        raise AmountUnreadable("not_a_number")
+        raise AmountUnreadable("decimal_comma" if _DECIMAL_COMMA.match(number)
+                               else "not_a_number")
     before, after = _currency(match["pre"]), _currency(match["post"])
     if before and after and before != after:
         raise AmountUnreadable("two_currencies")

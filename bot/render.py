@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TypeVar
 
 from bot.i18n import N_, Translator
 from domain.model import ClosureStage, WithdrawalStatus
@@ -21,12 +22,23 @@ CATEGORIES = {"home_goods": N_("Home goods"), "apparel": N_("Apparel"), "beauty"
               "jewellery": N_("Jewellery"), "electronics": N_("Electronics"),
               "supplements": N_("Supplements")}
 MAX_ORDERS_SHOWN = 3
+T = TypeVar("T")
 
 
 def category_label(t: Translator, category: str) -> str:
     """A known category's translated name; an unknown one as the platform sent it."""
     known = CATEGORIES.get(category)
     return t.gettext(known) if known else escape(category)
+
+
+def market_name(t: Translator, market: str) -> str:
+    """A market's name in the user's language (the code when it is not known)."""
+    return t.gettext(MARKETS.get(market, market))
+
+
+def in_rows(buttons: list[T], per_row: int = 2) -> list[list[T]]:
+    """Buttons a few to a row, so labels stay readable on a phone."""
+    return [buttons[i:i + per_row] for i in range(0, len(buttons), per_row)]
 
 
 def shop_title(t: Translator, shop_id: str, entity_name: str, market: str) -> str:

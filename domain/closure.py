@@ -92,8 +92,8 @@ def issue_code(closure: Closure, code: str, now: datetime, policy: Policy) -> Cl
                                 code_expires_at=now + policy.code_validity, code_attempts=0)
 
 
-def verify(closure: Closure, code: str, reason: str, now: datetime) -> Closure:
-    """Identity step: the right code before it expires, and a reason."""
+def check_code(closure: Closure, code: str, now: datetime) -> None:
+    """The one-time code is the one sent, not expired and not tried too often."""
     require(closure, {ClosureStage.STARTED}, "identity")
     if closure.code_digest is None or closure.code_expires_at is None \
             or now >= closure.code_expires_at or closure.code_attempts >= MAX_CODE_ATTEMPTS:
@@ -101,6 +101,11 @@ def verify(closure: Closure, code: str, reason: str, now: datetime) -> Closure:
     if not hmac.compare_digest(closure.code_digest, code_digest(closure.shop_id, code)):
         left = MAX_CODE_ATTEMPTS - closure.code_attempts - 1
         raise WrongVerificationCode(attempts_left=max(left, 0))
+
+
+def verify(closure: Closure, code: str, reason: str, now: datetime) -> Closure:
+    """Identity step: the right code before it expires, and a reason."""
+    check_code(closure, code, now)
     if not reason.strip():
         raise ClosureStepRefused("identity", "reason_missing")
     return closure.with_changes(stage=ClosureStage.VERIFIED, verified_at=now,

@@ -89,6 +89,22 @@ async def start_closure(uow: UnitOfWork, shop_id: str, user_id: int, now: dateti
         return current
 
 
+async def check_closure_code(uow: UnitOfWork, shop_id: str, code: str, now: datetime,
+                             policy: Policy) -> None:
+    """Step 2, as the code is typed: refuse a wrong one at once (counted as an attempt);
+    a right one stays valid for a full validity period while the reason is typed."""
+    async with uow:
+        current = await _active(uow, shop_id)
+        try:
+            closing.check_code(current, code, now)
+        except WrongVerificationCode:
+            await uow.closures.save(current.with_changes(code_attempts=current.code_attempts + 1))
+            await uow.commit()
+            raise
+        await uow.closures.save(current.with_changes(code_expires_at=now + policy.code_validity))
+        await uow.commit()
+
+
 async def verify_identity(uow: UnitOfWork, shop_id: str, code: str, reason: str,
                           now: datetime, policy: Policy) -> Closure:
     """Step 2: the one-time code and a reason; arrears, if any, start their 10 days."""

@@ -125,6 +125,14 @@ class IncompleteDestination(DepositError):
 
 
 @dataclass
+class AccountUnreadable(DepositError):
+    """The typed account does not have the shape of its kind (bank account, PayPal e-mail)."""
+
+    kind: str
+    problem: str  # "bank" (needs a bank name and an 8–34 digit number) or "email"
+
+
+@dataclass
 class ClosureStepRefused(DepositError):
     """A closure step was asked for out of order or before its conditions hold."""
 

@@ -32,6 +32,21 @@ def allowed_methods(shop: Shop, policy: Policy) -> tuple[str, ...]:
     return policy.methods(shop.company_region, shop.legal_rep_region)
 
 
+PAYERS = ("legal_rep", "entity", "entity_or_legal_rep")
+
+
+def payer(method: str) -> str:
+    """Who may hold the paying account (seed 002: the registered company or the legal
+    representative on its business licence): personal channels are the legal
+    representative's own accounts, corporate ones and the recharge-code transfer the
+    company's, the rest (Payoneer, PayPal, debit card) either."""
+    if method.startswith("personal_"):
+        return "legal_rep"
+    if method.startswith("corporate_") or method == "offline_transfer":
+        return "entity"
+    return "entity_or_legal_rep"
+
+
 def check_method(shop: Shop, method: str, policy: Policy) -> None:
     """Refuse a method the company may not pay with."""
     allowed = allowed_methods(shop, policy)

@@ -11,6 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from domain.calendar import window
 from domain.errors import (
     AboveWithdrawable,
+    AccountUnreadable,
     BelowMinimumWithdrawal,
     DestinationNameMismatch,
     DestinationNotAllowed,
@@ -92,24 +93,47 @@ def check_account_name(shop: Shop, name: str) -> None:
         raise DestinationNameMismatch(name, shop.entity_name)
 
 
+_ACCOUNT_NUMBER = re.compile(r"\d[\d \-]*\d")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[^\W\d_]{2,}")
+ACCOUNT_DIGITS = (8, 34)
+
+
+def check_account(kind: str, account: str) -> str:
+    """The shape of a typed account: a PayPal e-mail, or a bank name and account number.
+
+    Returns it tidied (full-width characters folded, spaces trimmed)."""
+    text = " ".join(unicodedata.normalize("NFKC", account).split())
+    if kind == "paypal":
+        if not _EMAIL.fullmatch(text):
+            raise AccountUnreadable(kind, "email")
+        return text
+    numbers = [re.sub(r"\D", "", m) for m in _ACCOUNT_NUMBER.findall(text)]
+    longest = max(numbers, key=len, default="")
+    bank = _ACCOUNT_NUMBER.sub(" ", text)
+    letters = sum(1 for c in bank if c.isalpha())
+    if not ACCOUNT_DIGITS[0] <= len(longest) <= ACCOUNT_DIGITS[1] or letters < 2:
+        raise AccountUnreadable(kind, "bank")
+    return text
+
+
 def check_destination(shop: Shop, destination: Destination, policy: Policy) -> str:
     """Refuse a destination kind or account name the company may not use; give payout currency."""
     allowed = policy.withdrawal_destinations[shop.company_region]
     if destination.kind not in allowed:
         raise DestinationNotAllowed(destination.kind, allowed)
     check_account_name(shop, destination.account_name)
-    check_account(destination.kind, destination.account)
+    account_complete(destination.kind, destination.account)
     return payout_currency(shop, destination.kind, policy)
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_ANY_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def check_account(kind: str, account: str) -> None:
+def account_complete(kind: str, account: str) -> None:
     """A PayPal account is an e-mail address; a bank account has digits (so no placeholder such
     as an empty field or 'None' passes as one)."""
     text = account.strip()
-    fits = (_EMAIL.fullmatch(text) is not None if kind == "paypal"
+    fits = (_ANY_EMAIL.fullmatch(text) is not None if kind == "paypal"
             else any(ch.isdigit() for ch in text))
     if not fits:
         raise IncompleteDestination("account")

@@ -49,6 +49,7 @@ from domain.closure import MAX_CODE_ATTEMPTS, Condition, ConditionStatus
 from domain.closure_service import (
     ClosureView,
     cancel_closure,
+    check_closure_code,
     closure_view,
     reopen_shop,
     sign_agreement,
@@ -313,6 +314,9 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
         t.gettext("Market: {market} (deposit in {currency})").format(
             market=t.gettext(MARKETS.get(shop.market, shop.market)), currency=shop.currency),
         "",
+        t.gettext("If these details are wrong, do not continue: contact support (/support) "
+                  "and cancel closing."),
+        "",
         t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
                   "before {time}.").format(time=t.datetime(current.code_expires_at,
                                                            shop.timezone))]),
@@ -322,12 +326,16 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
 
 @refusals
 async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
-    """Store the typed code; ask for the reason (or verify at once if a reason is known)."""
+    """Check the typed code and store it; ask for the reason (or verify if one is known)."""
     t, shop = await _shop(update, context)
     if shop is None:
         return END
-    flow = _flow(context, shop)
-    flow["code"] = _text(update)[:MAX_TEXT]
+    flow, d, code = _flow(context, shop), deps(context), _text(update)[:MAX_TEXT]
+    try:
+        await check_closure_code(d.uow(), shop.shop_id, code, d.clock.now(), d.policy)
+    except (WrongVerificationCode, ClosureStepRefused) as err:
+        return await _code_refused(update, t, shop, flow, err)
+    flow["code"] = code
     if flow.get("reason"):
         return await _verify(update, context, t, shop)
     flow["step"] = "reason"
@@ -335,8 +343,8 @@ async def code_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
 
 
 async def _ask_reason(update: Update, t: Translator) -> State:
-    await say(update, t.gettext("Thank you. Now tell us in a few words why you are closing "
-                                "the shop."))
+    await say(update, t.gettext("The code is right. Now tell us in a few words why you are "
+                                "closing the shop."))
     return State.REASON
 
 
@@ -402,6 +410,7 @@ async def _checklist(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
             Condition.ORDERS: policy.last_order_days}
     lines = [t.gettext("<b>Step 3 · Closing conditions</b>"), _title(t, shop), ""]
     lines += [_condition(t, shop, c, days.get(c.condition, 0)) for c in view.conditions]
+    lines += _how_to(t, view, days)
     lines += ["", t.gettext("Balance: {amount}").format(amount=t.money(view.snapshot.balance))]
     lines += _arrears(t, shop, view)
     rows: list[Row] = [((N_("Refresh checklist"), "check"),)]
@@ -421,6 +430,32 @@ def _condition(t: Translator, shop: Shop, c: ConditionStatus, days: int) -> str:
     line = ("✅ " if c.met else "⏳ ") + t.gettext(CONDITIONS[c.condition]).format(days=days)
     detail = "" if c.met else _missing(t, shop, c)
     return f"{line} — {detail}" if detail else line
+
+
+HOW_TO = {
+    Condition.MARKETING: N_("End every active campaign (promotions, coupons, flash sales) in "
+                            "the seller centre."),
+    Condition.CREATORS: N_("Unbind every creator account from the shop in the seller centre."),
+    Condition.NOTICE: N_("Post a closure announcement on the shop's home page and keep it up "
+                         "for {days} days; the days count from when it went up."),
+    Condition.ORDERS: N_("Complete or close every open order; the checklist is met {days} days "
+                         "after the last one finished."),
+    Condition.COMMISSION: N_("Pay the affiliate commission you owe creators."),
+    Condition.SETTLED: N_("Pay the platform invoices and any deposit arrears (a top-up pays "
+                          "deposit arrears first)."),
+}
+
+
+def _how_to(t: Translator, view: ClosureView, days: dict[Condition, int]) -> list[str]:
+    """What the seller does to meet each open condition. Time-based ones just wait; money
+    owed while an offset is scheduled is explained with the arrears below instead."""
+    offset = view.closure.arrears_due_at is not None
+    steps = [t.gettext(HOW_TO[c.condition]).format(days=days.get(c.condition, 0))
+             for c in view.conditions if not c.met and c.met_on is None
+             and not (offset and c.condition in {Condition.COMMISSION, Condition.SETTLED})]
+    if not steps:
+        return []
+    return ["", t.gettext("How to meet the open conditions:"), *[f"• {s}" for s in steps]]
 
 
 def _missing(t: Translator, shop: Shop, c: ConditionStatus) -> str:
@@ -625,7 +660,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         await say(update, t.gettext("Send the account in one line of at most 64 characters."))
         return State.ACCOUNT
     flow = _flow(context, shop)
-    check_account(str(flow.get("kind")), account)  # refused (kept at this step) by @refusals
+    account = check_account(str(flow.get("kind")), account)
     flow["account"], flow["step"] = account, "confirm"
     return await _summary(update, context, t, shop)
 

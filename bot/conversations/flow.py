@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 
 from bot.handlers.common import current_shop, member_shop, reply, translator_for, user_shops
 from bot.i18n import Translator
-from domain.model import Destination, Shop
+from domain.model import Destination, Shop, Withdrawal
 
 
 async def flow_shop(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translator,
@@ -131,24 +131,29 @@ async def track(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if command in STARTERS:
         flow = STARTERS[command]
     if command in STARTERS or data.startswith(("tu:start:", "wd:start:")):
-        await release_hold(context)
+        released = await release_hold(context)
+        if released is not None:
+            from bot.conversations.switch import say_released
+            await say_released(update, context, released)
     if flow is not None:
         context.user_data[ACTIVE] = flow
 
 
-async def release_hold(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def release_hold(context: ContextTypes.DEFAULT_TYPE) -> Withdrawal | None:
     """A withdrawal left before its confirmation: release the money it holds, at once."""
     from bot.context import deps
     from domain.errors import DepositError
     from domain.services import cancel_withdrawal
 
     left = (context.user_data or {}).get("withdraw") or {}
+    released = None
     if left.get("withdrawal") and left.get("shop"):
         d = deps(context)
         with contextlib.suppress(DepositError):
-            await cancel_withdrawal(d.uow(), str(left["shop"]), str(left["withdrawal"]),
-                                    d.clock.now())
+            released = await cancel_withdrawal(d.uow(), str(left["shop"]),
+                                               str(left["withdrawal"]), d.clock.now())
         left.pop("withdrawal", None)
+    return released
 
 
 # --- steps ----------------------------------------------------------------------------------

@@ -37,14 +37,14 @@ from bot.conversations.flow import (
 )
 from bot.errors_text import explain, method_name
 from bot.handlers.common import translator_for
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.parsing import AmountUnreadable, parse_amount
 from bot.render import due_split, shop_title
 from domain.calendar import window
 from domain.errors import ClosureStepRefused, DepositError, NoFxRate, QuoteExpired, ShopClosed
 from domain.model import Quote, Shop
 from domain.policy import Policy
-from domain.quotes import OFFLINE, allowed_methods
+from domain.quotes import OFFLINE, PAYERS, allowed_methods, payer
 from domain.services import choose_method, create_quote, get_snapshot, requote
 
 FLOW = "topup"
@@ -136,7 +136,10 @@ async def _quote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translat
                                    d.policy, d.ids)
     except (AmountUnreadable, DepositError) as err:
         await say(update, explain(t, err))
-        return ConversationHandler.END if _final(err) else State.AMOUNT
+        if _final(err):
+            drop_draft(context, FLOW)
+            return ConversationHandler.END
+        return State.AMOUNT
     draft(context, FLOW)["ref"] = quote.ref
     await say(update, quote_text(t, shop, quote, d.policy), _methods(t, shop, d.policy, quote.ref))
     return State.METHOD
@@ -150,7 +153,7 @@ def _final(err: Exception) -> bool:
 def quote_text(t: Translator, shop: Shop, quote: Quote, policy: Policy) -> str:
     """The cashier's quote: amount, fee, rate, what to pay and until when."""
     return "\n".join([
-        t.gettext("<b>Top-up quote</b>"),
+        t.gettext("<b>Top-up quote</b>"), _title(t, shop),
         t.gettext("Deposit credited: {amount}").format(amount=t.money(quote.amount)),
         t.gettext("Technical service fee ({rate}): {fee}").format(
             rate=t.percent(policy.fee_rate), fee=t.money(quote.fee)),
@@ -161,8 +164,33 @@ def quote_text(t: Translator, shop: Shop, quote: Quote, policy: Policy) -> str:
             rate=quote.rate),
         t.gettext("Valid until {time}; after that the rate is quoted again.").format(
             time=t.datetime(quote.valid_until, shop.timezone)),
-        "", t.gettext("Choose how to pay (the payer must be “{entity}”):").format(
-            entity=escape(shop.entity_name))])
+        "", t.gettext("Who may pay with each method:"), *_payers(t, shop, policy),
+        "", t.gettext("Choose how to pay:")])
+
+
+PAYER_TEXTS = {
+    "legal_rep": N_("the legal representative named on the business licence of “{entity}”, "
+                    "from an account in their own name"),
+    "entity": N_("“{entity}”, from the company's own account"),
+    "entity_or_legal_rep": N_("“{entity}” or the legal representative named on its business "
+                              "licence"),
+}
+
+
+def _payers(t: Translator, shop: Shop, policy: Policy) -> list[str]:
+    """One line per kind of payer: the methods it covers and who holds the account."""
+    methods = allowed_methods(shop, policy)
+    lines = []
+    for kind in PAYERS:
+        names = [method_name(t, m) for m in methods if payer(m) == kind]
+        if names:
+            lines.append("• " + t.gettext("{methods}: {payer}").format(
+                methods=", ".join(names), payer=_payer(t, kind, shop)))
+    return lines
+
+
+def _payer(t: Translator, kind: str, shop: Shop) -> str:
+    return t.gettext(PAYER_TEXTS[kind]).format(entity=escape(shop.entity_name))
 
 
 def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeyboardMarkup:
@@ -209,9 +237,13 @@ async def _requote(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
         await say(update, explain(t, err))
         return State.AMOUNT
     draft(context, FLOW)["ref"] = new.ref
-    note = t.gettext("The quote of {old_time} expired, so this is a new one at the current "
-                     "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
-                     "of {old_rate}). Rates move; each quote holds for {validity}.").format(
+    same = new.rate == old.rate and new.pay == old.pay
+    note = (t.gettext("The quote of {old_time} expired, so this is a new one. The rate has not "
+                      "changed: you still pay {new_pay} (rate {new_rate}). Each quote holds "
+                      "for {validity}.") if same else
+            t.gettext("The quote of {old_time} expired, so this is a new one at the current "
+                      "rate: you pay {new_pay} instead of {old_pay} (rate {new_rate} instead "
+                      "of {old_rate}). Rates move; each quote holds for {validity}.")).format(
         validity=t.duration(d.policy.quote_validity),
         old_time=t.datetime(old.created_at, shop.timezone), new_pay=t.money(new.pay),
         old_pay=t.money(old.pay), new_rate=new.rate, old_rate=old.rate)
@@ -226,7 +258,7 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
         first, last = window(now.date(), policy.offline_transfer_business_days,
                              policy.holidays)
         return "\n".join([
-            t.gettext("<b>Recharge code: {code}</b>").format(code=quote.ref),
+            t.gettext("<b>Recharge code: {code}</b>").format(code=quote.ref), _title(t, shop),
             t.gettext("Transfer {pay} from the bank account of “{entity}” to:").format(
                 pay=t.money(quote.pay), entity=escape(shop.entity_name)),
             t.gettext("Payee: {name}").format(name=escape(policy.payee.get("name", ""))),
@@ -240,10 +272,12 @@ def _instructions(t: Translator, shop: Shop, quote: Quote, now: datetime,
                 days=t.days(policy.offline_transfer_business_days),
                 first=t.date(first), last=t.date(last), amount=t.money(quote.amount))])
     return "\n".join([
-        t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref),
+        t.gettext("<b>Payment reference: {ref}</b>").format(ref=quote.ref), _title(t, shop),
         t.gettext("Pay {pay} with {method} in the cashier.").format(
             pay=t.money(quote.pay), method=method_name(t, quote.method or "")),
-        t.gettext("Paying account holder: {entity}").format(entity=escape(shop.entity_name)),
+        t.gettext("Paying account holder: {entity}").format(
+            entity=escape(shop.entity_name) if payer(quote.method or "") == "entity"
+            else _payer(t, payer(quote.method or ""), shop)),
         t.gettext("Your deposit is credited {amount} when the payment is confirmed; the fee "
                   "{fee} is not deposit money. Until then /balance shows it as pending.")
         .format(amount=t.money(quote.amount), fee=t.money(quote.fee))])
@@ -256,6 +290,11 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     drop_draft(context, FLOW)
     await say(update, t.gettext("Top-up cancelled. Nothing was charged."))
     return ConversationHandler.END
+
+
+def _title(t: Translator, shop: Shop) -> str:
+    """Every step names the shop it acts on (the current shop may change mid-flow)."""
+    return shop_title(t, shop.shop_id, shop.entity_name, shop.market)
 
 
 def _gone(t: Translator) -> str:

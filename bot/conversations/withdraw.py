@@ -138,7 +138,7 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
         held = await start_withdrawal(d.uow(), shop.shop_id, parsed.amount, d.clock.now(),
                                       d.policy, ids=d.ids)
     except (AmountUnreadable, DepositError) as err:
-        await say(update, explain(t, err))
+        await say(update, explain(t, err, whole=True))
         if isinstance(err, NothingWithdrawable | ShopClosed | ClosureStepRefused):
             drop_draft(context, FLOW)
             return ConversationHandler.END  # retyping cannot fix these
@@ -148,7 +148,7 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
     rows = [[InlineKeyboardButton(destination_name(t, k),
                                   callback_data=f"wd:d:{k}:{held.withdrawal_id}")]
             for k in kinds]
-    await say(update, t.gettext(
+    await say(update, _title(t, shop) + "\n" + t.gettext(
         "{amount} is now held for this withdrawal until {time} ({hold}). If you do not "
         "confirm by then, the hold is released and nothing is sent.\nWhere should the money "
         "go? The account must be held by “{entity}”.").format(
@@ -174,8 +174,8 @@ async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if await _lapsed(update, context, t, shop):
         return ConversationHandler.END
     draft(context, FLOW)["kind"] = kind
-    await say(update, t.gettext("Send the account holder's name exactly as registered: "
-                                "“{entity}”")
+    await say(update, _title(t, shop) + "\n" + t.gettext(
+        "Send the account holder's name exactly as registered: “{entity}”")
               .format(entity=escape(shop.entity_name)), InlineKeyboardMarkup([_cancel_row(t)]))
     return State.NAME
 
@@ -198,7 +198,7 @@ async def name_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State
     kind = str(draft(context, FLOW).get("kind"))
     prompt = (t.gettext("Send the PayPal account (e-mail) of “{entity}”.") if kind == "paypal"
               else t.gettext("Send the bank name and account number of “{entity}”."))
-    await say(update, prompt.format(entity=escape(shop.entity_name)),
+    await say(update, _title(t, shop) + "\n" + prompt.format(entity=escape(shop.entity_name)),
               InlineKeyboardMarkup([_cancel_row(t)]))
     return State.ACCOUNT
 
@@ -215,7 +215,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         return State.ACCOUNT
     flow = draft(context, FLOW)
     try:
-        check_account(str(flow.get("kind")), account)
+        account = check_account(str(flow.get("kind")), account)
     except DepositError as err:
         await say(update, explain(t, err))
         return State.ACCOUNT
@@ -226,7 +226,7 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
         return ConversationHandler.END
     currency = payout_currency(shop, str(flow["kind"]), deps(context).policy)
     await say(update, "\n".join([
-        t.gettext("<b>Confirm the withdrawal</b>"),
+        t.gettext("<b>Confirm the withdrawal</b>"), _title(t, shop),
         t.gettext("Amount: {amount}").format(amount=t.money(held.amount)),
         t.gettext("To: {kind}, {name}, {account}").format(
             kind=destination_name(t, str(flow["kind"])), name=escape(str(flow["name"])),
@@ -275,12 +275,13 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 def _submitted(t: Translator, shop: Shop, done: Withdrawal, now: datetime,
                policy: Policy) -> str:
     first, last = payout_dates(done, local_today(now, shop.timezone).date(), policy)
-    return t.gettext("Withdrawal {ref} of {amount} submitted. It stays in withdrawal until "
+    text = t.gettext("Withdrawal {ref} of {amount} submitted. It stays in withdrawal until "
                      "paid out, expected between {first} and {last} ({days} business days), in "
                      "{currency}.").format(ref=done.withdrawal_id, amount=t.money(done.amount),
                                            days=t.days(policy.payout_business_days),
                                            first=t.date(first), last=t.date(last),
                                            currency=done.payout_currency or shop.currency)
+    return _title(t, shop) + "\n" + text
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -342,6 +343,11 @@ async def _owner_of(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return None, None
     shops = await user_shops(update, context)
     return next((s for s in shops if s.shop_id == found.shop_id), None), found
+
+
+def _title(t: Translator, shop: Shop) -> str:
+    """Every step names the shop it acts on (the current shop may change mid-flow)."""
+    return shop_title(t, shop.shop_id, shop.entity_name, shop.market)
 
 
 def _gone(t: Translator) -> str:

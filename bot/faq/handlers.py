@@ -13,11 +13,13 @@ from bot.context import deps
 from bot.faq.engine import Faq, Reply, faq_for
 from bot.faq.kb import Entry
 from bot.faq.personal import personal_note
+from bot.faq.shape import is_question
 from bot.handlers.common import reply, translator_for
 from bot.handlers.tickets import ASK, remember_answer, thread_into_ticket
 from bot.handlers.tickets import support_button as open_ticket
 from bot.i18n import Translator
 from bot.storage.faq_misses import SUPPORT_AFTER_ANSWER, UNSURE, FaqMisses, Miss
+from bot.storage.support import Ticket, Tickets
 
 log = logging.getLogger(__name__)
 LAST_QUESTION = "faq_question"
@@ -60,10 +62,13 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    if await thread_into_ticket(update, context):  # a seller's open ticket comes first
+    found = faq_of(context).ask(message.text) if is_question(message.text) else None
+    live = await _live_ticket(update, context) if found and found.entry else None
+    # a seller's open ticket takes the text, unless it is a question the FAQ answers
+    if live is None and await thread_into_ticket(update, context):
         return
     t = await translator_for(update, context)
-    found = faq_of(context).ask(message.text)
+    found = found or faq_of(context).ask(message.text)
     if context.user_data is not None:  # Contact support under the answer sends this question
         context.user_data[LAST_QUESTION] = message.text[:1000]
     log.info("faq %s (%.2f) %s", found.entry.id if found.entry else "declined",
@@ -78,7 +83,9 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             context.user_data[LAST_REPLY] = [message.text[:500], list(found.candidates)]
         rows = [[InlineKeyboardButton(faq_of(context).title(e, t.language),
                                       callback_data=f"faq:a:{e.id}")] for e in found.related]
-        rows.append([support_button(t, SUPPORT_AFTER)])
+        rows.append([support_button(t, SUPPORT_AFTER) if live is None else InlineKeyboardButton(
+            t.gettext("Add this question to ticket #{id}").format(id=live.ticket_id),
+            callback_data=SUPPORT)])  # Contact support threads the question into the live ticket
         await reply(update, await answer_text(update, context, t, found.entry, message.text),
                     InlineKeyboardMarkup(rows))
 
@@ -138,6 +145,14 @@ async def support_after_answer(update: Update, context: ContextTypes.DEFAULT_TYP
         await log_miss(context, SUPPORT_AFTER_ANSWER, str(last[0]), t.language,
                        candidates=candidates)
     await open_ticket(update, context)
+
+
+async def _live_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
+    """The seller's open support ticket, in a private chat."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None
+    return await Tickets(deps(context).db).live_of(user.id)
 
 
 async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

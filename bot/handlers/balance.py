@@ -6,10 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
+from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.handlers.history import history
 from bot.i18n import Translator
-from bot.render import balance_card, explanation
+from bot.render import balance_card, explanation, in_rows, market_name
 from domain.model import Shop, ShopStatus
 from domain.services import get_snapshot
 
@@ -27,12 +28,12 @@ def card_keyboard(t: Translator, shop: Shop, shops: list[Shop]) -> InlineKeyboar
                 [history, InlineKeyboardButton(t.gettext("Why this amount"),
                                                callback_data=f"bal:why:{token}")],
                 [refresh]]
-    others = [s for s in shops if s.shop_id != shop.shop_id]
-    if others:
-        rows.append([InlineKeyboardButton(
-            t.gettext("Switch to {market} · {shop_id}").format(
-                market=s.market, shop_id=s.shop_id),
-            callback_data=f"bal:show:{shop_token(s.shop_id)}") for s in others])
+    others = [InlineKeyboardButton(
+        t.gettext("Switch to {market} · {shop_id}").format(
+            market=market_name(t, s.market), shop_id=s.shop_id),
+        callback_data=f"bal:show:{shop_token(s.shop_id)}")
+        for s in shops if s.shop_id != shop.shop_id]
+    rows += in_rows(others)
     return InlineKeyboardMarkup(rows)
 
 
@@ -72,6 +73,9 @@ async def balance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if action == "show":
         await _send_card(update, context, t, shop, shops)
+        left = open_flows(t, context.user_data, shop, shops)  # the card may switch shop
+        if left:
+            await reply(update, "\n".join(left))
         return
     snap = await get_snapshot(d.uow(), shop.shop_id, d.clock.now(), d.policy)
     await reply(update, explanation(snap.required, t, shop.timezone))

@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from bot.context import deps
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
 from bot.i18n import N_, Translator
 from bot.notify.render import DEDUCTION_REASONS
-from bot.render import ARREARS_KINDS, shop_title
+from bot.render import ARREARS_KINDS, MARKETS, shop_title
 from domain.ledger import (
     REFUND_NOTE,
     Transfer,
@@ -55,7 +56,10 @@ ENTRY_NAMES = {
     K.ARREARS_CARRIED: N_("Arrears still owed after the closure failed"),
     K.ARREARS_SETTLED: N_("Deposit arrears paid from the deposit at closure"),
 }
-CSV_COLUMNS = ("time", "kind", "amount", "currency", "balance_after", "reference", "note")
+# Over a whole statement (filter All) the balance changes sum to the last balance after and
+# the arrears owed changes to what is owed now; an arrears-only entry changes only the latter.
+CSV_COLUMNS = (N_("Time"), N_("Entry"), N_("Balance change"), N_("Balance after"),
+               N_("Arrears owed change"), N_("Currency"), N_("Reference"), N_("Note"))
 _DATA = re.compile(r"hi:(p|csv|ch):([0-9a-f]{12}):(all|top|ded|pay):(30|90|all):([0-9]{1,5})")
 
 
@@ -273,22 +277,34 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def statement_csv(t: Translator, rows: list[Row], timezone: str) -> bytes:
-    """Oldest first, times in the shop's timezone, UTF-8 with a BOM for Excel.
-
-    On an arrears-only row `amount` is the change in arrears owed (its kind says so) and
-    `balance_after` is the unchanged balance.
-    """
+def statement_csv(t: Translator, rows: list[Row], timezone: str,
+                  opening: Money | None = None, opening_at: datetime | None = None) -> bytes:
+    """Oldest first, times in the shop's timezone, headers in the user's language, UTF-8
+    with a BOM for Excel; an opening row when the period starts on a balance."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([t.gettext(c) for c in CSV_COLUMNS])
+    if opening is not None and opening.amount and opening_at is not None:
+        writer.writerow([_local(opening_at, timezone), t.gettext("Opening balance"),
+                         str(opening.amount), str(opening.amount), "", opening.currency,
+                         "", ""])
     for row in reversed(rows):
         e = row.transfer
         kind, note = describe(t, e)
-        writer.writerow([e.at.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds"),
-                         kind, str(row.change.amount), row.change.currency,
-                         str(row.balance_after.amount), _cell(e.ref), _cell(note)])
+        arrears = -e.signed_for(arrears_account(e.shop_id)).amount
+        balance = Decimal(0) if row.arrears_only else row.change.amount
+        writer.writerow([_local(e.at, timezone), kind, _money(balance),
+                         str(row.balance_after.amount), _money(arrears) if arrears else "",
+                         row.change.currency, _cell(e.ref), _cell(note)])
     return out.getvalue().encode("utf-8-sig")
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def _money(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def file_name(shop: Shop, now: datetime, extension: str) -> str:
@@ -308,7 +324,9 @@ async def send_statement(update: Update, context: ContextTypes.DEFAULT_TYPE, t: 
                                            period=t.gettext(PERIOD_NAMES[view.period]))
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_document(statement_csv(t, rows, shop.timezone), caption=caption,
+    opening = ledger.opening if view.kind == "all" else None
+    await chat.send_document(statement_csv(t, rows, shop.timezone, opening, ledger.since),
+                             caption=caption,
                              filename=file_name(shop, deps(context).clock.now(), "csv"))
 
 
@@ -335,7 +353,8 @@ async def send_chart(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Tran
         title=unescape(shop_title(t, shop.shop_id, shop.entity_name, shop.market)),
         x_label=t.gettext("Date ({timezone})").format(timezone=shop.timezone),
         y_label=t.gettext("Amount ({currency})").format(currency=shop.currency),
-        balance=t.gettext("Balance"), required=t.gettext("Required now"))
+        balance=t.gettext("Balance"), required=t.gettext("Required now"), language=t.language,
+        short_title=f"{t.gettext(MARKETS.get(shop.market, shop.market))} · {shop.shop_id}")
     png = await asyncio.to_thread(balance_chart, steps(shop, ledger, now), required, text,
                                   shop.timezone)
     caption = t.gettext("Balance ({period}) against the amount required now, {amount}. "

@@ -6,8 +6,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
+from bot.conversations.switch import open_flows
 from bot.handlers.common import current_shop, member_shop, reply, shop_token, translator_for
-from bot.render import shop_title
+from bot.render import in_rows, market_name, shop_title
 
 
 async def shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -16,9 +17,9 @@ async def shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     current, all_shops = await current_shop(update, context, t)
     if current is None:
         return
-    rows = [[InlineKeyboardButton(
-        ("✓ " if s.shop_id == current.shop_id else "") + f"{s.market} · {s.shop_id}",
-        callback_data=f"sh:{shop_token(s.shop_id)}")] for s in all_shops]
+    rows = in_rows([InlineKeyboardButton(
+        ("✓ " if s.shop_id == current.shop_id else "") + f"{market_name(t, s.market)} · "
+        f"{s.shop_id}", callback_data=f"sh:{shop_token(s.shop_id)}") for s in all_shops])
     lines = [t.gettext("Your shops (each market has its own deposit):")]
     lines += [f"• {shop_title(t, s.shop_id, s.entity_name, s.market)}" for s in all_shops]
     lines.append(t.gettext("Commands act on: {shop}").format(
@@ -31,11 +32,12 @@ async def shop_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     t = await translator_for(update, context)
-    shop, _ = await member_shop(update, context, (query.data or "").removeprefix("sh:"))
+    shop, all_shops = await member_shop(update, context, (query.data or "").removeprefix("sh:"))
     if shop is None:
         await query.answer(t.gettext("That button is no longer valid."), show_alert=True)
         return
     await query.answer()
     await deps(context).users.set_current_shop(user.id, shop.shop_id)
-    await reply(update, t.gettext("Commands now act on {shop}. Send /balance to see it.").format(
-        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market)))
+    lines = [t.gettext("Commands now act on {shop}. Send /balance to see it.").format(
+        shop=shop_title(t, shop.shop_id, shop.entity_name, shop.market))]
+    await reply(update, "\n".join(lines + open_flows(t, context.user_data, shop, all_shops)))

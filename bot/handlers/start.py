@@ -53,17 +53,20 @@ async def _redeem(update: Update, context: ContextTypes.DEFAULT_TYPE, token: str
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the commands."""
+    """List the commands (owner-only ones only to a user who owns a shop)."""
     t = await translator_for(update, context)
+    owner = await _owns_a_shop(update, context)
+    withdraw = [t.gettext("/withdraw [amount] — withdraw what is above the required amount")]
+    closing = [t.gettext("/close — close the shop and get the whole deposit back"),
+               t.gettext("/reopen — reopen a closed shop, 6 months after closing")]
     await reply(update, "\n".join([
         t.gettext("<b>What I can do</b>"),
         t.gettext("/balance — balance, required amount and why, withdrawable, holds, status"),
         t.gettext("/topup [amount] — quote in CNY/HKD incl. the {fee} technical service fee, "
                   "then pay").format(fee=t.percent(deps(context).policy.fee_rate)),
-        t.gettext("/withdraw [amount] — withdraw what is above the required amount"),
+        *(withdraw if owner else []),
         t.gettext("/history — top-ups, deductions and payouts; CSV statement and chart"),
-        t.gettext("/close — close the shop and get the whole deposit back"),
-        t.gettext("/reopen — reopen a closed shop, 6 months after closing"),
+        *(closing if owner else []),
         t.gettext("/shops — choose which shop to act on"),
         t.gettext("/faq — answers to common questions (or just type your question)"),
         t.gettext("/support [message] — ask a person from support; /tickets shows your tickets"),
@@ -73,7 +76,19 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         "",
         t.gettext("Each shop has its own deposit in its market's settlement currency "
                   "(GBP for the UK, USD elsewhere)."),
+        *([] if owner else [t.gettext(
+            "As shop staff you can see the deposit, top up and read the history; only the "
+            "shop's owner can withdraw, close or reopen it.")]),
     ]))
+
+
+async def _owns_a_shop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Owner of at least one shop; a user with no shop yet sees every command."""
+    user, d = update.effective_user, deps(context)
+    shops = await user_shops(update, context)
+    if user is None or not shops:
+        return True
+    return any([await d.users.role(user.id, s.shop_id) == "owner" for s in shops])
 
 
 def language_keyboard() -> InlineKeyboardMarkup:

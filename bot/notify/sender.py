@@ -227,14 +227,15 @@ def _again(text: str, delivery: Delivery, t: Translator) -> str:
 
 
 def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup | None:
-    """A Top up button under a push that leaves the shop short; Withdraw when money was freed."""
+    """A Top up button under a push that leaves the shop short or owing arrears; Withdraw when
+    money was freed."""
     data = notice.data
     if notice.kind == "withdrawable_now":
         return InlineKeyboardMarkup([[InlineKeyboardButton(
             t.gettext("Withdraw"), callback_data=f"wd:start:{shop_token(shop_id)}")]])
-    if "shortfall" in data and Money.of(data["shortfall"],
-                                        data["shortfall_currency"]).is_positive:
-        return topup_button(shop_id, t)
+    for owed in ("shortfall", "remaining"):  # remaining: arrears a failed closure left
+        if owed in data and Money.of(data[owed], data[f"{owed}_currency"]).is_positive:
+            return topup_button(shop_id, t)
     return None
 
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram import Update
@@ -95,6 +96,7 @@ class Sandbox:
     languages: dict[int, str | None] = field(default_factory=dict)
     shown: list[Shown] = field(default_factory=list)
     group: tuple[int, int | None] | None = None  # `!group`/`!topic`: (chat, thread) spoken in
+    files: Path | None = None  # --files DIR: save the documents and photos the bot sends
     _update_ids: itertools.count[int] | None = None  # after the newest id the database saw
     _seen_calls: int = 0
 
@@ -321,6 +323,8 @@ class Sandbox:
             prefix = f"bot@{chat_id}/{thread}> "
         body = (before.text if before and call.method == "editMessageReplyMarkup"
                 else self._body(call))
+        if call.method in {"sendDocument", "sendPhoto"}:
+            self._save(call)
         self._print(prefix + body.replace("\n", "\n  "))
         keyboard = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
         for row in keyboard:
@@ -337,6 +341,16 @@ class Sandbox:
         else:
             done = "closed" if call.method == "closeForumTopic" else "reopened"
             self._print(f"topic> {chat}/{call.params.get('message_thread_id')} {done}")
+
+    def _save(self, call: Call) -> None:
+        """Write each uploaded file into the --files directory (named on stderr)."""
+        if self.files is None:
+            return
+        self.files.mkdir(parents=True, exist_ok=True)
+        for name, content in call.files.values():
+            target = self.files / Path(name).name
+            target.write_bytes(content)
+            sys.stderr.write(f"saved {target}\n")
 
     def _body(self, call: Call) -> str:
         result = call.result

@@ -84,10 +84,10 @@ async def test_a_seller_with_two_shops_switches_between_them(chat: Chat) -> None
     await register(chat, shop_id="S-US", market="US")
 
     first = await chat.say("!as 501 en", "/balance")
-    switched = await chat.say("!press Switch to US · S-US")
+    switched = await chat.say("!press Switch to United States · S-US")
     again = await chat.say("/balance")
 
-    assert "(S-GB)" in first and "[Switch to US · S-US]" in first
+    assert "(S-GB)" in first and "[Switch to United States · S-US]" in first
     assert "United States shop (S-US)" in switched
     assert "United States shop (S-US)" in again
 

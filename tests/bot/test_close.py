@@ -84,7 +84,7 @@ async def signed(chat: Chat) -> str:
 async def submitted(chat: Chat) -> str:
     """The refund confirmed to the entity's corporate bank account."""
     await signed(chat)
-    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+    await chat.say("Acme Trading Ltd", "ICBC 6222 0000 1111")
     return await chat.say("!press Confirm refund")
 
 
@@ -106,7 +106,7 @@ async def test_the_whole_closure_ends_with_a_closed_shop_once_the_refund_is_paid
     agreement = await chat.say("!press Sign agreement")
     signing = await chat.say("!press I agree and sign")
     await chat.say("Acme Trading Ltd")
-    summary = await chat.say("6222 0000 1111")
+    summary = await chat.say("ICBC 6222 0000 1111")
     done = await chat.say("!press Confirm refund")
     paid = await chat.event(type="withdrawal.paid", event_id="wp1", shop_id="S-GB",
                             withdrawal_id=await refund_id(chat))
@@ -221,8 +221,8 @@ async def test_a_wrong_code_says_how_many_attempts_are_left_and_the_right_one_th
     await ready_shop(chat)
     await chat.say("!as 501 en", "/close", "!press Continue")
 
-    refused = await chat.say(wrong_code(chat), "Moving to another market")
-    accepted = await chat.say(last_code(chat))
+    refused = await chat.say(wrong_code(chat))
+    accepted = await chat.say(last_code(chat), "Moving to another market")
 
     assert "That code is not right. 4 attempts left." in refused
     assert "Send the code again." in refused and "[Send a new code]" in refused
@@ -234,9 +234,9 @@ async def test_an_expired_code_is_refused_and_a_new_one_can_be_sent(chat: Chat) 
     await chat.say("!as 501 en", "/close", "!press Continue")
     first = last_code(chat)
 
-    expired = await chat.say("!clock +11m", first, "Moving to another market")
+    expired = await chat.say("!clock +11m", first)
     resent = await chat.say("!press Send a new code")
-    accepted = await chat.say(last_code(chat))
+    accepted = await chat.say(last_code(chat), "Moving to another market")
 
     assert "The verification code expired or was tried too often" in expired
     assert "[Send a new code]" in expired
@@ -291,7 +291,7 @@ async def test_close_sent_again_resumes_at_the_step_reached(chat: Chat) -> None:
     await chat.say("!press Sign agreement", "!press I agree and sign")
     at_name = await chat.say("/close")
     at_account = await chat.say("Acme Trading Ltd", "/close")
-    at_confirm = await chat.say("6222 0000 1111", "/close")
+    at_confirm = await chat.say("ICBC 6222 0000 1111", "/close")
 
     assert "Send it here before Nov 21, 2026 10:10" in at_code
     assert len(CODE.findall(chat.out.getvalue())) == codes_sent
@@ -329,7 +329,7 @@ async def test_an_account_holder_other_than_the_entity_is_refused(chat: Chat) ->
 async def test_a_double_tap_on_confirm_submits_the_refund_once(chat: Chat) -> None:
     await ready_shop(chat)
     await signed(chat)
-    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+    await chat.say("Acme Trading Ltd", "ICBC 6222 0000 1111")
 
     first = await chat.say("!press Confirm refund")
     second = await chat.say("!press Confirm refund")
@@ -346,16 +346,16 @@ async def test_change_account_asks_for_the_account_again_and_keeps_one_hold(
         chat: Chat) -> None:
     await ready_shop(chat)
     await signed(chat)
-    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+    await chat.say("Acme Trading Ltd", "ICBC 6222 0000 1111")
 
     again = await chat.say("!press Change account")
-    summary = await chat.say("Acme Trading Ltd", "6222 0000 9999")
+    summary = await chat.say("Acme Trading Ltd", "ICBC 6222 0000 9999")
 
     uow = chat.box.deps.uow()
     async with uow:
         live = await uow.withdrawals.live("S-GB")
     assert "Send the account holder's name" in again
-    assert "To: Corporate bank account, Acme Trading Ltd, 6222 0000 9999" in summary
+    assert "To: Corporate bank account, Acme Trading Ltd, ICBC 6222 0000 9999" in summary
     assert len(live) == 1
 
 
@@ -363,7 +363,7 @@ async def test_a_hold_that_ran_out_is_placed_again_before_anything_is_submitted(
         chat: Chat) -> None:
     await ready_shop(chat)
     await signed(chat)
-    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+    await chat.say("Acme Trading Ltd", "ICBC 6222 0000 1111")
 
     late = await chat.say("!clock +2h", "!press Confirm refund")
     done = await chat.say("!press Confirm refund")
@@ -377,7 +377,7 @@ async def test_confirming_at_the_end_of_the_hold_submits_nothing_and_holds_again
         chat: Chat) -> None:
     await ready_shop(chat)
     await signed(chat)
-    await chat.say("Acme Trading Ltd", "6222 0000 1111")
+    await chat.say("Acme Trading Ltd", "ICBC 6222 0000 1111")
     chat.box.clock.advance_to(START + timedelta(hours=2))  # the release job has not run yet
 
     late = await chat.say("!press Confirm refund")
@@ -468,10 +468,10 @@ async def test_account_text_is_escaped_in_html(chat: Chat) -> None:
     await ready_shop(chat)
     await signed(chat)
 
-    await chat.say("Acme Trading Ltd", "<b>6222</b> & co")
+    await chat.say("Acme Trading Ltd", "<b>ICBC</b> & co 6222 0000")
 
     text = chat.calls("sendMessage")[-1]["text"]
-    assert "&lt;b&gt;6222&lt;/b&gt; &amp; co" in text
+    assert "&lt;b&gt;ICBC&lt;/b&gt; &amp; co 6222 0000" in text
 
 
 async def test_a_button_from_an_earlier_step_points_back_to_close(chat: Chat) -> None:
@@ -539,3 +539,26 @@ async def test_no_ready_push_when_the_checklist_is_complete_at_verification(
 
     assert "[Sign agreement]" in checklist
     assert READY not in checklist + later
+
+
+async def test_a_wrong_code_is_refused_when_typed_and_the_reason_is_asked_only_after_a_right_one(
+        chat: Chat) -> None:
+    await ready_shop(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    refused = await chat.say(wrong_code(chat))
+    accepted = await chat.say(last_code(chat))
+
+    assert "That code is not right. 4 attempts left." in refused
+    assert "why you are closing" not in refused and "Thank you" not in refused
+    assert "The code is right" in accepted and "why you are closing" in accepted
+
+
+async def test_a_right_code_typed_late_leaves_time_to_give_the_reason(chat: Chat) -> None:
+    await ready_shop(chat)
+    await chat.say("!as 501 en", "/close", "!press Continue")
+
+    await chat.say("!clock +9m", last_code(chat))
+    out = await chat.say("!clock +5m", "Moving to another market")
+
+    assert "Identity confirmed." in out

@@ -29,7 +29,7 @@ async def test_a_withdrawal_in_traditional_chinese(chat: Chat) -> None:
 
     assert "US$20.00" in out and "US$300.00" in out
     assert "低於最低提現金額。" in out
-    assert "2 小時" in out  # CLDR zh_Hant spaces the unit
+    assert "2小時" in out  # CLDR spaces zh_Hant units; the glossary writes them together
     assert "held for this withdrawal" not in out
 
 

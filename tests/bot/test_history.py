@@ -213,15 +213,16 @@ async def test_the_csv_statement_has_every_entry_of_the_filter_with_a_bom(hchat:
     assert raw.startswith(b"\xef\xbb\xbf")
     assert "[document: deposit-S-GB-20261121.csv]" in out
     assert "Deposit statement: 13 entries (All · All time)." in out
-    assert list(rows[0]) == ["time", "kind", "amount", "currency", "balance_after",
-                             "reference", "note"]
+    assert list(rows[0]) == ["Time", "Entry", "Balance change", "Balance after",
+                             "Arrears owed change", "Currency", "Reference", "Note"]
     assert len(rows) == 13
-    assert rows[0] == {"time": "2026-11-21T10:00:00+08:00", "kind": "Top-up",
-                       "amount": "10.00", "currency": "GBP", "balance_after": "10.00",
-                       "reference": "REF-01", "note": ""}
-    assert rows[-1]["kind"] == "Deduction: an off-platform trade with written evidence"
-    assert (rows[-1]["amount"], rows[-1]["balance_after"]) == ("-5.25", "114.75")
-    assert rows[-1]["note"] == "'=HYPERLINK(\"x\")"
+    assert rows[0] == {"Time": "2026-11-21T10:00:00+08:00", "Entry": "Top-up",
+                       "Balance change": "10.00", "Balance after": "10.00",
+                       "Arrears owed change": "", "Currency": "GBP",
+                       "Reference": "REF-01", "Note": ""}
+    assert rows[-1]["Entry"] == "Deduction: an off-platform trade with written evidence"
+    assert (rows[-1]["Balance change"], rows[-1]["Balance after"]) == ("-5.25", "114.75")
+    assert rows[-1]["Note"] == "'=HYPERLINK(\"x\")"
 
 
 async def test_the_csv_statement_follows_the_selected_filter(hchat: Chat) -> None:
@@ -233,7 +234,7 @@ async def test_the_csv_statement_follows_the_selected_filter(hchat: Chat) -> Non
     out = await hchat.say("!press CSV statement")
 
     assert "Deposit statement: 1 entry (Deductions · All time)." in out
-    assert [r["reference"] for r in statement(hchat)] == ["DED-1"]
+    assert [r["Reference"] for r in statement(hchat)] == ["DED-1"]
 
 
 async def test_times_follow_the_shops_timezone(hchat: Chat) -> None:
@@ -248,7 +249,7 @@ async def test_times_follow_the_shops_timezone(hchat: Chat) -> None:
     out = await hchat.say("!as 501 en", "/history", "!press CSV statement")
 
     assert "Nov 21, 2026 02:00 (UTC+00:00) · Top-up" in out
-    assert statement(hchat)[0]["time"] == "2026-11-21T02:00:00+00:00"
+    assert statement(hchat)[0]["Time"] == "2026-11-21T02:00:00+00:00"
 
 
 async def test_the_chart_is_a_png_of_the_balance_against_the_required_amount(
@@ -375,4 +376,4 @@ async def test_long_references_are_shortened_so_a_page_fits_one_message(hchat: C
 
     text = hchat.calls("sendMessage")[-1]["text"]
     assert len(text) < 4096 and "R…" in text
-    assert all(len(r["reference"]) == 182 for r in statement(hchat))
+    assert all(len(r["Reference"]) == 182 for r in statement(hchat))

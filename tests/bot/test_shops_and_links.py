@@ -37,10 +37,10 @@ async def test_shops_lists_every_shop_and_switches_the_current_one(chat: Chat) -
     await register(chat, shop_id="S-US", market="US")
 
     listing = await chat.say("!as 501 en", "/shops")
-    switched = await chat.say("!press US · S-US", "/balance")
+    switched = await chat.say("!press United States · S-US", "/balance")
 
     assert "Acme Trading Ltd · United Kingdom shop (S-GB)" in listing
     assert "Acme Trading Ltd · United States shop (S-US)" in listing
-    assert "[✓ GB · S-GB]" in listing
+    assert "[✓ United Kingdom · S-GB]" in listing
     assert "Commands now act on Acme Trading Ltd · United States shop (S-US)" in switched
     assert "Settlement currency: USD" in switched

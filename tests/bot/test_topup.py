@@ -132,3 +132,33 @@ async def test_a_missing_rate_is_explained(chat: Chat) -> None:
     out = await chat.say("!as 501 en", "/topup 100")
 
     assert "No exchange rate GBP/CNY is available right now" in out
+
+
+async def test_each_payment_method_says_who_may_pay(chat: Chat) -> None:
+    await register(chat)
+    await rates(chat)
+
+    quote = await chat.say("!as 501 en", "/topup 100")
+    alipay = await chat.say("!press Personal Alipay")
+    await chat.say("/topup 100")
+    corporate = await chat.say("!press Corporate online banking")
+
+    assert "the payer must be “Acme Trading Ltd”" not in quote
+    assert "Personal online banking, Personal Alipay: the legal representative" in quote
+    assert "Corporate online banking, Offline bank transfer (recharge code): " \
+           "“Acme Trading Ltd”" in quote
+    assert "Paying account holder: the legal representative named on the business " \
+           "licence of “Acme Trading Ltd”" in alipay
+    assert "Paying account holder: Acme Trading Ltd" in corporate
+
+
+async def test_a_re_quote_at_an_unchanged_rate_does_not_compare_a_figure_with_itself(
+        chat: Chat) -> None:
+    await register(chat)
+    await rates(chat)
+    await chat.say("!as 501 en", "/topup 100")
+
+    out = await chat.say("!clock +16m", "!press Payoneer")
+
+    assert "instead of CN¥809.01" not in out
+    assert "The rate has not changed: you still pay CN¥809.01 (rate 8.01)" in out

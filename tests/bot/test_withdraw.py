@@ -71,7 +71,7 @@ async def test_a_mainland_company_is_offered_only_a_corporate_bank_account(chat:
 async def test_confirming_at_two_hours_is_refused_and_nothing_is_sent(chat: Chat) -> None:
     await funded(chat)
     await chat.say("!as 501 en", "/withdraw 100", "!press Corporate bank account", ENTITY,
-                   "ICBC 1")
+                   "ICBC 6222 1234")
 
     pushed = await chat.say("!clock +2h")
     out = await chat.say("!press Confirm withdrawal")
@@ -127,3 +127,44 @@ async def test_staff_may_look_and_top_up_but_not_withdraw_or_close(chat: Chat) -
     assert "Balance: $800.00" in out
     assert out.count("Only the shop's owner can withdraw money or close the shop.") == 2
     assert "is now held" not in out
+
+
+async def test_an_account_without_a_bank_name_and_number_is_refused_with_what_is_expected(
+        chat: Chat) -> None:
+    await funded(chat)
+    await chat.say("!as 501 en", "/withdraw 50", "!press Corporate bank account", ENTITY)
+
+    refused = await chat.say("abc")
+    accepted = await chat.say("ICBC 6222 1234 5678")
+
+    assert "That does not look like a bank account" in refused
+    assert "bank name and the account number (8–34 digits" in refused
+    assert "Confirm the withdrawal" not in refused
+    assert "Confirm the withdrawal" in accepted
+
+
+async def test_a_paypal_account_must_be_an_email(chat: Chat) -> None:
+    await funded(chat, region="HK")
+    await chat.say("!as 501 en", "/withdraw 50", "!press PayPal account", ENTITY)
+
+    refused = await chat.say("acme paypal")
+
+    assert "That does not look like a PayPal account: send its e-mail address" in refused
+
+
+async def test_an_unreadable_withdrawal_amount_suggests_a_whole_number(chat: Chat) -> None:
+    await funded(chat)
+
+    out = await chat.say("!as 501 en", "/withdraw", "abc", "100,50")
+
+    assert "100.50" not in out
+    assert "Send a whole number such as 100" in out
+    assert "Withdrawals are whole numbers: send, for example, 100" in out
+
+
+async def test_an_amount_with_spaced_thousands_is_read(chat: Chat) -> None:
+    await funded(chat, "2000")
+
+    spaced = await chat.say("!as 501 en", "/withdraw 1 000")
+
+    assert "$1,000.00 is now held" in spaced

@@ -324,7 +324,7 @@ def test_answers_name_the_neighbouring_entries_key_facts(faq: Faq) -> None:
         return faq.answer(faq.kb.entries[entry], lang, TODAY)
 
     assert "highest" in text("figures", "en") and "最高" in text("figures", "zh_Hans")
-    assert "two hours" in text("figures", "en") and "2小時" in text("figures", "zh_Hant")
+    assert "2 hours" in text("figures", "en") and "2小時" in text("figures", "zh_Hant")
     assert "发布" in text("pay_one_market", "zh_Hans")
     assert "half a year" in text("close_conditions", "en")
     assert "附言" in text("payment_methods", "zh_Hans")

@@ -8,6 +8,7 @@ import pytest
 
 from domain.errors import (
     AboveWithdrawable,
+    AccountUnreadable,
     BelowMinimumWithdrawal,
     DestinationNameMismatch,
     DestinationNotAllowed,
@@ -21,6 +22,7 @@ from domain.model import Destination, Shop, WithdrawalKind, WithdrawalStatus
 from domain.money import Money
 from domain.policy import load_policy
 from domain.withdrawals import (
+    check_account,
     check_destination,
     confirm,
     end,
@@ -228,3 +230,26 @@ def test_the_closure_refund_uses_its_own_configured_window() -> None:
     window = payout_dates(refund, date(2026, 3, 2), douyin)
 
     assert window == (date(2026, 3, 4), date(2026, 3, 5))
+
+
+@pytest.mark.parametrize("typed", ["abc", "ICBC 1", "6222 0000 1111 2222", "银行", "12345678"])
+def test_a_bank_account_needs_a_bank_name_and_an_account_number(typed: str) -> None:
+    with pytest.raises(AccountUnreadable):
+        check_account("corporate_bank", typed)
+
+
+@pytest.mark.parametrize("typed", ["ICBC 6222 0000 1111 2222", "中国银行 6222-0000-1234",
+                                   "Bank of China ６２２２００００１１１１",
+                                   "HSBC HK 012-345678-001"])
+def test_a_bank_name_with_an_account_number_is_accepted(typed: str) -> None:
+    assert check_account("corporate_bank", typed)
+
+
+@pytest.mark.parametrize("typed", ["abc", "finance@acme", "@acme.com", "a b@acme.com"])
+def test_a_paypal_account_must_be_an_email_address(typed: str) -> None:
+    with pytest.raises(AccountUnreadable):
+        check_account("paypal", typed)
+
+
+def test_a_paypal_email_is_accepted_and_full_width_is_folded() -> None:
+    assert check_account("paypal", " finance＠acme.example ") == "finance@acme.example"
