@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                               "handoff recall of the FAQ on a JSONL file")
     faq_eval.add_argument("file", type=Path, help="JSONL: lang, q, all, any, handoff, human")
     misses = sub.add_parser("faq-misses", help="list the questions the FAQ was not sure of")
+    misses.add_argument("--limit", type=int, default=50, help="how many, newest first")
     _db_option(misses)
     add_commands(sub)
     return parser

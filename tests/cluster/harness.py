@@ -28,8 +28,8 @@ from tests.reliability.bot_api import BotApi, Sent
 from tests.reliability.harness import free_port, plain
 
 TOKEN = "123456:CLUSTER-token"
-SECRET = "cluster-shared-secret"
-HOOK_SECRET = "cluster-webhook-secret"
+SECRET = "cluster-shared-secret-of-at-least-32-bytes"
+HOOK_SECRET = "cluster-webhook-secret-of-at-least-32-bytes"
 HOOK_PATH = "/tg/updates"
 JOB_INTERVAL = 2  # seconds: leadership is tried every third of it
 CODE = re.compile(r"verification code for shop (\S+) \(user (\d+)\): (\d{6})")

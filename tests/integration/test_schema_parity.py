@@ -17,7 +17,7 @@ from tests import pgtest
 from tests.conftest import require_postgres
 
 Schema = dict[str, Any]
-TYPES = {"INTEGER": "bigint", "TEXT": "text"}
+TYPES = {"INTEGER": "bigint", "BIGINT": "bigint", "TEXT": "text"}
 
 
 def _default(value: str | None) -> str | None:
