@@ -32,7 +32,7 @@ SECRET = "cluster-shared-secret-of-at-least-32-bytes"
 HOOK_SECRET = "cluster-webhook-secret-of-at-least-32-bytes"
 HOOK_PATH = "/tg/updates"
 JOB_INTERVAL = 2  # seconds: leadership is tried every third of it
-CODE = re.compile(r"verification code for shop (\S+) \(user (\d+)\): (\d{6})")
+CODE = re.compile(r"verification channel: code for shop (\S+) \(user (\d+)\): (\d{6})")
 
 
 class ClusterBotApi(BotApi):
@@ -133,7 +133,8 @@ class Instance:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": self.api.url,
                "DEPOSIT_DB": self.db_url, "DEPOSIT_JOB_INTERVAL": str(self.job_interval),
                "DEPOSIT_HTTP_SECRET": SECRET, "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
-               "DEPOSIT_PUSH_RATE": str(self.push_rate), "DEPOSIT_LOG_FILE": str(self.log)}
+               "DEPOSIT_PUSH_RATE": str(self.push_rate), "DEPOSIT_LOG_FILE": str(self.log),
+               "DEPOSIT_VERIFICATION": "log"}
         with self.log.open("ab") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--http", self.base.removeprefix("http://"),

@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 
 from tests import pgtest
-from tests.cluster.harness import JOB_INTERVAL, TOKEN, Cluster, ClusterBotApi, WebhookSeller
+from tests.cluster.harness import (
+    HOOK_SECRET,
+    JOB_INTERVAL,
+    TOKEN,
+    Cluster,
+    ClusterBotApi,
+    WebhookSeller,
+)
 from tests.conftest import require_postgres
 
 pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster-three")]
@@ -76,7 +83,7 @@ def test_exactly_one_instance_leads_and_only_it_set_the_webhook(cluster: Cluster
 
     assert cluster.leaders() == [leader]
     assert len(cluster.api.webhooks) == 1
-    assert cluster.api.webhooks[0][1] == "cluster-webhook-secret"
+    assert cluster.api.webhooks[0][1] == HOOK_SECRET
 
 
 def test_every_update_is_handled_once_and_in_order_per_user(cluster: Cluster) -> None:
