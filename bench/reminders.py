@@ -1,8 +1,8 @@
 """Reminder scan over 100,000 shops: decide and enqueue, time and peak RSS.
 
 Each run is a fresh process on a fresh copy of the cached database: it opens the database
-as the bot does, then times `domain.reminders.scan` (the job's own call: one transaction,
-one INSERT … SELECT over every shop, then a delivery row per member). Peak RSS is the
+as the bot does, then times `domain.reminder_service.scan` (the job's own call: one
+transaction, one INSERT … SELECT over every shop, then a delivery row per member). Peak RSS is the
 process's VmHWM (/proc/self/status) after the scan, Python and the bot's imports included.
 """
 
@@ -26,13 +26,13 @@ RUNS = 3
 async def _scan(db_path: Path) -> dict[str, float]:
     from bot.storage.db import Database
     from bot.storage.uow import SqliteUnitOfWork
-    from domain import reminders
+    from domain import reminder_service
     from domain.policy import load_policy
 
     db = await Database.open(db_path)
     policy = load_policy()
     start = time.perf_counter()
-    queued = await reminders.scan(SqliteUnitOfWork(db), datetime.now(UTC), policy)
+    queued = await reminder_service.scan(SqliteUnitOfWork(db), datetime.now(UTC), policy)
     elapsed = time.perf_counter() - start
     await db.close()
     return {"seconds": elapsed, "queued": queued, "peak_kb": status_kb("self", "VmHWM")}

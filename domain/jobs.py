@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import drops, reminders, withdrawals
+from domain import drops, reminder_service, reminders, withdrawals
 from domain.closure_service import notify_if_ready, settle_arrears
 from domain.errors import DepositError
 from domain.model import ClosureStage, WithdrawalStatus
@@ -36,7 +36,7 @@ async def run_due(uow: UnitOfWork, now: datetime, policy: Policy) -> JobReport:
     ran, failed = await run_offsets(uow, now, policy)
     refreshed = await refresh_due(uow, now, policy)
     ready = await closures_ready(uow, now, policy)
-    queued = await reminders.scan(uow, now, policy)
+    queued = await reminder_service.scan(uow, now, policy)
     return JobReport(released, ran, failed, refreshed, ready, queued)
 
 

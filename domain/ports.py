@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import Protocol, Self
 
 from domain.ledger import Transfer, TransferKind
 from domain.model import (
@@ -20,9 +20,7 @@ from domain.model import (
 )
 from domain.money import Money
 from domain.notices import Notice
-
-if TYPE_CHECKING:
-    from domain.reminders import Rules
+from domain.reminders import Rules
 
 
 class Clock(Protocol):

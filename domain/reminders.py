@@ -9,7 +9,9 @@ moment, so each moment is pushed once, and a scanner that was down for a week se
 newest stage instead of a burst. Nothing is due once the shortfall is covered.
 
 `due_reminder` is the rule for one shop; the storage adapter decides the same for all shops
-in one SQL statement, and a property test holds the two equal.
+in one SQL statement, and a property test holds the two equal. The use cases that queue
+reminders (`scan`, `remind_now`) are in domain/reminder_service.py: these rules sit below
+the ports and the services, which both read them.
 """
 
 from __future__ import annotations
@@ -19,10 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from domain.model import ShopStatus
-from domain.notices import Notice
 from domain.policy import Policy
-from domain.ports import UnitOfWork
-from domain.services import current_snapshot
 from domain.status import Restriction, Snapshot
 
 KIND = "reminder"
@@ -138,24 +137,3 @@ def still_due(stage: str, snap: Snapshot) -> bool:
     if stage in {Stage.CLEARING_WARNING, Stage.CLEARED}:
         return shop.first_paid_at is None
     return snap.shortfall.is_positive
-
-
-async def scan(uow: UnitOfWork, now: datetime, policy: Policy) -> int:
-    """Queue every due reminder of every shop in one transaction; the count queued."""
-    async with uow:
-        queued = await uow.reminders.enqueue_due(now, Rules.of(policy))
-        await uow.commit()
-        return queued
-
-
-async def remind_now(uow: UnitOfWork, shop_id: str, ref: str, now: datetime,
-                     policy: Policy) -> bool:
-    """An operator's reminder: queued when the shop is short or never paid, else not."""
-    async with uow:
-        snap = await current_snapshot(uow, shop_id, now, policy)
-        if not (still_due(Stage.MANUAL, snap) or still_due(Stage.CLEARING_WARNING, snap)):
-            return False
-        queued = await uow.outbox.add(Notice(shop_id, KIND, f"{KIND}:{shop_id}:manual:{ref}",
-                                             now, {"stage": Stage.MANUAL.value}))
-        await uow.commit()
-        return queued

@@ -23,7 +23,7 @@ from bot.storage.staff import Grants
 from domain.apply import EventResult, Outcome, apply_event
 from domain.errors import UnknownShop
 from domain.model import Shop
-from domain.reminders import remind_now
+from domain.reminder_service import remind_now
 
 OUTCOMES = {Outcome.APPLIED: N_("applied"), Outcome.DUPLICATE: N_("already applied"),
             Outcome.CONFLICT: N_("conflict"), Outcome.REJECTED: N_("rejected")}
