@@ -20,6 +20,7 @@ from bot.cluster.leader import Leadership
 from bot.context import Deps
 from bot.http import errors
 from bot.http.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, AuthError, verify
+from bot.http.body import read_body
 from bot.http.errors import ApiError, documented
 from bot.http.models import EventOutcome, Health, IngestAnswer, ShopStatus
 from bot.http.status import shop_status
@@ -50,19 +51,6 @@ EVENT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
         "additionalProperties": True, "description": "one SPEC §9 event"}},
     "application/x-ndjson": {"schema": {"type": "string",
                                         "description": "one SPEC §9 event per line"}}}}}
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it passes limit bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"body larger than {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, f"body larger than {limit} bytes")
-    return bytes(body)
 
 
 def signed_path(request: Request) -> str:

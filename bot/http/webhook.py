@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bot import metrics
+from bot.http.body import read_body
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -36,8 +37,6 @@ class Webhook:
 
 def add_webhook(app: FastAPI, hook: Webhook, max_body: int) -> None:
     """POST hook.path: 403 without the right secret, else the update goes to hook.deliver."""
-    from bot.http.api import read_body  # the body limit is the API's
-
     async def telegram_update(request: Request) -> JSONResponse:
         """One update from Telegram."""
         sent = request.headers.get(SECRET_HEADER, "")
