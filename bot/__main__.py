@@ -20,7 +20,7 @@ from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
-from bot.startup import CONFIG, DAMAGED, closing, database_failure, fail, guarded
+from bot.startup import CONFIG, DAMAGED, closing, database_failure, fail, guarded, open_database
 from bot.storage.db import Database, shown
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -177,25 +177,6 @@ async def _poll_with(db: Database, args: argparse.Namespace, settings: Settings,
         await run_polling(app)
     finally:
         await node.close()
-
-
-async def open_database(path: Path) -> Database:
-    """The database, or a start-up failure naming the file and what is wrong with it."""
-    try:
-        db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise database_failure(path, exc) from exc
-    try:
-        await db.ensure_writable()
-        found = await db.integrity()
-    except (sqlite3.Error, OSError) as exc:
-        await db.close()
-        raise database_failure(path, exc) from exc
-    if found != "ok":  # no money is served from a damaged ledger
-        await db.close()
-        fail(DAMAGED, f"database {path} failed its integrity check: {found} (restore the "
-                      "latest backup; `deposit-bot check` for the full report)")
-    return db
 
 
 async def _check(args: argparse.Namespace, settings: Settings) -> int:

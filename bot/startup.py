@@ -23,6 +23,7 @@ from typing import NoReturn, TypeVar
 from telegram.error import Conflict, InvalidToken, NetworkError
 
 from bot.redact import redact
+from bot.storage.db import Database
 
 log = logging.getLogger("deposit-bot")
 CONFIG, UNAVAILABLE, DATABASE, DAMAGED = 78, 69, 74, 65
@@ -95,3 +96,22 @@ async def closing(db_close: Callable[[], Awaitable[None]], body: Awaitable[T]) -
         return await body
     finally:
         await db_close()
+
+
+async def open_database(path: Path) -> Database:
+    """The database, or a start-up failure naming the file and what is wrong with it."""
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_failure(path, exc) from exc
+    try:
+        await db.ensure_writable()
+        found = await db.integrity()
+    except (sqlite3.Error, OSError) as exc:
+        await db.close()
+        raise database_failure(path, exc) from exc
+    if found != "ok":  # no money is served from a damaged ledger
+        await db.close()
+        fail(DAMAGED, f"database {path} failed its integrity check: {found} (restore the "
+                      "latest backup; `deposit-bot check` for the full report)")
+    return db

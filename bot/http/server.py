@@ -26,7 +26,7 @@ from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
 from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
-from bot.startup import CONFIG, UNAVAILABLE, closing, fail
+from bot.startup import CONFIG, UNAVAILABLE, closing, fail, open_database
 from bot.storage.db import Database, shown
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,6 @@ def run_http(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
                  webhook_secret: str) -> None:
-    from bot.__main__ import open_database
-
     listening = listen(host, port)  # before Telegram: a taken port fails at once
     try:
         db = await open_database(args.db or settings.db)
