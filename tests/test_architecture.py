@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain"
-FORBIDDEN = frozenset({"bot", "telegram", "aiosqlite", "sqlite3", "babel", "fastapi",
+FORBIDDEN = frozenset({"bot", "telegram", "aiosqlite", "sqlite3", "asyncpg", "babel", "fastapi",
                        "starlette", "httpx", "uvicorn"})
 
 
@@ -51,6 +51,7 @@ def test_a_domain_module_imports_nothing_from_the_shell_or_io(path: Path) -> Non
     "if TYPE_CHECKING:\n    from fastapi import FastAPI\n",
     "from starlette import responses",
     "import uvicorn.main",
+    "from asyncpg import Connection",
 ])
 def test_the_checker_flags_a_forbidden_import(source: str) -> None:
     leaks = forbidden_imports(source)
