@@ -27,6 +27,10 @@ ENTRY_POINTS = frozenset({"bot.__main__", "bot.http.server", "bot.sandbox.chat"}
 # What the storage adapter may import of bot/: itself, and the commit notes its transactions
 # leave for the update in hand (bot/commits.py imports nothing).
 STORAGE_MAY_IMPORT = ("bot.storage", "bot.commits")
+# The core's use cases: async functions over a unit of work. Everything else in domain/ is
+# rules and types, below the ports (domain/ports.py) and the use cases that read them.
+USE_CASES = frozenset({"domain.services", "domain.closure_service", "domain.reminder_service",
+                       "domain.drops", "domain.apply", "domain.jobs"})
 
 
 def module_files(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
@@ -173,6 +177,18 @@ def test_the_storage_adapter_imports_nothing_of_the_shell_above_it() -> None:
               if imported.startswith("bot.") and not imported.startswith(STORAGE_MAY_IMPORT)]
 
     assert upward == []
+
+
+def test_the_core_rules_import_no_port_and_the_ports_no_use_case() -> None:
+    graph = import_graph(ROOT)
+    core = [module for module in graph if module.startswith("domain.")]
+
+    upward = [f"{module} imports {imported}" for module in core if module not in USE_CASES
+              for imported in graph[module]
+              if imported in USE_CASES or (imported == "domain.ports" != module)]
+
+    assert upward == []
+    assert {m for m in core if "domain.ports" in graph[m]} <= USE_CASES
 
 
 def test_only_the_entry_points_import_the_composition_root() -> None:
