@@ -31,8 +31,6 @@ from bot.conversations.flow import (
     destination_of,
     draft,
     drop_draft,
-    only_at,
-    record_steps,
     say,
 )
 from bot.errors_text import destination_name, explain
@@ -510,7 +508,6 @@ def _arrears(t: Translator, shop: Shop, view: ClosureView) -> list[str]:
 # ---- step 5: the agreement ------------------------------------------------------------
 
 
-@only_at(FLOW, "close.checklist")
 @refusals
 async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Sign agreement: show what the agreement says; ask to agree and sign."""
@@ -540,7 +537,6 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return State.AGREEMENT
 
 
-@only_at(FLOW, "close.agreement")
 @refusals
 async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """I agree and sign: record who and when; then the refund (or the shop closes at once)."""
@@ -710,7 +706,6 @@ async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     return await _resume(update, context, t, shop)
 
 
-@only_at(FLOW, "close.confirm", "close.submitted")
 @refusals
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """Confirm refund: submit once (a second tap changes nothing); show the payout dates."""
@@ -845,7 +840,7 @@ def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore
     def button(callback: Any, action: str) -> CallbackQueryHandler:  # type: ignore[type-arg]
         return CallbackQueryHandler(callback, pattern=rf"^cl:{action}:")
 
-    return record_steps(FLOW, ConversationHandler(
+    return ConversationHandler(
         entry_points=[CommandHandler("close", close)],
         states={
             State.INTRO: [button(go, "go")],
@@ -863,4 +858,4 @@ def build_close(persistent: bool = True) -> ConversationHandler:  # type: ignore
                    button(cancel, "cancel"),
                    CallbackQueryHandler(stale, pattern=r"^cl:")],
         name="close", persistent=persistent, per_message=False, allow_reentry=True,
-    ))
+    )
