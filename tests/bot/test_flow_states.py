@@ -163,3 +163,13 @@ async def test_a_withdrawal_stored_at_its_summary_is_confirmed_after_a_restart(
 
     assert "Withdrawal W" in chat.out.getvalue().rsplit("Confirm the withdrawal", 1)[1]
     assert "submitted" in chat.out.getvalue().rsplit("Confirm the withdrawal", 1)[1]
+
+
+@pytest.mark.parametrize(("name", "pattern"), [("topup", "^tu:start:"),
+                                               ("withdraw", "^wd:start:")])
+def test_the_start_buttons_of_cards_pushes_and_digests_stay_entry_points(
+        name: str, pattern: str) -> None:
+    build, _ = FLOWS[name]
+    handler: ConversationHandler[Any] = build(persistent=False)
+
+    assert pattern in _patterns(handler.entry_points)
