@@ -26,7 +26,7 @@ from bot import commits, metrics
 from bot.cluster.leader import Leadership
 from bot.cluster.state import STATE_GROUP, load_update_state
 from bot.context import Deps
-from bot.conversations import close, flow, withdraw
+from bot.conversations import close, flow
 from bot.conversations.close import build_close
 from bot.conversations.topup import build_topup
 from bot.conversations.withdraw import build_withdraw
@@ -91,7 +91,6 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())
     app.add_handler(CommandHandler("reopen", close.reopen))
-    app.add_handler(CallbackQueryHandler(withdraw.confirmed, pattern=r"^wd:ok:"))
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("language", start.language))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, Update
-from telegram.ext import ContextTypes, ConversationHandler, filters
+from telegram.ext import ContextTypes, filters
 
 from bot.handlers.common import current_shop, member_shop, reply, translator_for, user_shops
 from bot.i18n import Translator
@@ -156,61 +154,15 @@ async def release_hold(context: ContextTypes.DEFAULT_TYPE) -> Withdrawal | None:
     return released
 
 
-# --- steps ----------------------------------------------------------------------------------
-# A button stays clickable after its step (and its data can be forged), and a handler outside
-# a conversation's states (the top-level wd:ok: for a late second tap) sees every press. So
-# the step each flow reached is written into its draft, and a money callback runs only at
-# the step that shows its button: no money step is reached except from the step before it.
-
-STEP = "at_step"
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+# --- stale presses --------------------------------------------------------------------------
+# A button stays clickable after its step, and its data can be forged. Each conversation
+# registers a button only in the states that show it; any other press of the flow's prefix
+# reaches its fallbacks, which answer it with this and keep the step.
 
 
-def at_step(context: ContextTypes.DEFAULT_TYPE, flow: str, *steps: str) -> bool:
-    """Whether the flow's draft says the user is at one of `steps`."""
-    user_data = context.user_data or {}
-    found = user_data.get(flow)
-    return isinstance(found, dict) and found.get(STEP) in steps
-
-
-def _recorded(flow: str, callback: Callback) -> Callback:
-    @functools.wraps(callback)
-    async def recording(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
-        step = await callback(update, context)
-        user_data = context.user_data
-        if step is None or user_data is None:
-            return step
-        if step == ConversationHandler.END:
-            found = user_data.get(flow)
-            if isinstance(found, dict):
-                found.pop(STEP, None)
-        else:
-            draft(context, flow)[STEP] = str(step)
-        return step
-    return recording
-
-
-def record_steps(flow: str, conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]
-    """Every callback of the conversation writes the step it leads to into the draft."""
-    handlers = [*conversation.entry_points, *conversation.fallbacks,
-                *(h for hs in conversation.states.values() for h in hs)]
-    for handler in handlers:
-        handler.callback = _recorded(flow, handler.callback)
-    return conversation
-
-
-def only_at(flow: str, *steps: str) -> Callable[[Callback], Callback]:
-    """A money callback that runs only at `steps`; elsewhere the press is refused and the flow
-    stays where it is."""
-    def wrap(callback: Callback) -> Callback:
-        @functools.wraps(callback)
-        async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
-            if not at_step(context, flow, *steps):
-                await stale(update, await translator_for(update, context))
-                return None
-            return await callback(update, context)
-        return checked
-    return wrap
+async def stale_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A fallback: a button of this flow that no longer belongs to its current step."""
+    await stale(update, await translator_for(update, context))
 
 
 def destination_of(found: dict[str, Any]) -> Destination:

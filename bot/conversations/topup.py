@@ -29,10 +29,9 @@ from bot.conversations.flow import (
     draft_shop,
     drop_draft,
     flow_shop,
-    only_at,
-    record_steps,
     say,
     stale,
+    stale_press,
     typed,
 )
 from bot.errors_text import explain, method_name
@@ -200,7 +199,6 @@ def _methods(t: Translator, shop: Shop, policy: Policy, ref: str) -> InlineKeybo
     return InlineKeyboardMarkup([*rows, [cancel_button(t, "tu:cancel")]])
 
 
-@only_at(FLOW, "topup.method")
 async def method_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Pay the stored quote with the chosen method; an expired quote is quoted again."""
     t = await translator_for(update, context)
@@ -302,9 +300,13 @@ def _gone(t: Translator) -> str:
 
 
 def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
-    """The /topup conversation."""
+    """The /topup conversation; each button is live only in the state that shows it.
+
+    The entry points (`/topup`, the Top up button `tu:start:TOKEN` of /balance, reminders and
+    digests) also start it again from any step (`allow_reentry`).
+    """
     text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
-    return record_steps(FLOW, ConversationHandler(
+    return ConversationHandler(
         entry_points=[CommandHandler("topup", start),
                       CallbackQueryHandler(start, pattern=r"^tu:start:")],
         states={
@@ -315,7 +317,7 @@ def build_topup(persistent: bool = True) -> ConversationHandler:  # type: ignore
                            MessageHandler(text, amount_sent)],
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
-                   CallbackQueryHandler(cancel, pattern=r"^tu:cancel$")],
+                   CallbackQueryHandler(cancel, pattern=r"^tu:cancel$"),
+                   CallbackQueryHandler(stale_press, pattern=r"^tu:")],
         name="topup", persistent=persistent, allow_reentry=True,
-    ))
-
+    )

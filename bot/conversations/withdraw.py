@@ -24,7 +24,6 @@ from bot.context import deps
 from bot.conversations.flow import (
     ActiveFlow,
     answer_button,
-    at_step,
     button_data,
     cancel_button,
     destination_of,
@@ -32,10 +31,9 @@ from bot.conversations.flow import (
     draft_shop,
     drop_draft,
     flow_shop,
-    only_at,
-    record_steps,
     say,
     stale,
+    stale_press,
     typed,
 )
 from bot.errors_text import destination_name, explain
@@ -158,7 +156,6 @@ async def _hold(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Translato
     return State.DESTINATION
 
 
-@only_at(FLOW, "withdraw.destination")
 async def destination_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> State | int:
     """Store the destination kind and ask for the account holder's name."""
     t = await translator_for(update, context)
@@ -240,8 +237,9 @@ async def account_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> St
     return State.CONFIRM
 
 
-async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Submit once (a second tap or a replayed update changes nothing); show payout dates."""
+async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """Confirm withdrawal, at the summary only: submit once (a replayed update changes
+    nothing); show the payout dates."""
     t = await translator_for(update, context)
     withdrawal_id = button_data(update).removeprefix("wd:ok:")
     shop, found = await _owner_of(update, context, withdrawal_id)
@@ -253,8 +251,8 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await answer_button(update)
         await say(update, _already(t, found))
         return ConversationHandler.END
-    if flow.get("withdrawal") != withdrawal_id or not at_step(context, FLOW, State.CONFIRM):
-        await stale(update, t)  # pressed (or forged) before the summary: nothing is submitted
+    if flow.get("withdrawal") != withdrawal_id:
+        await stale(update, t)  # the summary of another withdrawal: nothing is submitted
         return None
     await answer_button(update)
     try:
@@ -270,6 +268,19 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await say(update, _submitted(t, shop, done, d.clock.now(), d.policy))
     drop_draft(context, FLOW)
     return ConversationHandler.END
+
+
+async def confirm_elsewhere(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Confirm pressed where no summary waits for it (a late second tap after the end, or a
+    forged press at an earlier step): say what became of that withdrawal. Nothing is ever
+    submitted here, and the step stays where it is."""
+    t = await translator_for(update, context)
+    shop, found = await _owner_of(update, context, button_data(update).removeprefix("wd:ok:"))
+    if shop is not None and found is not None and found.status is not WithdrawalStatus.HELD:
+        await answer_button(update)
+        await say(update, _already(t, found))
+        return
+    await stale(update, t)
 
 
 def _submitted(t: Translator, shop: Shop, done: Withdrawal, now: datetime,
@@ -355,11 +366,17 @@ def _gone(t: Translator) -> str:
 
 
 def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ignore[type-arg]
-    """The /withdraw conversation."""
+    """The /withdraw conversation; each button is live only in the state that shows it.
+
+    Not `allow_reentry`: the entry points would be tried before the states, and the late
+    Confirm (an entry point, for a tap after the end) would shadow the summary's. Starting
+    again from any step is in the fallbacks instead.
+    """
     text = filters.TEXT & ~filters.COMMAND & ActiveFlow(FLOW)
-    return record_steps(FLOW, ConversationHandler(
+    return ConversationHandler(
         entry_points=[CommandHandler("withdraw", start),
-                      CallbackQueryHandler(start, pattern=r"^wd:start:")],
+                      CallbackQueryHandler(start, pattern=r"^wd:start:"),
+                      CallbackQueryHandler(confirm_elsewhere, pattern=r"^wd:ok:")],
         states={
             State.AMOUNT: [MessageHandler(text, amount_sent)],
             State.DESTINATION: [CallbackQueryHandler(destination_chosen, pattern=r"^wd:d:")],
@@ -367,7 +384,11 @@ def build_withdraw(persistent: bool = True) -> ConversationHandler:  # type: ign
             State.ACCOUNT: [MessageHandler(text, account_sent)],
             State.CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^wd:ok:")],
         },
-        fallbacks=[CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
-                   CallbackQueryHandler(cancel, pattern=r"^wd:cancel$")],
-        name="withdraw", persistent=persistent, allow_reentry=True,
-    ))
+        fallbacks=[CommandHandler("withdraw", start),
+                   CallbackQueryHandler(start, pattern=r"^wd:start:"),
+                   CommandHandler("cancel", cancel, filters=ActiveFlow(FLOW)),
+                   CallbackQueryHandler(cancel, pattern=r"^wd:cancel$"),
+                   CallbackQueryHandler(confirm_elsewhere, pattern=r"^wd:ok:"),
+                   CallbackQueryHandler(stale_press, pattern=r"^wd:")],
+        name="withdraw", persistent=persistent,
+    )

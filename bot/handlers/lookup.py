@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.context import deps
-from bot.conversations.close import _condition as condition_line
+from bot.conversations.close.checklist import condition_line
 from bot.handlers.common import reply
 from bot.handlers.history import entry_text, load
 from bot.handlers.operator import find_shop, no_shop, title
