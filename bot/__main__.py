@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+import asyncpg
+
 from bot import redact
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
@@ -179,16 +181,21 @@ async def _poll_with(db: Database, args: argparse.Namespace, settings: Settings,
         await node.close()
 
 
+# what opening, migrating or first writing a database raises when it cannot be used: SQLite's
+# errors, the file system's, and PostgreSQL's (a read-only server or role, a refused login)
+UNUSABLE = (sqlite3.Error, OSError, asyncpg.PostgresError)
+
+
 async def open_database(path: Path) -> Database:
     """The database, or a start-up failure naming the file and what is wrong with it."""
     try:
         db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         raise database_failure(path, exc) from exc
     try:
         await db.ensure_writable()
         found = await db.integrity()
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         await db.close()
         raise database_failure(path, exc) from exc
     if found != "ok":  # no money is served from a damaged ledger
@@ -203,7 +210,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
     path = args.db or settings.db
     try:
         db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         raise database_failure(path, exc) from exc
     try:
         found = await closing(db.close, db.integrity(full=True))

@@ -49,7 +49,9 @@ def database_failure(path: str | Path, exc: BaseException) -> StartupFailed:
             "malformed" in str(exc):
         return StartupFailed(DAMAGED, f"database {path} is damaged: {exc} (restore the latest "
                                       "backup; `deposit-bot check` for the full report)")
-    return StartupFailed(DATABASE, f"database {path} cannot be used: {exc}")
+    from bot.storage.db import shown
+
+    return StartupFailed(DATABASE, f"database {shown(path)} cannot be used: {exc}")
 
 
 def telegram_failure(exc: BaseException, base_url: str | None) -> StartupFailed | None:

@@ -6,6 +6,7 @@ database's worker thread kept the process alive)."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import socket
@@ -19,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from bot.startup import CONFIG, DAMAGED, DATABASE, UNAVAILABLE
+from tests import pgtest
 from tests.bot.fake_bot_api import FakeBotApi
+from tests.conftest import require_postgres
 
 TOKEN = "123456:TEST-token-for-startup-failures-xxxxxxxx"
 LIMIT = 20.0  # seconds; each case takes 1–6 s here
@@ -31,7 +34,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(db: Path, *extra: str, base_url: str, token: str = TOKEN,
+def start(db: Path | str, *extra: str, base_url: str, token: str = TOKEN,
           writes_by_mode: bool = False) -> tuple[int, str, float]:
     """Run the bot until it exits (or LIMIT passes: a hang); its code, stderr and time."""
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": base_url,
@@ -111,6 +114,27 @@ def test_a_read_only_database_exits_74(tmp_path: Path, mode: str, api: FakeBotAp
 
     assert code == DATABASE, err
     assert "cannot be used: attempt to write a readonly database" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("migrated", [False, True], ids=["new", "migrated"])
+def test_a_read_only_postgresql_database_exits_74(migrated: bool, api: FakeBotApi) -> None:
+    """The PostgreSQL leg: a database whose transactions are read-only by default (as on a
+    hot standby or for a role set up to only read). A new one fails its first migration, a
+    migrated one the write check; both used to print asyncpg's traceback and exit 1."""
+    require_postgres()
+    url = asyncio.run(pgtest.fresh_database("ro") if migrated else pgtest.empty_database("ro"))
+    name = url.rsplit("/", 1)[1]
+    try:
+        asyncio.run(pgtest._admin(
+            f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+
+        code, err, _ = start(url, base_url=api.url)
+    finally:
+        asyncio.run(pgtest.drop(url))
+
+    assert code == DATABASE, err
+    assert f"database {url} cannot be used:" in err and "read-only" in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
