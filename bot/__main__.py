@@ -135,6 +135,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
             settings.verification_url and len((settings.verification_secret or "").encode()) >= 32):
         fail(CONFIG, "DEPOSIT_VERIFICATION=webhook needs DEPOSIT_VERIFICATION_URL and a "
                      "DEPOSIT_VERIFICATION_SECRET of at least 32 bytes")
+    if settings.verification == "email" and (problem := settings.email_problem()):
+        fail(CONFIG, problem)
     if args.http:
         from bot.http.server import run_http
 

@@ -71,7 +71,7 @@ from domain.model import (
     WithdrawalKind,
     WithdrawalStatus,
 )
-from domain.services import confirm_withdrawal, send_closure_code, start_refund, today_in
+from domain.services import confirm_withdrawal, deliver_closure_code, start_refund, today_in
 from domain.withdrawals import (
     check_account,
     check_account_name,
@@ -302,9 +302,10 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
     usable = current.code_digest is not None and current.code_expires_at is not None \
         and now < current.code_expires_at and current.code_attempts < MAX_CODE_ATTEMPTS
     if resend or not usable:
-        current = await send_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
-                                          d.policy, d.channel, ids=d.ids)
+        current, sent = await deliver_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
+                                                   d.policy, d.channel, ids=d.ids)
         flow.pop("code", None)
+        flow["sent"] = [sent.via, sent.to] if sent is not None else None
     flow["step"] = "code"
     assert current.code_expires_at is not None
     await say(update, "\n".join([
@@ -317,11 +318,23 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
         t.gettext("If these details are wrong, do not continue: contact support (/support) "
                   "and cancel closing."),
         "",
-        t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
-                  "before {time}.").format(time=t.datetime(current.code_expires_at,
-                                                           shop.timezone))]),
+        _sent_line(t, flow.get("sent")).format(time=t.datetime(current.code_expires_at,
+                                                               shop.timezone))]),
         _buttons(t, shop, ((N_("Send a new code"), "code"), (N_("Cancel closing"), "cancel"))))
     return State.CODE
+
+
+def _sent_line(t: Translator, sent: Any) -> str:
+    """Where the code truly went, as the channel reported it ({time}: until when it holds)."""
+    via, to = sent if isinstance(sent, list | tuple) and len(sent) == 2 else (None, None)
+    if via == "email" and to:
+        return t.gettext("A one-time code was sent by e-mail to {address}. Send it here "
+                         "before {time}.").replace("{address}", escape(str(to)))
+    if via == "log":
+        return t.gettext("Development mode: the one-time code was written to the operator "
+                         "log, not sent to anyone. Send it here before {time}.")
+    return t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
+                     "before {time}.")
 
 
 @refusals
