@@ -125,7 +125,6 @@ def code_email(t: Translator, shop: Shop, code: str, expires_at: datetime, sende
     message["From"], message["To"] = sender, to
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message["Content-Language"] = t.language.replace("_", "-")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content("\n\n".join([
         t.gettext("Someone asked in the deposit bot on Telegram to close this shop:\n{shop}")
@@ -138,6 +137,7 @@ def code_email(t: Translator, shop: Shop, code: str, expires_at: datetime, sende
                   "once: send /support to the deposit bot on Telegram, or ask your platform "
                   "account manager. Nothing is closed without this code."),
     ]) + "\n")
+    message["Content-Language"] = t.language.replace("_", "-")  # set_content drops Content-*
     return message
 
 
