@@ -10,6 +10,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from bot.channels import EmailChannel, Smtp, WebhookChannel, channel_for
 from bot.clock import ManualClock
@@ -317,3 +318,51 @@ def test_complete_email_settings_build_the_email_channel(tmp_path: Path) -> None
         "mail.example.com", 465, "ssl", SENDER)
     channel = channel_for("email", None, None, smtp, db=object())  # type: ignore[arg-type]
     assert isinstance(channel, EmailChannel) and channel.fallback is None
+
+
+def certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl), and its key."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+async def test_the_code_goes_over_tls_with_a_login(tmp_path: Path, security: str) -> None:
+    """The production settings' path: TLS (STARTTLS or implicit) with the server's certificate
+    checked, then AUTH; the server refuses mail without both."""
+    cert, key = certificate(tmp_path)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                      data: Any) -> AuthResult:
+        logins.append((data.login, data.password))
+        return AuthResult(success=(data.login, data.password) == (b"bot", b"secret-pw"))
+
+    box, port = Mailbox(), free_port()
+    # aiosmtpd offers AUTH only after its own STARTTLS; on implicit TLS (the whole session is
+    # encrypted) it must be told not to wait for one
+    tls = {"tls_context": served, "require_starttls": True} if security == "starttls" else {
+        "ssl_context": served, "auth_require_tls": False}
+    server = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                        auth_required=True, **tls)
+    server.start()
+    trusted = ssl.create_default_context(cafile=str(cert))
+    smtp = Smtp("127.0.0.1", port, security, SENDER, "bot", "secret-pw",  # type: ignore[arg-type]
+                timeout=5, tls=trusted)
+    try:
+        async for chat in closing_chat(tmp_path / "t.db", lambda db: EmailChannel(smtp, db)):
+            await ready_shop(chat)
+            await with_contact(chat, ADDRESS)
+
+            out = await chat.say("!as 501 en", "/close", "!press Continue")
+    finally:
+        server.stop()
+
+    assert f"A one-time code was sent by e-mail to {SHOWN}." in out
+    assert logins == [(b"bot", b"secret-pw")] and len(box.received) == 1
