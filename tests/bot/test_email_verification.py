@@ -310,7 +310,7 @@ def test_complete_email_settings_build_the_email_channel(tmp_path: Path) -> None
     settings = Settings(DEPOSIT_VERIFICATION="email", DEPOSIT_SMTP_HOST="mail.example.com",
                         DEPOSIT_SMTP_FROM=SENDER, DEPOSIT_SMTP_USER="bot",
                         DEPOSIT_SMTP_PASSWORD="pw", DEPOSIT_SMTP_SECURITY="ssl",
-                        _env_file=None)  # type: ignore[call-arg]
+                        _env_file=None)
 
     assert settings.email_problem() is None
     smtp = settings.smtp()
@@ -347,8 +347,9 @@ async def test_the_code_goes_over_tls_with_a_login(tmp_path: Path, security: str
     box, port = Mailbox(), free_port()
     # aiosmtpd offers AUTH only after its own STARTTLS; on implicit TLS (the whole session is
     # encrypted) it must be told not to wait for one
-    tls = {"tls_context": served, "require_starttls": True} if security == "starttls" else {
-        "ssl_context": served, "auth_require_tls": False}
+    tls: dict[str, Any] = {"tls_context": served, "require_starttls": True}
+    if security == "ssl":
+        tls = {"ssl_context": served, "auth_require_tls": False}
     server = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticator,
                         auth_required=True, **tls)
     server.start()
