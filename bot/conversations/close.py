@@ -318,23 +318,22 @@ async def _identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Trans
         t.gettext("If these details are wrong, do not continue: contact support (/support) "
                   "and cancel closing."),
         "",
-        _sent_line(t, flow.get("sent")).format(time=t.datetime(current.code_expires_at,
-                                                               shop.timezone))]),
+        _sent_line(t, flow.get("sent"), t.datetime(current.code_expires_at, shop.timezone))]),
         _buttons(t, shop, ((N_("Send a new code"), "code"), (N_("Cancel closing"), "cancel"))))
     return State.CODE
 
 
-def _sent_line(t: Translator, sent: Any) -> str:
-    """Where the code truly went, as the channel reported it ({time}: until when it holds)."""
+def _sent_line(t: Translator, sent: Any, time: str) -> str:
+    """Where the code truly went, as the channel reported it, and until when it holds."""
     via, to = sent if isinstance(sent, list | tuple) and len(sent) == 2 else (None, None)
     if via == "email" and to:
         return t.gettext("A one-time code was sent by e-mail to {address}. Send it here "
-                         "before {time}.").replace("{address}", escape(str(to)))
+                         "before {time}.").format(address=escape(str(to)), time=time)
     if via == "log":
         return t.gettext("Development mode: the one-time code was written to the operator "
-                         "log, not sent to anyone. Send it here before {time}.")
+                         "log, not sent to anyone. Send it here before {time}.").format(time=time)
     return t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
-                     "before {time}.")
+                     "before {time}.").format(time=time)
 
 
 @refusals

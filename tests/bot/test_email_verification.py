@@ -367,3 +367,17 @@ async def test_the_code_goes_over_tls_with_a_login(tmp_path: Path, security: str
 
     assert f"A one-time code was sent by e-mail to {SHOWN}." in out
     assert logins == [(b"bot", b"secret-pw")] and len(box.received) == 1
+
+
+async def test_an_address_with_braces_is_shown_as_sent_not_formatted(
+        db_target: Path | str, mailbox: tuple[Mailbox, int]) -> None:
+    """RFC 5322 allows { } & in the local part: the masked address is text, never a template."""
+    box, port = mailbox
+    async for chat in closing_chat(db_target, lambda db: EmailChannel(smtp_to(port), db)):
+        await ready_shop(chat)
+        assert ": applied" in await with_contact(chat, "{time}&co@acme.example.com")
+
+        out = await chat.say("!as 501 en", "/close", "!press Continue")
+
+        assert "A one-time code was sent by e-mail to {***@acme.example.com." in out, out
+        assert len(box.received) == 1
