@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
+import asyncpg
+
 from bot import redact
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
@@ -20,7 +22,16 @@ from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ops import add_commands
 from bot.runner import staff
-from bot.startup import CONFIG, DAMAGED, closing, database_failure, fail, guarded, open_database
+from bot.startup import (
+    CONFIG,
+    DAMAGED,
+    UNUSABLE,
+    closing,
+    database_failure,
+    fail,
+    guarded,
+    open_database,
+)
 from bot.storage.db import Database, shown
 from domain.ids import seeded_ids
 from domain.policy import load_policy
@@ -133,6 +144,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
             settings.verification_url and len((settings.verification_secret or "").encode()) >= 32):
         fail(CONFIG, "DEPOSIT_VERIFICATION=webhook needs DEPOSIT_VERIFICATION_URL and a "
                      "DEPOSIT_VERIFICATION_SECRET of at least 32 bytes")
+    if settings.verification == "email" and (problem := settings.email_problem()):
+        fail(CONFIG, problem)
     if args.http:
         from bot.http.server import run_http
 
@@ -184,7 +197,7 @@ async def _check(args: argparse.Namespace, settings: Settings) -> int:
     path = args.db or settings.db
     try:
         db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         raise database_failure(path, exc) from exc
     try:
         found = await closing(db.close, db.integrity(full=True))

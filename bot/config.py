@@ -69,14 +69,55 @@ class Settings(BaseSettings):
     http_max_body: int = Field(default=1 << 20, gt=0, validation_alias="DEPOSIT_HTTP_MAX_BODY")
     telegram_webhook_secret: str | None = Field(default=None,
                                                 validation_alias="TELEGRAM_WEBHOOK_SECRET")
-    # the closure's one-time code: "webhook" (signed POST to the platform), "log" (development
-    # only), unset: identity checks are unavailable and /close says so
-    verification: Literal["webhook", "log"] | None = Field(
+    # the closure's one-time code: "webhook" (signed POST to the platform), "email" (SMTP to
+    # the shop's contact_email), "log" (development only), unset: identity checks are
+    # unavailable and /close says so
+    verification: Literal["webhook", "email", "log"] | None = Field(
         default=None, validation_alias="DEPOSIT_VERIFICATION")
     verification_url: str | None = Field(default=None,
                                          validation_alias="DEPOSIT_VERIFICATION_URL")
     verification_secret: str | None = Field(default=None,
                                             validation_alias="DEPOSIT_VERIFICATION_SECRET")
+    # DEPOSIT_VERIFICATION=email: the mail server; the port defaults by security (587 starttls,
+    # 465 ssl, 25 none); a user and password only over TLS
+    smtp_host: str | None = Field(default=None, validation_alias="DEPOSIT_SMTP_HOST")
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536,
+                                  validation_alias="DEPOSIT_SMTP_PORT")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", validation_alias="DEPOSIT_SMTP_SECURITY")
+    smtp_user: str | None = Field(default=None, validation_alias="DEPOSIT_SMTP_USER")
+    smtp_password: str | None = Field(default=None, validation_alias="DEPOSIT_SMTP_PASSWORD")
+    smtp_from: str | None = Field(default=None, validation_alias="DEPOSIT_SMTP_FROM")
+
+    def email_problem(self) -> str | None:
+        """Why DEPOSIT_VERIFICATION=email cannot work as configured (one line), or None."""
+        from domain.events import is_email
+
+        missing = [name for name, value in (("DEPOSIT_SMTP_HOST", self.smtp_host),
+                                            ("DEPOSIT_SMTP_FROM", self.smtp_from)) if not value]
+        if missing:
+            return f"DEPOSIT_VERIFICATION=email needs {' and '.join(missing)}"
+        if not is_email(self.smtp_from):
+            return "DEPOSIT_SMTP_FROM must be an e-mail address such as deposit@example.com"
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            return "DEPOSIT_SMTP_USER and DEPOSIT_SMTP_PASSWORD go together (both or neither)"
+        if self.smtp_user and self.smtp_security == "none":
+            return ("DEPOSIT_SMTP_USER needs DEPOSIT_SMTP_SECURITY starttls or ssl (the password "
+                    "would cross the network unencrypted)")
+        if self.verification_url and len((self.verification_secret or "").encode()) < 32:
+            return ("DEPOSIT_VERIFICATION_URL (for shops without contact_email) needs a "
+                    "DEPOSIT_VERIFICATION_SECRET of at least 32 bytes")
+        return None
+
+    def smtp(self) -> Any:
+        """The mail server settings as bot.channels.Smtp (None when no host is set)."""
+        from bot.channels import Smtp
+
+        if not self.smtp_host or not self.smtp_from:
+            return None
+        port = self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.smtp_security]
+        return Smtp(self.smtp_host, port, self.smtp_security, self.smtp_from, self.smtp_user,
+                    self.smtp_password)
     # /metrics and /openapi.json: open (default), signed (the /v1/ signature) or off
     http_metrics: Access = Field(default="open", validation_alias="DEPOSIT_HTTP_METRICS")
     http_openapi: Access = Field(default="open", validation_alias="DEPOSIT_HTTP_OPENAPI")

@@ -112,6 +112,14 @@ _TEXTS: dict[type, Callable[[Translator, Any], str]] = {
         "refused before anything is submitted; send the account name exactly as registered.")
     .format(entity=err.entity_name),
     e.VerificationUnavailable: lambda t, err: t.gettext(
+        "Identity checks for closing are not available for this shop: the platform registered "
+        "no contact e-mail address for it, so no one-time code could be sent and the closure "
+        "cannot go on. Nothing else was done. Send /support to reach a person from support, "
+        "who can have the address added.") if err.kind == "no_contact" else t.gettext(
+        "The e-mail with your one-time code could not be sent to {address}, so no code is "
+        "valid and the closure cannot go on. Nothing else was done. Try /close again later, or "
+        "send /support to reach a person from support.").format(
+        address=err.to) if err.kind == "email" else t.gettext(
         "Identity checks for closing a shop are not available right now, so no one-time code "
         "could be sent and the closure cannot go on. Nothing else was done. Send /support to "
         "reach a person from support, or try /close again later."),
@@ -146,6 +154,8 @@ def explain(t: Translator, err: Exception, whole: bool = False) -> str:
         return t.gettext(texts.get(err.reason, texts["not_a_number"]))
     if isinstance(err, e.DestinationNameMismatch):
         err = e.DestinationNameMismatch(escape(err.given), escape(err.entity_name))
+    if isinstance(err, e.VerificationUnavailable) and err.to:
+        err = e.VerificationUnavailable(err.reason, err.kind, escape(err.to))
     if isinstance(err, e.ClosureStepRefused):
         return closure_refusal(t, err)
     for kind in type(err).__mro__:

@@ -46,7 +46,8 @@ def deps_for(settings: Settings, db: Database, **kwargs: Any) -> Deps:
     from domain.policy import load_policy
 
     channel = channel_for(settings.verification, settings.verification_url,
-                          settings.verification_secret)
+                          settings.verification_secret, settings.smtp(), db,
+                          settings.default_language)
     return Deps(db, load_policy(settings.policy), SystemClock(), channel,
                 settings.default_language, **staff(settings), **kwargs)
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+import asyncpg
 from telegram.error import Conflict, InvalidToken, NetworkError
 
 from bot.redact import redact
@@ -50,7 +51,9 @@ def database_failure(path: str | Path, exc: BaseException) -> StartupFailed:
             "malformed" in str(exc):
         return StartupFailed(DAMAGED, f"database {path} is damaged: {exc} (restore the latest "
                                       "backup; `deposit-bot check` for the full report)")
-    return StartupFailed(DATABASE, f"database {path} cannot be used: {exc}")
+    from bot.storage.db import shown
+
+    return StartupFailed(DATABASE, f"database {shown(path)} cannot be used: {exc}")
 
 
 def telegram_failure(exc: BaseException, base_url: str | None) -> StartupFailed | None:
@@ -98,16 +101,21 @@ async def closing(db_close: Callable[[], Awaitable[None]], body: Awaitable[T]) -
         await db_close()
 
 
+# what opening, migrating or first writing a database raises when it cannot be used: SQLite's
+# errors, the file system's, and PostgreSQL's (a read-only server or role, a refused login)
+UNUSABLE = (sqlite3.Error, OSError, asyncpg.PostgresError)
+
+
 async def open_database(path: Path) -> Database:
     """The database, or a start-up failure naming the file and what is wrong with it."""
     try:
         db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         raise database_failure(path, exc) from exc
     try:
         await db.ensure_writable()
         found = await db.integrity()
-    except (sqlite3.Error, OSError) as exc:
+    except UNUSABLE as exc:
         await db.close()
         raise database_failure(path, exc) from exc
     if found != "ok":  # no money is served from a damaged ledger

@@ -159,13 +159,15 @@ async def _registered(uow: UnitOfWork, e: ev.ShopRegistered, policy: Policy) -> 
             shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
             currency=policy.currency(e.market), company_region=e.company_region,
             legal_rep_region=e.legal_rep_id_region, scope_categories=scope,
-            timezone=e.timezone, opened_at=e.occurred_at))
+            timezone=e.timezone, opened_at=e.occurred_at, contact_email=e.contact_email))
         return
     if existing.market != e.market:
         raise EventRejected("market", "cannot change for a registered shop")
+    contact = e.contact_email if "contact_email" in e.model_fields_set else existing.contact_email
     await uow.shops.update(existing.with_changes(
         entity_name=e.entity_name, company_region=e.company_region,
-        legal_rep_region=e.legal_rep_id_region, scope_categories=scope, timezone=e.timezone))
+        legal_rep_region=e.legal_rep_id_region, scope_categories=scope, timezone=e.timezone,
+        contact_email=contact))
 
 
 async def _member(uow: UnitOfWork, shop: Shop, e: ev.MemberAdded, now: datetime,

@@ -112,9 +112,14 @@ class DestinationNameMismatch(DepositError):
 
 @dataclass
 class VerificationUnavailable(DepositError):
-    """No channel could deliver the closure's one-time code (none configured, or it failed)."""
+    """No channel could deliver the closure's one-time code (none configured, or it failed).
+
+    `kind`: "channel" (none configured or it failed), "no_contact" (the shop has no contact
+    e-mail address and no other channel), "email" (the e-mail to `to`, masked, failed)."""
 
     reason: str
+    kind: str = "channel"
+    to: str | None = None
 
 
 @dataclass

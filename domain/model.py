@@ -35,6 +35,7 @@ class Shop:
     shortfall_since: datetime | None = None
     first_paid_at: datetime | None = None
     recheck_at: datetime | None = None  # when time alone may next change the figures
+    contact_email: str | None = None  # shop.registered's, for the closure's one-time code
 
     def with_changes(self, **changes: object) -> Shop:
         """A copy with some facts changed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
@@ -29,10 +30,22 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class VerificationChannel(Protocol):
-    """Delivers the one-time code of the closure identity step."""
+@dataclass(frozen=True)
+class CodeDelivery:
+    """Where a one-time code went, so the seller is told the truth: `via` "platform" (the
+    platform's webhook, to the shop's registered contact), "email" (to `to`, masked like
+    a***@example.com) or "log" (development: the operator log, nobody's inbox)."""
 
-    async def send_code(self, shop_id: str, user_id: int, code: str) -> None: ...
+    via: str
+    to: str | None = None
+
+
+class VerificationChannel(Protocol):
+    """Delivers the one-time code of the closure identity step; raises VerificationUnavailable
+    when it cannot. Returns where the code went (None: the shop's registered contact)."""
+
+    async def send_code(self, shop_id: str, user_id: int,
+                        code: str) -> CodeDelivery | None: ...
 
 
 class ShopRepository(Protocol):

@@ -15,6 +15,7 @@ from domain.errors import (
     UnknownQuote,
     UnknownShop,
     UnknownWithdrawal,
+    VerificationUnavailable,
     WithdrawalNotPending,
 )
 from domain.ids import RANDOM_IDS, Ids
@@ -32,7 +33,7 @@ from domain.model import (
 )
 from domain.money import Money
 from domain.policy import Policy
-from domain.ports import UnitOfWork, VerificationChannel
+from domain.ports import CodeDelivery, UnitOfWork, VerificationChannel
 from domain.status import Snapshot, local_today, next_recheck, snapshot
 
 PENDING_ONLINE = timedelta(days=1)  # a payment made inside the quote window may confirm later
@@ -271,14 +272,37 @@ async def send_closure_code(uow: UnitOfWork, shop_id: str, user_id: int, now: da
                             policy: Policy, channel: VerificationChannel,
                             ids: Ids = RANDOM_IDS) -> Closure:
     """Start (or resume) a closure and send a fresh one-time code through the channel."""
+    updated, _ = await deliver_closure_code(uow, shop_id, user_id, now, policy, channel, ids)
+    return updated
+
+
+async def deliver_closure_code(uow: UnitOfWork, shop_id: str, user_id: int, now: datetime,
+                               policy: Policy, channel: VerificationChannel,
+                               ids: Ids = RANDOM_IDS) -> tuple[Closure, CodeDelivery | None]:
+    """send_closure_code, also saying where the code went. A code the channel could not
+    deliver is withdrawn again (no usable code is left behind) before the error goes on."""
     code = ids.code()
     async with uow:
         current = await start_closure_in(uow, shop_id, user_id, now)
         updated = closing.issue_code(current, code, now, policy)
         await uow.closures.save(updated)
         await uow.commit()
-    await channel.send_code(shop_id, user_id, code)
-    return updated
+    try:
+        sent = await channel.send_code(shop_id, user_id, code)
+    except VerificationUnavailable:
+        await _withdraw_code(uow, updated)
+        raise
+    return updated, sent
+
+
+async def _withdraw_code(uow: UnitOfWork, issued: Closure) -> None:
+    """Forget a code that was never delivered, unless a newer one replaced it meanwhile."""
+    async with uow:
+        current = await uow.closures.current(issued.shop_id)
+        if current is not None and current.code_digest == issued.code_digest:
+            await uow.closures.save(current.with_changes(code_digest=None,
+                                                         code_expires_at=None))
+            await uow.commit()
 
 
 async def start_closure_in(uow: UnitOfWork, shop_id: str, user_id: int,

@@ -62,7 +62,7 @@ def _shop(r: Row) -> Shop:
         closed_at=dt(r["closed_at"]), active_campaigns=r["active_campaigns"],
         bound_creators=r["bound_creators"], closure_notice_at=dt(r["closure_notice_at"]),
         shortfall_since=dt(r["shortfall_since"]), first_paid_at=dt(r["first_paid_at"]),
-        recheck_at=dt(r["recheck_at"] or None))
+        recheck_at=dt(r["recheck_at"] or None), contact_email=r["contact_email"])
 
 
 def _order(r: Row) -> Order:
@@ -74,7 +74,7 @@ def _order(r: Row) -> Order:
 SHOP_COLUMNS = ("shop_id", "entity_name", "market", "currency", "company_region",
                 "legal_rep_region", "scope_categories", "timezone", "opened_at", "status",
                 "closed_at", "active_campaigns", "bound_creators", "closure_notice_at",
-                "shortfall_since", "first_paid_at", "recheck_at")
+                "shortfall_since", "first_paid_at", "recheck_at", "contact_email")
 
 
 def _shop_values(s: Shop) -> tuple[Any, ...]:
@@ -82,7 +82,7 @@ def _shop_values(s: Shop) -> tuple[Any, ...]:
             s.legal_rep_region, json.dumps(list(s.scope_categories)), s.timezone,
             ts(s.opened_at), s.status.value, ts(s.closed_at), s.active_campaigns,
             s.bound_creators, ts(s.closure_notice_at), ts(s.shortfall_since),
-            ts(s.first_paid_at), ts(s.recheck_at))
+            ts(s.first_paid_at), ts(s.recheck_at), s.contact_email)
 
 
 class SqliteShops(_Repo):

@@ -137,3 +137,19 @@ async def test_status_lists_arrears_by_kind(api: Api) -> None:
 
     assert shop["arrears"] == {"commission": "12.50"}
     assert shop["arrears_total"] == "12.50"
+
+
+async def test_contact_email_over_http_is_checked_and_a_bad_one_rejected_naming_it(
+        api: Api) -> None:
+    """shop.registered's optional contact_email (an addition to SPEC §9) on POST /v1/events."""
+    from tests.bot.conftest import shop_events
+
+    shop = {**shop_events("S-GB")[0], "occurred_at": "2026-11-21T10:00:00+08:00"}
+
+    bad = await api.events({**shop, "event_id": "r1", "contact_email": "finance@acme"})
+    good = await api.events({**shop, "event_id": "r2", "contact_email": "finance@acme.example"})
+
+    result = bad.json()["results"][0]
+    assert (result["outcome"], result["field"]) == ("rejected", "contact_email")
+    assert "e-mail address" in result["reason"]
+    assert outcomes(good) == [("r2", "applied", None)]

@@ -6,6 +6,8 @@ database's worker thread kept the process alive)."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import os
 import socket
 import sqlite3
@@ -13,13 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from bot.startup import CONFIG, DAMAGED, DATABASE, UNAVAILABLE
+from tests import pgtest
 from tests.bot.fake_bot_api import FakeBotApi
+from tests.conftest import require_postgres
 
 TOKEN = "123456:TEST-token-for-startup-failures-xxxxxxxx"
 LIMIT = 20.0  # seconds; each case takes 1–6 s here
@@ -31,14 +34,15 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(db: Path, *extra: str, base_url: str, token: str = TOKEN,
-          ) -> tuple[int, str, float]:
+def start(db: Path | str, *extra: str, base_url: str, token: str = TOKEN,
+          writes_by_mode: bool = False) -> tuple[int, str, float]:
     """Run the bot until it exits (or LIMIT passes: a hang); its code, stderr and time."""
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": base_url,
            "DEPOSIT_JOB_INTERVAL": "3600", "DEPOSIT_HTTP_SECRET": "s" * 40, "LOG_LEVEL": "INFO"}
     began = time.monotonic()
     bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--db", str(db), *extra],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=without_dac_override if writes_by_mode else None)
     try:
         _, err = bot.communicate(timeout=LIMIT)
     except subprocess.TimeoutExpired:
@@ -104,27 +108,49 @@ def test_a_file_that_is_not_a_database_exits_74(tmp_path: Path, mode: str,
 def test_a_read_only_database_exits_74(tmp_path: Path, mode: str, api: FakeBotApi) -> None:
     db = tmp_path / "d.db"
     sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
-    with read_only(db):
-        code, err, _ = start(db, *_mode(mode), base_url=api.url)
+    db.chmod(0o444)
+
+    code, err, _ = start(db, *_mode(mode), base_url=api.url, writes_by_mode=True)
 
     assert code == DATABASE, err
     assert "cannot be used: attempt to write a readonly database" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
-@contextmanager
-def read_only(path: Path) -> Iterator[None]:
-    """The file read-only even for root (who writes through file modes): immutable."""
-    if os.geteuid() != 0:
-        path.chmod(0o444)
-        yield
-        path.chmod(0o644)
-        return
-    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
-        pytest.skip("cannot make a file read-only for root here (chattr +i)")
+@pytest.mark.parametrize("migrated", [False, True], ids=["new", "migrated"])
+def test_a_read_only_postgresql_database_exits_74(migrated: bool, api: FakeBotApi) -> None:
+    """The PostgreSQL leg: a database whose transactions are read-only by default (as on a
+    hot standby or for a role set up to only read). A new one fails its first migration, a
+    migrated one the write check; both used to print asyncpg's traceback and exit 1."""
+    require_postgres()
+    url = asyncio.run(pgtest.fresh_database("ro") if migrated else pgtest.empty_database("ro"))
+    name = url.rsplit("/", 1)[1]
     try:
-        yield
+        asyncio.run(pgtest._admin(
+            f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+
+        code, err, _ = start(url, base_url=api.url)
     finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
+        asyncio.run(pgtest.drop(url))
+
+    assert code == DATABASE, err
+    assert f"database {url} cannot be used:" in err and "read-only" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE = 24, 1  # <linux/prctl.h>, <linux/capability.h>
+
+
+def without_dac_override() -> None:
+    """In the child before exec: drop CAP_DAC_OVERRIDE from the bounding set, so the bot runs
+    as a service user would, even under root: file modes bind it, and a 0444 file is
+    read-only for it (root otherwise writes through file modes). The kernel refuses the
+    write; nothing is faked."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "cannot drop CAP_DAC_OVERRIDE (prctl)")
 
 
 def test_a_missing_secret_with_http_exits_78(tmp_path: Path, api: FakeBotApi) -> None:

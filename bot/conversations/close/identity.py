@@ -33,7 +33,7 @@ from domain.closure import MAX_CODE_ATTEMPTS
 from domain.closure_service import ClosureView, check_closure_code, start_closure, verify_identity
 from domain.errors import ClosureStepRefused, DepositError, WrongVerificationCode
 from domain.model import Shop
-from domain.services import send_closure_code
+from domain.services import deliver_closure_code
 
 
 @refusals
@@ -59,9 +59,10 @@ async def identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
     usable = current.code_digest is not None and current.code_expires_at is not None \
         and now < current.code_expires_at and current.code_attempts < MAX_CODE_ATTEMPTS
     if resend or not usable:
-        current = await send_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
-                                          d.policy, d.channel, ids=d.ids)
+        current, sent = await deliver_closure_code(d.uow(), shop.shop_id, _user_id(update), now,
+                                                   d.policy, d.channel, ids=d.ids)
         flow.pop("code", None)
+        flow["sent"] = [sent.via, sent.to] if sent is not None else None
     flow["step"] = "code"
     assert current.code_expires_at is not None
     await say(update, "\n".join([
@@ -74,11 +75,22 @@ async def identity(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Transl
         t.gettext("If these details are wrong, do not continue: contact support (/support) "
                   "and cancel closing."),
         "",
-        t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
-                  "before {time}.").format(time=t.datetime(current.code_expires_at,
-                                                           shop.timezone))]),
+        _sent_line(t, flow.get("sent"), t.datetime(current.code_expires_at, shop.timezone))]),
         buttons(t, shop, ((N_("Send a new code"), "code"), (N_("Cancel closing"), "cancel"))))
     return State.CODE
+
+
+def _sent_line(t: Translator, sent: Any, time: str) -> str:
+    """Where the code truly went, as the channel reported it, and until when it holds."""
+    via, to = sent if isinstance(sent, list | tuple) and len(sent) == 2 else (None, None)
+    if via == "email" and to:
+        return t.gettext("A one-time code was sent by e-mail to {address}. Send it here "
+                         "before {time}.").format(address=escape(str(to)), time=time)
+    if via == "log":
+        return t.gettext("Development mode: the one-time code was written to the operator "
+                         "log, not sent to anyone. Send it here before {time}.").format(time=time)
+    return t.gettext("A one-time code was sent to the shop's registered contact. Send it here "
+                     "before {time}.").format(time=time)
 
 
 @refusals
