@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import tempfile
 import uuid
@@ -73,7 +74,24 @@ def _start_embedded() -> str:
 
     folder = Path(tempfile.gettempdir()) / f"deposit-test-pg-{os.getuid()}"
     _embedded = get_server(folder, cleanup_mode="delete")
+    _throwaway_settings(folder)
     return str(_embedded.get_uri("postgres"))  # type: ignore[attr-defined]
+
+
+_THROWAWAY = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+
+
+def _throwaway_settings(pgdata: Path) -> None:
+    """The embedded server is deleted after the run: it need not survive a power cut, so it
+    skips fsync (the shared server at 127.0.0.1:5432 is left as it is). Reloaded, not
+    restarted; harmless when another test process has done it already."""
+    conf = pgdata / "postgresql.conf"
+    with contextlib.suppress(OSError, ValueError):
+        if _THROWAWAY not in conf.read_text(encoding="utf-8"):
+            with conf.open("a", encoding="utf-8") as out:
+                out.write("\n" + _THROWAWAY)
+        pid = int((pgdata / "postmaster.pid").read_text(encoding="utf-8").split()[0])
+        os.kill(pid, signal.SIGHUP)
 
 
 def server_url() -> str:
@@ -205,7 +223,9 @@ async def drop(url: str) -> None:
     reset and kept for the next test instead when it is safe (see above)."""
     name = urlsplit(url).path.lstrip("/")
     assert name.startswith(_PREFIX), name
-    if name in _pooled and name not in _pool:
+    if name in _pool:
+        return  # handed back already (dropped twice)
+    if name in _pooled:
         if _reuse and await _reset(name):
             _pool.append(name)
             return
