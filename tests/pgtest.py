@@ -27,7 +27,12 @@ reset every sequence to its start (`setval(seq, start, false)`, as a fresh clone
 order as in a fresh database) — a table VACUUM could not empty is TRUNCATEd. Migrations seed
 no rows other than `schema_migrations` (kept, and checked by the fingerprint). A reset costs
 ~10–100 ms. `fresh_database(..., reuse=False)` opts out (the cluster tests' databases, used
-by other processes). Measured before/after: tests/README.md.
+by other processes).
+
+Measured (`pytest -q -n 2 --dist loadgroup --durations=0`, 2 cores shared with other jobs,
+so wall times are noisy; the summed setup/teardown times are the fair comparison): before,
+1,428 s wall (load 2–7), setup + teardown of the PostgreSQL legs 477 + 715 s; after, 932 s
+wall (heavier load, 5–10), 73 + 149 s. One create + drop: 0.5–1.7 s; one reset: 10–100 ms.
 """
 
 from __future__ import annotations
