@@ -87,7 +87,35 @@ def module_databases(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         asyncio.run(pgtest.drop(url))
 
 
+# The modules whose single tests run longest (tens of seconds each: state machines, killed and
+# restarted bot processes, clusters), heaviest first. They are collected first so that
+# `-n 2 --dist loadgroup` starts them at once and the short tests fill in around them; in
+# collection order they came last and one worker ran them alone at the end. Order only:
+# every test still runs, each module's tests in their own order.
+LONG_FIRST = (
+    "tests/integration/test_ledger_machine.py",
+    "tests/reliability/test_crash.py",
+    "tests/cluster/",
+    "tests/reliability/test_fuzz.py",
+    "tests/http/test_startup_failures.py",
+    "tests/http/test_run_http.py",
+    "tests/http/test_schemathesis.py",
+    "tests/ops/test_postgres_ops.py",
+    "tests/ops/test_commands.py",
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Long-running modules first (see LONG_FIRST); a stable sort keeps the rest in order."""
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONG_FIRST)
+                     if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Drop this process's template database."""
+    """Drop this process's template database and the databases it kept for reuse."""
     if pgtest._template is not None:
         asyncio.run(pgtest.drop_template())

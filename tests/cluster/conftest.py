@@ -14,7 +14,7 @@ from tests.conftest import require_postgres
 async def pg_url() -> AsyncIterator[str]:
     """postgresql://… of a fresh migrated database, dropped afterwards."""
     require_postgres()
-    url = await pgtest.fresh_database("cluster")
+    url = await pgtest.fresh_database("cluster", reuse=False)
     try:
         yield url
     finally:
