@@ -236,7 +236,11 @@ def test_killing_the_leader_mid_drain_loses_no_push(cluster: Cluster) -> None:
     # arrives once, with the mark. Every member who got two copies has a marked one.
     assert len(copies) - MEMBERS <= len(again) <= 4
     assert twice <= {s.chat_id for s in again}
-    assert cluster.api.max_per_second() <= 30
+    # The shared grid spaces the send slots 1/30 s apart across every instance; the stand-in
+    # stamps arrivals, which a loaded machine delays by a few tens of milliseconds, so a
+    # 1-second window can catch one extra arrival. Over 5-second windows the grid allows 150,
+    # plus at most 3 for 100 ms of jitter; two instances pacing alone would send up to 300.
+    assert _most_in_any(cluster.api.times, 5.0) <= 5 * 30 + 3
 
 
 def _post_ndjson(cluster: Cluster, events: list[dict[str, Any]]) -> None:
@@ -256,3 +260,9 @@ def test_logs_hold_no_traceback(cluster: Cluster) -> None:
     for one in cluster.instances:
         text = Path(one.log).read_text(errors="replace")
         assert "Traceback" not in text, text[-3000:]
+
+
+def _most_in_any(times: list[float], window: float) -> int:
+    """The most arrivals in any window of `window` seconds."""
+    ordered = sorted(times)
+    return max((sum(1 for s in ordered if t <= s < t + window) for t in ordered), default=0)
