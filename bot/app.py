@@ -246,7 +246,8 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     app.bot_data["deps"] = d
     app.bot_data["leadership"] = leadership = leadership or Leadership()
     claimant = (lambda: leadership.claimant) if leadership.shared else None
-    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=push_lanes), pause=pause,
+    lanes = push_lanes if paid is None else max(push_lanes, paid.lanes)
+    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=lanes), pause=pause,
                                     claimant=claimant, paid=paid)
     register(app, shared=leadership.shared)
     if job_interval is not None and app.job_queue is not None:

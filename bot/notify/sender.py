@@ -86,6 +86,7 @@ class PaidBroadcast:
     rate: float = 1000
     daily_limit: int = 10_000
     block: int = 100
+    lanes: int = 32  # deliveries in flight at once: 4 lanes of round trips cannot fill 1,000/s
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Sender:
         self.claimant = claimant  # several instances: this leadership epoch's name
         self.paid = paid
         self._paid_day, self._paid_left = "", 0
+        self._paid_lock = asyncio.Lock()  # lanes take from one block, one block at a time
         self._lock = asyncio.Lock()
         self._again = False
 
@@ -240,16 +242,17 @@ class Sender:
         not reached (taken from the database `block` messages at a time)."""
         if self.paid is None:
             return False
-        day = self.d.clock.now().astimezone(UTC).date().isoformat()
-        if day != self._paid_day:
-            self._paid_day, self._paid_left = day, 0
-        if self._paid_left <= 0:
-            self._paid_left = await self._store().spend_paid(day, self.paid.block,
-                                                             self.paid.daily_limit)
-        if self._paid_left <= 0:
-            return False
-        self._paid_left -= 1
-        return True
+        async with self._paid_lock:
+            day = self.d.clock.now().astimezone(UTC).date().isoformat()
+            if day != self._paid_day:
+                self._paid_day, self._paid_left = day, 0
+            if self._paid_left <= 0:
+                self._paid_left = await self._store().spend_paid(day, self.paid.block,
+                                                                 self.paid.daily_limit)
+            if self._paid_left <= 0:
+                return False
+            self._paid_left -= 1
+            return True
 
     async def _send(self, bot: Bot, copies: list[Delivery], text: str,
                     markup: InlineKeyboardMarkup | None, report: SendReport,
@@ -283,6 +286,8 @@ class Sender:
         else:
             for delivery in copies:
                 await self._record(delivery, "sent", report, message_id=message.message_id)
+        if paid:
+            metrics.inc("deposit_pushes_paid_total")
         return None
 
     async def _retry_later(self, delivery: Delivery, report: SendReport,
