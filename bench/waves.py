@@ -13,8 +13,11 @@ Application is the product's (`build_application`, real HTTP, DEPOSIT_PUSH_RATE 
 paid broadcast on, `PaidBroadcast(rate=1000)` and a stand-in limit of 1,000), drained by the
 product's Sender until nothing is due. Achieved rate = accepted messages after the first ÷
 seconds between the first and the last; lost = sample (member, shop) pairs never accepted;
-duplicated = pairs accepted twice; paid = messages counted against the paid-broadcast
-ceiling (the sender's own record of messages sent with `allow_paid_broadcast`).
+duplicated = pairs accepted twice; paid = messages the sender sent with
+`allow_paid_broadcast` (its `deposit_pushes_paid_total` counter). A last row runs the same
+sender with the Bot API answered in the process (no HTTP, no limit): the bot's own ceiling,
+since the stand-in (stdlib HTTP server, one thread per request) answers only about 150
+requests a second on this shared 2-core machine, far below 1,000.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ TOKEN = "4242:bench"
 FREE_RATE, PAID_RATE = 30, 1000
 FREE_SAMPLE = int(os.environ.get("BENCH_WAVE_FREE_SAMPLE", 1_500))  # messages, about 50 s
 PAID_SAMPLE = int(os.environ.get("BENCH_WAVE_PAID_SAMPLE", 10_000))
+INPROCESS_SAMPLE = int(os.environ.get("BENCH_WAVE_INPROCESS_SAMPLE", 3_000))
 SHOP = re.compile(r"[(（]([A-Z]{2}-\d+)[)）]</b>")
 
 
@@ -61,6 +65,32 @@ def _sample(db_path: Path, members: int) -> set[tuple[int, str]]:
             "AND d.next_attempt_at != '9999'")}
     conn.close()
     return pairs
+
+
+async def _in_process(db_path: Path) -> tuple[int, float]:
+    """The sender's own ceiling: paid broadcast on, the Bot API answered in the process
+    (bot/sandbox/recording.py, no HTTP, no limit); messages and seconds."""
+    from bot.app import build_application
+    from bot.channels import LoggedChannel
+    from bot.clock import SystemClock
+    from bot.context import Deps
+    from bot.notify.sender import PaidBroadcast, sender_of
+    from bot.sandbox.recording import RecordingRequest
+    from bot.storage.db import Database
+    from domain.policy import load_policy
+
+    db = await Database.open(db_path)
+    clock = SystemClock()
+    request = RecordingRequest(clock=clock)
+    app = build_application(Deps(db, load_policy(), clock, LoggedChannel()), TOKEN,
+                            request=request, push_rate=FREE_RATE,
+                            paid=PaidBroadcast(PAID_RATE, daily_limit=10_000_000))
+    async with app:
+        start = time.monotonic()
+        await sender_of(app.bot_data).drain(app.bot, wait=True)
+        elapsed = time.monotonic() - start
+    await db.close()
+    return sum(c.method == "sendMessage" for c in request.calls), elapsed
 
 
 async def _deliver(db_path: Path, url: str, paid: bool) -> tuple[float, int]:
@@ -136,6 +166,9 @@ def run() -> list[Row]:
         conn.close()
         free = _measure(scanned, folder, FREE_RATE, FREE_SAMPLE, paid=False)
         paid = _measure(scanned, folder, PAID_RATE, PAID_SAMPLE, paid=True)
+        alone = copy_of(scanned, folder, "alone.db")
+        _sample(alone, INPROCESS_SAMPLE)
+        sent, seconds = asyncio.run(_in_process(alone))
     rows = [Row("reminder wave (100,000 shops)", f"{members:,} messages",
                 f"{queued:,} reminders, {copies:,} member copies", "one message per member",
                 None, "after the scan; a member's copies of one wave are one digest")]
@@ -150,4 +183,8 @@ def run() -> list[Row]:
             f"{got['refused']} answered 429, {got['paid']:,} paid",
             f"limit {limit} msg/s; 0 lost, 0 dup", clean,
             f"members ÷ the sample's achieved rate; the sample took {got['elapsed']:.0f} s"))
+    rows.append(Row("reminder wave, the sender alone (Bot API in process)",
+                    f"{sent / seconds:.0f} msg/s", f"{sent:,} messages in {seconds:.1f} s",
+                    "—", None, "what the bot's Sender can send with paid broadcast on and no "
+                    "HTTP or limit: the ceiling the 1,000/s row runs into"))
     return rows

@@ -289,3 +289,42 @@ async def test_the_ceiling_holds_across_a_restart_of_the_sender(chat: Chat) -> N
 
     assert paid_flags(chat, 501) == [True]
     assert paid_flags(chat, 502) == [None]
+
+
+def test_paid_broadcast_settings_are_off_by_default_and_read_from_the_environment(
+        monkeypatch: Any) -> None:
+    from bot.config import Settings
+
+    for name in ("DEPOSIT_PAID_BROADCAST", "DEPOSIT_PAID_BROADCAST_RATE",
+                 "DEPOSIT_PAID_BROADCAST_DAILY_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(_env_file=None).paid() is None  # type: ignore[call-arg]
+
+    monkeypatch.setenv("DEPOSIT_PAID_BROADCAST", "true")
+    monkeypatch.setenv("DEPOSIT_PAID_BROADCAST_RATE", "500")
+    monkeypatch.setenv("DEPOSIT_PAID_BROADCAST_DAILY_LIMIT", "2000")
+    paid = Settings(_env_file=None).paid()  # type: ignore[call-arg]
+    assert paid == PaidBroadcast(rate=500, daily_limit=2000)
+
+
+async def test_paid_broadcast_gets_its_own_even_pace_and_more_lanes(tmp_path: Any) -> None:
+    from bot.app import build_application
+    from bot.channels import LoggedChannel
+    from bot.clock import SystemClock
+    from bot.context import Deps
+    from bot.notify.pace import PUSH_HEADROOM, EvenPace
+    from bot.storage.db import Database
+    from domain.policy import load_policy
+
+    db = await Database.open(tmp_path / "paid.db")
+    d = Deps(db, load_policy(), SystemClock(), LoggedChannel())
+    free = build_application(d, "1:free")
+    paid = build_application(d, "1:paid", paid=PaidBroadcast(rate=800))
+    await db.close()
+
+    pace = paid.bot.rate_limiter._apb_limiter  # type: ignore[union-attr]
+    assert isinstance(pace, EvenPace)
+    assert abs(pace.spacing - 1 / (800 * (1 - PUSH_HEADROOM))) < 1e-12
+    assert not isinstance(free.bot.rate_limiter._apb_limiter, EvenPace)  # type: ignore[union-attr]
+    assert sender_of(paid.bot_data).policy.lanes == 32
+    assert sender_of(free.bot_data).policy.lanes == 4
