@@ -213,6 +213,8 @@ class Sender:
                 continue
             sections.append(section)
             kept.append(delivery)
+        if not kept:  # every shop of the wave paid (or closed) before sending: nothing
+            return None
         if len(kept) == 1:  # the single-shop reminder, as for a member with one shop
             return await self._one(bot, kept[0], report)
         reserve = len(_again("", True, t))

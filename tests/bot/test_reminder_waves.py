@@ -152,7 +152,9 @@ async def test_one_shop_left_of_the_wave_gets_the_single_shop_reminder(chat: Cha
 
 async def test_nothing_is_sent_when_every_shop_of_the_wave_was_paid(chat: Chat) -> None:
     await shops_of(chat, 2)
-    chat.box.request.fail(501, Failure(429, "Too Many Requests: retry after 60", 60))
+    await register(chat, shop_id="S-OTHER", user=502)  # queued after 501's wave
+    for user in (501, 502):
+        chat.box.request.fail(user, Failure(429, "Too Many Requests: retry after 60", 60))
     await chat.say("!run-jobs")
     tried = len(sends_to(chat, 501))
 
@@ -161,7 +163,8 @@ async def test_nothing_is_sent_when_every_shop_of_the_wave_was_paid(chat: Chat) 
     await chat.say("!clock +2m")
 
     assert [c for c in sends_to(chat, 501)[tried:] if IGNORE in c["text"]] == []
-    assert await reminder_statuses(chat) == {"obsolete": 2}
+    assert len(reminders_to(chat, 502)) == 2  # refused, then sent: the empty wave went by
+    assert await reminder_statuses(chat) == {"obsolete": 2, "sent": 1}
 
 
 async def test_a_wave_is_pushed_once_however_often_the_jobs_run(chat: Chat) -> None:
