@@ -115,10 +115,10 @@ async def _deliver(db_path: Path, url: str, paid: bool) -> tuple[float, int]:
         while time.monotonic() - start < 1800:
             await sender.drain(app.bot, wait=True)
             async with db.lock:
-                rows = await db.conn.execute_fetchall(
+                left = next(iter(await db.conn.execute_fetchall(
                     "SELECT count(*) FROM push_deliveries WHERE status = 'pending' "
-                    "AND next_attempt_at != '9999'")
-            if not rows[0][0]:
+                    "AND next_attempt_at != '9999'")))[0]
+            if not left:
                 break
             await asyncio.sleep(0.2)  # a delivery waits out its retry time
     await db.close()

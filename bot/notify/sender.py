@@ -263,10 +263,11 @@ class Sender:
         store = self._store()
         for delivery in copies:
             await store.claim(delivery, self.d.clock.now())
-        paid = {"allow_paid_broadcast": True} if reminder and await self._use_paid() else {}
+        paid = reminder and await self._use_paid()
         user, keys = copies[0].user_id, ", ".join(c.notice.key for c in copies)
-        try:
-            message = await bot.send_message(user, text, reply_markup=markup, **paid)
+        try:  # None leaves the parameter out of the request
+            message = await bot.send_message(user, text, reply_markup=markup,
+                                             allow_paid_broadcast=True if paid else None)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             log.warning("flood wait %s s; push %s waits", wait, keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -195,7 +196,7 @@ def _mates(waves: list[tuple[int, str]], now: datetime) -> tuple[str, list[objec
     return " UNION ALL ".join([_MATE] * len(waves)), args
 
 
-def _others(due: list[Delivery], rows: list[object]) -> list[Delivery]:
+def _others(due: list[Delivery], rows: Sequence[object]) -> list[Delivery]:
     """The rows' copies that `due` does not hold already."""
     have = {(d.outbox_id, d.user_id) for d in due}
     found = [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"],  # type: ignore[index]
@@ -281,8 +282,8 @@ class SqliteReminders(SqliteOutbox):
         if type(self.conn).__name__ == "PgConnection":
             # JIT compiles the statement for its row estimate (tens of ms) and wins nothing
             await self.conn.execute("SET LOCAL jit = off")
-            rows = await self.conn.execute_fetchall(_PG_MOMENTS, params)
-            return int(rows[0][0])
+            counted = next(iter(await self.conn.execute_fetchall(_PG_MOMENTS, params)))
+            return int(counted[0])
         last = await self._last_id()
         await self.conn.execute(_MOMENTS, params)
         row = await self._one("SELECT count(*) FROM outbox WHERE id > ?", last)

@@ -331,3 +331,44 @@ async def test_paid_broadcast_gets_its_own_even_pace_and_more_lanes(tmp_path: An
     assert not isinstance(free.bot.rate_limiter._apb_limiter, EvenPace)  # type: ignore[union-attr]
     assert sender_of(paid.bot_data).policy.lanes == 32
     assert sender_of(free.bot_data).policy.lanes == 4
+
+
+async def test_the_batch_limit_does_not_split_a_wave_and_mates_are_claimed(
+        backend: str, db_target: Any) -> None:
+    from datetime import timedelta
+
+    from bot.storage.db import Database
+    from bot.storage.deliveries import PushStore
+    from bot.storage.uow import SqliteUnitOfWork
+    from domain.model import Member, Shop
+    from domain.policy import load_policy
+    from domain.reminders import scan
+    from tests.bot.conftest import START
+
+    db = await Database.open(db_target)
+    uow = SqliteUnitOfWork(db)
+    async with uow:
+        for n in (1, 2, 3):
+            await uow.shops.add(Shop(f"S{n}", "E", "GB", "GBP", "CN", "CN", ("apparel",),
+                                     "Asia/Shanghai", START, shortfall_since=START))
+            await uow.shops.add_member(Member(f"S{n}", 501 if n < 3 else 502, "owner"))
+        await uow.commit()
+    await scan(SqliteUnitOfWork(db), START + timedelta(minutes=1), load_policy())
+    claimant = None
+    if backend == "postgres":
+        rows = await db.conn.execute_fetchall(
+            "SELECT pid || '@' || extract(epoch FROM backend_start) FROM pg_stat_activity "
+            "WHERE pid = pg_backend_pid()")
+        claimant = str(rows[0][0])
+    store = PushStore(db, claimant)
+    now = START + timedelta(minutes=2)
+
+    first = await store.due(now, 1)
+    mates = await store.wave_mates(first, now)
+    rows = await db.conn.execute_fetchall(
+        "SELECT telegram_user_id, claimed_by FROM push_deliveries ORDER BY outbox_id")
+    await db.close()
+
+    assert [(d.user_id, d.notice.shop_id) for d in first] == [(501, "S1")]
+    assert [(d.user_id, d.notice.shop_id) for d in mates] == [(501, "S2")]
+    assert [(r[0], r[1]) for r in rows] == [(501, claimant), (501, claimant), (502, None)]
