@@ -372,3 +372,18 @@ async def test_the_batch_limit_does_not_split_a_wave_and_mates_are_claimed(
     assert [(d.user_id, d.notice.shop_id) for d in first] == [(501, "S1")]
     assert [(d.user_id, d.notice.shop_id) for d in mates] == [(501, "S2")]
     assert [(r[0], r[1]) for r in rows] == [(501, claimant), (501, claimant), (502, None)]
+
+
+def test_a_digest_of_short_sections_keeps_to_one_hundred_buttons_a_message() -> None:
+    from bot.i18n import translator
+    from bot.notify.reminders import Section, digest
+    from domain.policy import load_policy
+
+    sections = [Section(f"S-{n}", [f"<b>S-{n}</b>"]) for n in range(250)]
+
+    parts = digest(sections, translator("en"), load_policy())
+
+    assert [len(p.sections) for p in parts] == [100, 100, 50]
+    assert all(len(p.text) <= TEXT for p in parts)
+    assert [n for p in parts for n in p.sections] == list(range(250))
+    assert all(len(p.markup.inline_keyboard) == len(p.sections) for p in parts)
