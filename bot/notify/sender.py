@@ -289,8 +289,8 @@ class Sender:
         else:
             for delivery in copies:
                 await self._record(delivery, "sent", report, message_id=message.message_id)
-        if paid:
-            metrics.inc("deposit_pushes_paid_total")
+            if paid:
+                metrics.inc("deposit_pushes_paid_total")
         return None
 
     async def _retry_later(self, delivery: Delivery, report: SendReport,
