@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from bench.common import ROOT, Row, machine
 from bench.dataset import cached_path, database
 
-BENCHMARKS = ("updates", "reminders", "pushes", "importing", "startup", "cluster", "faq")
+BENCHMARKS = ("updates", "reminders", "pushes", "importing", "startup", "cluster", "faq",
+              "waves")
 DOC = ROOT / "docs" / "benchmarks.md"
 FIXES = ROOT / "bench" / "fixes.md"
 

@@ -9,6 +9,7 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -48,8 +49,15 @@ from bot.handlers import (
 )
 from bot.i18n import N_, translator
 from bot.limits import FittingBuilder
-from bot.notify.pace import rate_limiter
-from bot.notify.sender import Pause, Sender, SendPolicy, sender_of, sleep_then_go_on
+from bot.notify.pace import paid_pace, rate_limiter
+from bot.notify.sender import (
+    PaidBroadcast,
+    Pause,
+    Sender,
+    SendPolicy,
+    sender_of,
+    sleep_then_go_on,
+)
 from bot.storage.persistence import SqlitePersistence
 from domain.jobs import JobReport, run_due
 
@@ -213,11 +221,16 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
                       pause: Pause = sleep_then_go_on, push_lanes: int = 4,
                       leadership: Leadership | None = None,
                       limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
+                      paid: PaidBroadcast | None = None,
                       ) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests;
-    `leadership` and `limiter` are the cluster's on PostgreSQL."""
+    `leadership` and `limiter` are the cluster's on PostgreSQL; `paid` turns on paid
+    broadcast for reminder waves."""
     builder = FittingBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
-    builder = builder.rate_limiter(limiter or rate_limiter(push_rate, flood_retries))
+    limiter = limiter or rate_limiter(push_rate, flood_retries)
+    if paid is not None and isinstance(limiter, AIORateLimiter):
+        paid_pace(limiter, paid.rate)
+    builder = builder.rate_limiter(limiter)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:  # the shutdown's last getUpdates must not wait for the long poll's connection
@@ -232,8 +245,9 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     app.bot_data["deps"] = d
     app.bot_data["leadership"] = leadership = leadership or Leadership()
     claimant = (lambda: leadership.claimant) if leadership.shared else None
-    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=push_lanes), pause=pause,
-                                    claimant=claimant)
+    lanes = push_lanes if paid is None else max(push_lanes, paid.lanes)
+    app.bot_data["sender"] = Sender(d, SendPolicy(lanes=lanes), pause=pause,
+                                    claimant=claimant, paid=paid)
     register(app, shared=leadership.shared)
     if job_interval is not None and app.job_queue is not None:
         app.job_queue.run_repeating(run_jobs, interval=job_interval, first=1)

@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
     push_rate: float = Field(default=30, gt=0, le=1000, validation_alias="DEPOSIT_PUSH_RATE")
     flood_retries: int = Field(default=2, ge=0, le=10, validation_alias="DEPOSIT_FLOOD_RETRIES")
+    # Reminder waves with Bot API allow_paid_broadcast (issue #16.3): off by default; each
+    # message above Telegram's free 30/s is billed 0.1 Telegram Star to the bot's balance
+    paid_broadcast: bool = Field(default=False, validation_alias="DEPOSIT_PAID_BROADCAST")
+    paid_broadcast_rate: float = Field(default=1000, gt=0, le=1000,
+                                       validation_alias="DEPOSIT_PAID_BROADCAST_RATE")
+    paid_broadcast_daily_limit: int = Field(default=10_000, ge=0,
+                                            validation_alias="DEPOSIT_PAID_BROADCAST_DAILY_LIMIT")
+
+    def paid(self) -> Any:
+        """The sender's PaidBroadcast when it is on, else None."""
+        if not self.paid_broadcast:
+            return None
+        from bot.notify.sender import PaidBroadcast
+
+        return PaidBroadcast(self.paid_broadcast_rate, self.paid_broadcast_daily_limit)
     support_chat_id: int | None = Field(default=None, validation_alias="SUPPORT_CHAT_ID")
     support_language: str | None = Field(default=None,
                                          validation_alias="DEPOSIT_SUPPORT_LANGUAGE")

@@ -19,6 +19,7 @@ COUNTERS: dict[str, str] = {
     "deposit_pushes_undeliverable_total": "Push messages to chats that blocked the bot",
     "deposit_pushes_retrying_total": "Push attempts rescheduled (429 or network error)",
     "deposit_pushes_obsolete_total": "Reminders dropped because the shortfall was covered",
+    "deposit_pushes_paid_total": "Reminder messages sent with paid broadcast (Telegram Stars)",
     "deposit_events_applied_total": "Platform events applied",
     "deposit_events_duplicate_total": "Platform events acknowledged as already applied",
     "deposit_events_conflict_total": "Events refused as a conflict (same id, other content)",

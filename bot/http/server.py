@@ -120,7 +120,8 @@ async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings
                             job_interval=settings.job_interval_seconds,
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries,
                             leadership=node.leadership,
-                            limiter=node.limiter(settings.push_rate, settings.flood_retries))
+                            limiter=node.limiter(settings.push_rate, settings.flood_retries),
+                            paid=settings.paid())
     hook = None
     if args.webhook_url:
         deliver = _queue(app)

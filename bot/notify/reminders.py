@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.handlers.common import shop_token
 from bot.i18n import Translator
+from bot.limits import BUTTONS, TEXT
 from bot.render import restriction_lines
 from domain.policy import Policy
 from domain.reminders import Stage
@@ -32,8 +35,10 @@ def _headline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> str:
     return t.gettext("Your deposit is now short of the required amount.")
 
 
-def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
-    """Headline, figures, what the state means, the deadline, and the ignore line."""
+def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy, *,
+                  ignore: bool = True) -> list[str]:
+    """Headline, figures, what the state means, the deadline, and the ignore line (which a
+    digest says once, at its end: `ignore=False`)."""
     figures = t.gettext("Balance: {balance} · Required: {required} · Short by: {shortfall}") \
         .format(balance=t.money(snap.balance), required=t.money(snap.required.amount),
                 shortfall=t.money(snap.shortfall))
@@ -42,11 +47,15 @@ def reminder_text(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> 
     else:
         lines = [_headline(stage, snap, t, policy), figures, *restriction_lines(snap, t),
                  *_deadline(stage, snap, t, policy)]
-    lines.append(t.gettext("Already paid? You can ignore this reminder: a payment can take a "
-                           "while to arrive (a bank transfer with a recharge code takes up to "
-                           "{days} business days).").format(
-        days=policy.offline_transfer_business_days[1]))
-    return lines
+    return [*lines, ignore_line(t, policy)] if ignore else lines
+
+
+def ignore_line(t: Translator, policy: Policy) -> str:
+    """A reminder's "already paid?" line (SPEC §6)."""
+    return t.gettext("Already paid? You can ignore this reminder: a payment can take a "
+                     "while to arrive (a bank transfer with a recharge code takes up to "
+                     "{days} business days).").format(
+        days=policy.offline_transfer_business_days[1])
 
 
 def _clearing(snap: Snapshot, t: Translator, policy: Policy) -> list[str]:
@@ -84,3 +93,54 @@ def topup_button(shop_id: str, t: Translator) -> InlineKeyboardMarkup:
     """The Top up button that opens the top-up flow for this shop."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(
         t.gettext("Top up"), callback_data=f"tu:start:{shop_token(shop_id)}")]])
+
+
+@dataclass(frozen=True)
+class Section:
+    """One shop's part of a digest: its title and reminder lines, without the ignore line."""
+
+    shop_id: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class DigestPart:
+    """One message of a digest: its text, one Top up button per shop, and which sections."""
+
+    text: str
+    markup: InlineKeyboardMarkup
+    sections: list[int]
+
+
+def digest(sections: list[Section], t: Translator, policy: Policy,
+           reserve: int = 0) -> list[DigestPart]:
+    """A member's reminders of one wave as one message (issue #16.3): a headline, each shop's
+    section with its own Top up button, the ignore line once. A member with very many shops
+    gets several messages, each within Telegram's limits (4,096 characters, counting the HTML
+    tags too, so always on the safe side; 100 buttons); `reserve` characters are kept free
+    for a line the sender may add."""
+    head = t.gettext("<b>Deposit reminders for {n} of your shops</b>").format(
+        n=len(sections))
+    tail = ignore_line(t, policy)
+    marker = t.gettext("(part {part} of {parts})")
+    room = TEXT - len(head) - len(marker) - 16 - len(tail) - 4 - reserve
+    groups: list[list[int]] = [[]]
+    used = 0
+    for n, section in enumerate(sections):
+        size = len("\n".join(section.lines)) + 2
+        if groups[-1] and (used + size > room or len(groups[-1]) >= BUTTONS):
+            groups.append([])
+            used = 0
+        groups[-1].append(n)
+        used += size
+    parts = []
+    for number, group in enumerate(groups, 1):
+        title = head if len(groups) == 1 else f"{head} " + marker.format(
+            part=number, parts=len(groups))
+        body = ["\n".join(sections[n].lines) for n in group]
+        buttons = [[InlineKeyboardButton(
+            t.gettext("Top up {shop_id}").format(shop_id=sections[n].shop_id),
+            callback_data=f"tu:start:{shop_token(sections[n].shop_id)}")] for n in group]
+        parts.append(DigestPart("\n\n".join([title, *body, tail]),
+                                InlineKeyboardMarkup(buttons), group))
+    return parts

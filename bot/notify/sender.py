@@ -13,9 +13,18 @@ its own short transaction right after the Bot API answers:
 
 Pacing is the Application's AIORateLimiter (app.py), one message every 1/rate seconds;
 `lanes` deliveries are rendered, sent and recorded at once so the pace, not the round trips,
-sets the rate. The only window where a push can go
-out twice is a crash between Telegram accepting it and the next commit (milliseconds); the
-sender prefers that to losing a push (at-least-once there, exactly-once everywhere else).
+sets the rate.
+
+Reminder waves (issue #16.3): a member's reminders of one wave (one scan, one `created_at`)
+go out as one digest, each shop with its figures and its own Top up button; each shop's copy
+is still decided, deduplicated and recorded on its own (a shop paid before sending drops out;
+none left, nothing is sent; one left, the single-shop message). With paid broadcast on
+(`PaidBroadcast`), reminders are sent with Bot API `allow_paid_broadcast` while the day's
+ceiling lasts, paced at its own rate; every other push keeps the free pace.
+
+The only window where a push can go out twice is a crash between Telegram accepting it and
+the next commit (milliseconds); the sender prefers that to losing a push (at-least-once
+there, exactly-once everywhere else).
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -35,8 +45,9 @@ from bot import metrics
 from bot.context import Deps
 from bot.handlers.common import shop_token
 from bot.i18n import Translator, translator
-from bot.notify.reminders import reminder_text, topup_button
+from bot.notify.reminders import Section, digest, reminder_text, topup_button
 from bot.notify.render import render_notice, title
+from bot.storage.db import ts
 from bot.storage.deliveries import PushStore
 from bot.storage.pushes import Delivery
 from domain import reminders
@@ -63,6 +74,19 @@ class SendPolicy:
     def backoff(self, attempts: int) -> timedelta:
         """15 s, 30 s, 1 min, … up to the cap."""
         return min(self.backoff_base * (2 ** max(attempts - 1, 0)), self.backoff_cap)
+
+
+@dataclass(frozen=True)
+class PaidBroadcast:
+    """Reminder waves with Bot API `allow_paid_broadcast`: up to `rate` messages a second
+    (Telegram allows 1,000), billed in Telegram Stars to the bot owner, at most `daily_limit`
+    messages a UTC day (held in the database, taken `block` at a time); past it, reminders
+    go on at the free pace."""
+
+    rate: float = 1000
+    daily_limit: int = 10_000
+    block: int = 100
+    lanes: int = 32  # deliveries in flight at once: 4 lanes of round trips cannot fill 1,000/s
 
 
 @dataclass
@@ -92,9 +116,13 @@ class Sender:
 
     def __init__(self, d: Deps, policy: SendPolicy | None = None,
                  pause: Pause = sleep_then_go_on,
-                 claimant: Callable[[], str] | None = None) -> None:
+                 claimant: Callable[[], str] | None = None,
+                 paid: PaidBroadcast | None = None) -> None:
         self.d, self.policy, self.pause = d, policy or SendPolicy(), pause
         self.claimant = claimant  # several instances: this leadership epoch's name
+        self.paid = paid
+        self._paid_day, self._paid_left = "", 0
+        self._paid_lock = asyncio.Lock()  # lanes take from one block, one block at a time
         self._lock = asyncio.Lock()
         self._again = False
 
@@ -117,25 +145,36 @@ class Sender:
 
     async def _batch(self, bot: Bot, report: SendReport) -> bool:
         """One batch; True when more may be due at once."""
-        due = await self._store().due(self.d.clock.now(), self.policy.batch)
-        lanes: dict[int, list[Delivery]] = {}
-        for delivery in due:  # a member's pushes keep their order inside one lane
-            lanes.setdefault(delivery.user_id % self.policy.lanes, []).append(delivery)
+        store, now = self._store(), self.d.clock.now()
+        due = await store.due(now, self.policy.batch)
+        full = len(due) == self.policy.batch
+        due += await store.wave_mates(due, now)
+        units: dict[tuple[Any, ...], list[Delivery]] = {}
+        for delivery in due:  # a member's reminders of one wave make one unit (one digest)
+            notice = delivery.notice
+            key = (("wave", delivery.user_id, ts(notice.created_at))
+                   if notice.kind == reminders.KIND else ("one", delivery.outbox_id,
+                                                          delivery.user_id))
+            units.setdefault(key, []).append(delivery)
+        lanes: dict[int, list[list[Delivery]]] = {}
+        for unit in units.values():  # a member's pushes keep their order inside one lane
+            lanes.setdefault(unit[0].user_id % self.policy.lanes, []).append(unit)
         floods: list[float] = []
         await asyncio.gather(*(self._lane(bot, lane, report, floods)
                                for lane in lanes.values()))
         if floods:  # what the lanes had not started stays pending for the next drain
             self._again = False
             return await self.pause(max(floods))
-        return len(due) == self.policy.batch
+        return full
 
-    async def _lane(self, bot: Bot, deliveries: list[Delivery], report: SendReport,
+    async def _lane(self, bot: Bot, units: list[list[Delivery]], report: SendReport,
                     floods: list[float]) -> None:
-        """Send one lane's deliveries in order; every lane stops at the first 429."""
-        for delivery in deliveries:
+        """Send one lane's units in order; every lane stops at the first 429."""
+        for unit in units:
             if floods:
                 return
-            flood = await self._one(bot, delivery, report)
+            flood = await (self._one(bot, unit[0], report) if len(unit) == 1
+                           else self._wave(bot, unit, report))
             if flood is not None:
                 floods.append(flood)
                 return
@@ -152,25 +191,106 @@ class Sender:
             await self._record(delivery, "obsolete", report, attempted=False)
             return None
         text, markup = rendered
-        await self._store().claim(delivery, self.d.clock.now())
-        try:
-            message = await bot.send_message(delivery.user_id, text, reply_markup=markup)
+        return await self._send(bot, [delivery], text, markup, report,
+                                delivery.notice.kind == reminders.KIND)
+
+    async def _wave(self, bot: Bot, unit: list[Delivery], report: SendReport) -> float | None:
+        """A member's reminders of one wave as one digest (split only past Telegram's limits);
+        a shop no longer due drops out; the flood wait in seconds on a 429."""
+        d = self.d
+        t = translator(await d.users.push_language(unit[0].user_id) or d.default_language)
+        sections: list[Section] = []
+        kept: list[Delivery] = []
+        for delivery in unit:
+            try:
+                section = await self._section(delivery, t)
+            except Exception as exc:  # one shop that cannot be rendered must not jam the rest
+                log.exception("push %s cannot be rendered", delivery.notice.key)
+                await self._record(delivery, "failed", report, error=repr(exc))
+                continue
+            if section is None:
+                await self._record(delivery, "obsolete", report, attempted=False)
+                continue
+            sections.append(section)
+            kept.append(delivery)
+        if not kept:  # every shop of the wave paid (or closed) before sending: nothing
+            return None
+        if len(kept) == 1:  # the single-shop reminder, as for a member with one shop
+            return await self._one(bot, kept[0], report)
+        reserve = len(_again("", True, t))
+        for part in digest(sections, t, d.policy, reserve=reserve):
+            copies = [kept[n] for n in part.sections]
+            text = _again(part.text, _any_uncertain(copies), t)
+            flood = await self._send(bot, copies, text, part.markup, report, True)
+            if flood is not None:
+                return flood
+        return None
+
+    async def _section(self, delivery: Delivery, t: Translator) -> Section | None:
+        """One shop's lines of a digest; None when its reminder no longer applies."""
+        notice, d = delivery.notice, self.d
+        shop, _ = await self._store().shop_and_closure(notice.shop_id)
+        if shop is None:
+            return None
+        snap = await get_snapshot(d.uow(), notice.shop_id, d.clock.now(), d.policy)
+        stage = notice.data.get("stage", "")
+        if not reminders.still_due(stage, snap):
+            return None
+        return Section(shop.shop_id, [title(shop, t), *reminder_text(stage, snap, t, d.policy,
+                                                                     ignore=False)])
+
+    async def _use_paid(self) -> bool:
+        """Whether this reminder goes with allow_paid_broadcast: on, and the day's ceiling
+        not reached (taken from the database `block` messages at a time)."""
+        if self.paid is None:
+            return False
+        async with self._paid_lock:
+            day = self.d.clock.now().astimezone(UTC).date().isoformat()
+            if day != self._paid_day:
+                self._paid_day, self._paid_left = day, 0
+            if self._paid_left <= 0:
+                self._paid_left = await self._store().spend_paid(day, self.paid.block,
+                                                                 self.paid.daily_limit)
+            if self._paid_left <= 0:
+                return False
+            self._paid_left -= 1
+            return True
+
+    async def _send(self, bot: Bot, copies: list[Delivery], text: str,
+                    markup: InlineKeyboardMarkup | None, report: SendReport,
+                    reminder: bool) -> float | None:
+        """One message for `copies` (one member's); every copy records its result."""
+        store = self._store()
+        for delivery in copies:
+            await store.claim(delivery, self.d.clock.now())
+        paid = reminder and await self._use_paid()
+        user, keys = copies[0].user_id, ", ".join(c.notice.key for c in copies)
+        try:  # None leaves the parameter out of the request
+            message = await bot.send_message(user, text, reply_markup=markup,
+                                             allow_paid_broadcast=True if paid else None)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
-            log.warning("flood wait %s s; push %s waits", wait, delivery.notice.key)
-            await self._record(delivery, "pending", report, error="429", attempted=False,
-                               retry_at=self.d.clock.now() + timedelta(seconds=wait))
+            log.warning("flood wait %s s; push %s waits", wait, keys)
+            for delivery in copies:
+                await self._record(delivery, "pending", report, error="429", attempted=False,
+                                   retry_at=self.d.clock.now() + timedelta(seconds=wait))
             return wait
         except Forbidden as exc:
-            await self._record(delivery, "undeliverable", report, error=exc.message)
+            for delivery in copies:
+                await self._record(delivery, "undeliverable", report, error=exc.message)
         except BadRequest as exc:
             gone = "chat not found" in exc.message.lower()
-            await self._record(delivery, "undeliverable" if gone else "failed", report,
-                               error=exc.message)
+            for delivery in copies:
+                await self._record(delivery, "undeliverable" if gone else "failed", report,
+                                   error=exc.message)
         except (NetworkError, TelegramError) as exc:
-            await self._retry_later(delivery, report, exc)
+            for delivery in copies:
+                await self._retry_later(delivery, report, exc)
         else:
-            await self._record(delivery, "sent", report, message_id=message.message_id)
+            for delivery in copies:
+                await self._record(delivery, "sent", report, message_id=message.message_id)
+            if paid:
+                metrics.inc("deposit_pushes_paid_total")
         return None
 
     async def _retry_later(self, delivery: Delivery, report: SendReport,
@@ -208,18 +328,22 @@ class Sender:
             if not reminders.still_due(stage, snap):
                 return None
             body = reminder_text(stage, snap, t, d.policy)
-            return _again("\n".join([title(shop, t), *body]), delivery, t), \
+            return _again("\n".join([title(shop, t), *body]), delivery.uncertain, t), \
                 topup_button(shop.shop_id, t)
         if notice.kind == "closure_ready" and (
                 closure is None or closure.stage is not ClosureStage.VERIFIED):
             return None
-        return _again(render_notice(notice, shop, t), delivery, t), \
+        return _again(render_notice(notice, shop, t), delivery.uncertain, t), \
             _markup(notice, shop.shop_id, t)
 
 
-def _again(text: str, delivery: Delivery, t: Translator) -> str:
+def _any_uncertain(copies: list[Delivery]) -> bool:
+    return any(c.uncertain for c in copies)
+
+
+def _again(text: str, uncertain: bool, t: Translator) -> str:
     """A copy whose first try died mid-call says it may be a repeat (nothing happened twice)."""
-    if not delivery.uncertain:
+    if not uncertain:
         return text
     return text + "\n" + REPEAT_MARK + t.gettext(
         "Sent again after an interruption: if you already have this message, nothing "

@@ -30,6 +30,24 @@ class PushStore:
         async with self.db.lock:
             return await self._pushes().due(now, limit)
 
+    async def wave_mates(self, due: list[Delivery], now: datetime) -> list[Delivery]:
+        """The members' other due reminder copies of the same waves (one digest each)."""
+        async with self.db.lock:
+            return await self._pushes().wave_mates(due, now)
+
+    async def spend_paid(self, day: str, block: int, ceiling: int) -> int:
+        """Take up to `block` of the day's paid-broadcast ceiling, in one transaction."""
+        async with self.db.lock:
+            conn = self.db.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                granted = await SqlitePushes(conn).spend_paid(day, block, ceiling)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+        return granted
+
     async def claim(self, delivery: Delivery, now: datetime) -> None:
         """Mark the copy as being sent, before the Bot API call (autocommitted)."""
         async with self.db.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,6 +128,36 @@ class SqlitePushes(_Repo):
             "(SELECT 1 FROM push_deliveries WHERE outbox_id = ? AND status = 'pending')",
             ts(now), d.outbox_id, d.outbox_id)
 
+    async def wave_mates(self, due: list[Delivery], now: datetime) -> list[Delivery]:
+        """The other pending, due reminder copies of the members and waves (one scan's
+        `created_at`) of the reminders in `due`: one member's reminders of one wave go out
+        as one digest, however the batch cut them."""
+        waves = _waves(due)
+        if not waves:
+            return []
+        mates, args = _mates(waves, now)
+        rows = await self._all(
+            "SELECT d.outbox_id, d.telegram_user_id, d.attempts, d.claimed_at, o.* "
+            "FROM push_deliveries d JOIN outbox o ON o.id = d.outbox_id "
+            f"WHERE (d.outbox_id, d.telegram_user_id) IN ({mates}) "
+            "ORDER BY d.outbox_id, d.telegram_user_id", *args)
+        return _others(due, rows)
+
+    async def spend_paid(self, day: str, block: int, ceiling: int) -> int:
+        """Take up to `block` paid-broadcast messages of `day`'s ceiling; how many were taken
+        (0 once the ceiling is reached or another sender took the same ones first)."""
+        await self._run("INSERT INTO paid_broadcast_days (day, messages) VALUES (?, 0) "
+                        "ON CONFLICT (day) DO NOTHING", day)
+        row = await self._one("SELECT messages FROM paid_broadcast_days WHERE day = ?", day)
+        used = int(row[0]) if row else 0
+        grant = min(block, ceiling - used)
+        if grant <= 0:
+            return 0
+        took = await self._one("UPDATE paid_broadcast_days SET messages = ? "
+                               "WHERE day = ? AND messages = ? RETURNING messages",
+                               used + grant, day, used)
+        return grant if took is not None else 0
+
     async def counts(self) -> PushCounts:
         """Deliveries by status."""
         rows = await self._all("SELECT status, count(*) FROM push_deliveries GROUP BY status")
@@ -137,6 +168,41 @@ class SqlitePushes(_Repo):
         row = await self._one("SELECT min(next_attempt_at) FROM push_deliveries "
                               "WHERE status = 'pending'")
         return dt(row[0] or None) if row and row[0] else None
+
+
+def _waves(due: list[Delivery]) -> list[tuple[int, str]]:
+    """(member, wave) of every reminder copy in `due`, once each."""
+    return list(dict.fromkeys((d.user_id, str(ts(d.notice.created_at))) for d in due
+                              if d.notice.kind == KIND))
+
+
+# One member's pending reminder copies of one wave: the member's shops (members_by_user),
+# each shop's reminders by the range of their dedup keys ('reminder:<shop>:…', the unique
+# index), the member's copy by its primary key. No index of its own is needed.
+_MATE = ("SELECT d.outbox_id, d.telegram_user_id FROM members m "
+         f"JOIN outbox o ON o.dedup_key > '{KIND}:' || m.shop_id || ':' "
+         f"AND o.dedup_key < '{KIND}:' || m.shop_id || ';' AND o.shop_id = m.shop_id "
+         "JOIN push_deliveries d ON d.outbox_id = o.id "
+         "AND d.telegram_user_id = m.telegram_user_id "
+         f"WHERE m.telegram_user_id = ? AND o.created_at = ? AND o.kind = '{KIND}' "
+         "AND d.status = 'pending' AND d.next_attempt_at <= ?")
+
+
+def _mates(waves: list[tuple[int, str]], now: datetime) -> tuple[str, list[object]]:
+    """The subquery of every wave's copies, and its arguments."""
+    args: list[object] = []
+    for user, created in waves:
+        args += [user, created, ts(now)]
+    return " UNION ALL ".join([_MATE] * len(waves)), args
+
+
+def _others(due: list[Delivery], rows: Sequence[object]) -> list[Delivery]:
+    """The rows' copies that `due` does not hold already."""
+    have = {(d.outbox_id, d.user_id) for d in due}
+    found = [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"],  # type: ignore[index]
+                      _notice(r), r["claimed_at"] is not None)  # type: ignore[index]
+             for r in rows]
+    return [d for d in found if (d.outbox_id, d.user_id) not in have]
 
 
 # Each stage's moment, encoded as moment * 8 + priority: the largest code is the newest
@@ -180,15 +246,45 @@ ON CONFLICT (dedup_key) DO NOTHING
 """
 
 
+# PostgreSQL: the same decision, and the fan-out in the same statement (issue #16.3 d). The
+# notices' INSERT … RETURNING feeds the deliveries' INSERT directly, and a notice nobody can
+# receive is written done, so there is no second pass over the new notices (an index scan of
+# outbox_pending joined to members), no UPDATE of them and no count afterwards; PostgreSQL
+# cannot run a data-modifying WITH inside SQLite's dialect, hence two texts of one rule.
+_INSERT = _MOMENTS[_MOMENTS.index("INSERT INTO outbox"):]
+_PG_MOMENTS = _MOMENTS.replace(_INSERT, f"""
+, ins AS (
+  INSERT INTO outbox (shop_id, kind, dedup_key, created_at, data, sent_at)
+  SELECT shop_id, '{KIND}', '{KIND}:' || shop_id || ':' || stage || ':' || moment, :created,
+         json_object('stage', stage, 'moment', CAST(moment AS TEXT)),
+         CASE WHEN EXISTS (SELECT 1 FROM members m WHERE m.shop_id = due.shop_id) THEN NULL
+              ELSE :created END
+  FROM due WHERE true
+  ON CONFLICT (dedup_key) DO NOTHING
+  RETURNING id, shop_id, sent_at
+), fan AS (
+  INSERT INTO push_deliveries (outbox_id, telegram_user_id)
+  SELECT ins.id, m.telegram_user_id FROM ins JOIN members m ON m.shop_id = ins.shop_id
+  WHERE ins.sent_at IS NULL
+)
+SELECT count(*) FROM ins
+""")
+
+
 class SqliteReminders(SqliteOutbox):
     """The reminder scanner: one statement decides and queues for every shop."""
 
     async def enqueue_due(self, now: datetime, rules: Rules) -> int:
         """Queue the due stage of every shop not yet pushed for its moment; the count queued."""
-        last = await self._last_id()
         params = {"now": epoch(now), "repeat": rules.repeat, "overdue": rules.overdue,
                   "clearing": rules.clearing, "warning": rules.clearing_warning,
                   "created": ts(now)}
+        if type(self.conn).__name__ == "PgConnection":
+            # JIT compiles the statement for its row estimate (tens of ms) and wins nothing
+            await self.conn.execute("SET LOCAL jit = off")
+            counted = next(iter(await self.conn.execute_fetchall(_PG_MOMENTS, params)))
+            return int(counted[0])
+        last = await self._last_id()
         await self.conn.execute(_MOMENTS, params)
         row = await self._one("SELECT count(*) FROM outbox WHERE id > ?", last)
         queued = int(row[0]) if row else 0  # (rowcount is -1 for a WITH … INSERT)
@@ -221,6 +317,26 @@ ORDER BY m.outbox_id, m.telegram_user_id
 """
 
 
+# A member's other reminder copies of the same waves, claimed as _PICK claims a batch.
+_PICK_MATES = """
+WITH picked AS (
+  SELECT d.outbox_id, d.telegram_user_id FROM push_deliveries d
+  WHERE (d.outbox_id, d.telegram_user_id) IN ({mates})
+    AND (d.claimed_by IS NULL OR d.claimed_by = ? OR NOT EXISTS (
+         SELECT 1 FROM pg_stat_activity a
+         WHERE a.pid || '@' || extract(epoch FROM a.backend_start) = d.claimed_by))
+  FOR UPDATE OF d SKIP LOCKED
+), mine AS (
+  UPDATE push_deliveries d SET claimed_by = ?
+  FROM picked p WHERE d.outbox_id = p.outbox_id AND d.telegram_user_id = p.telegram_user_id
+  RETURNING d.outbox_id, d.telegram_user_id, d.attempts, d.claimed_at
+)
+SELECT m.outbox_id, m.telegram_user_id, m.attempts, m.claimed_at, o.*
+FROM mine m JOIN outbox o ON o.id = m.outbox_id
+ORDER BY m.outbox_id, m.telegram_user_id
+"""
+
+
 class PgPushes(SqlitePushes):
     """The sender's reads and records when several instances share the outbox."""
 
@@ -233,6 +349,16 @@ class PgPushes(SqlitePushes):
         rows = await self._all(_PICK, ts(now), self.claimant, limit, self.claimant)
         return [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"], _notice(r),
                          r["claimed_at"] is not None) for r in rows]
+
+    async def wave_mates(self, due: list[Delivery], now: datetime) -> list[Delivery]:
+        """As on SQLite, claimed for this claimant like the batch itself."""
+        waves = _waves(due)
+        if not waves:
+            return []
+        mates, args = _mates(waves, now)
+        rows = await self._all(_PICK_MATES.format(mates=mates), *args, self.claimant,
+                               self.claimant)
+        return _others(due, rows)
 
     async def record(self, d: Delivery, status: str, now: datetime, *,
                      error: str | None = None, message_id: int | None = None,
