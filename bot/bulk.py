@@ -39,7 +39,7 @@ from typing import Any
 from bot.context import Deps
 from bot.ingest import BadLine, count
 from bot.storage.batch import Batch
-from bot.storage.bulkdb import BulkStore, Pending
+from bot.storage.bulkdb import BulkStore, Pending, ShopState
 from bot.storage.db import ts
 from domain import events as ev
 from domain.apply import (
@@ -47,12 +47,14 @@ from domain.apply import (
     EventResult,
     Outcome,
     apply_valid,
+    bulk_writable,
+    new_shop,
     order_after,
-    row_only,
     seen_result,
     validate,
 )
 from domain.model import Order
+from domain.money import Money
 from domain.services import refresh_shop
 
 
@@ -73,7 +75,7 @@ class _Run:
         self.dirty: set[str] = set()  # shops with queued rows
         self.refresh: dict[str, None] = {}  # shops whose figures the queued rows may move
         self.digests: dict[str, str] = {}
-        self.shops: dict[str, tuple[str | None, bool]] = {}
+        self.shops: dict[str, ShopState] = {}
         self.orders: dict[tuple[str, str], Order] = {}
 
     async def all(self, raws: Sequence[Any]) -> list[EventResult]:
@@ -103,7 +105,7 @@ class _Run:
         seen = self.digests.get(event.event_id)
         if seen is not None:
             return seen_result(event, seen, content)
-        if row_only(event) and self._queueable(event):
+        if self._queueable(event):
             self._queue(event, content)
             self.digests[event.event_id] = content
             return EventResult(event.event_id, Outcome.APPLIED, event.type)
@@ -121,21 +123,29 @@ class _Run:
         return result
 
     def _queueable(self, event: Any) -> bool:
-        state = self.shops.get(event.shop_id)
-        if state is None:  # unknown shop: rejected one by one, with its reason
+        if isinstance(event, ev.ShopRegistered):  # a new shop: a row, then its figures
+            return event.shop_id not in self.shops
+        state = self.shops.get(getattr(event, "shop_id", ""))
+        if state is None:  # fx.rate, or an unknown shop: one by one (rejected with reason)
             return False
-        since, has_closure = state
-        if has_closure:  # the closure check after each event may queue a push
+        if state.has_closure:  # the closure check after each event may queue a push
             return False
-        return (type(event) in FIGURES_UNCHANGED or since is None
-                or since == self.now_text)
+        if not bulk_writable(event, state.balance, self.d.policy):
+            return False
+        return (type(event) in FIGURES_UNCHANGED or state.shortfall_since is None
+                or state.shortfall_since == self.now_text)
 
     def _queue(self, e: Any, content: str) -> None:
         p, shop_id = self.pending, e.shop_id
         p.events.append((e.event_id, e.type, shop_id, content, ts(e.occurred_at),
                          self.now_text))
         self.dirty.add(shop_id)
-        if isinstance(e, ev.MemberAdded):
+        if isinstance(e, ev.ShopRegistered):
+            shop = new_shop(e, self.d.policy)
+            p.shops.append(shop)
+            self.shops[shop_id] = ShopState(None, False, Money.zero(shop.currency))
+            self.refresh[shop_id] = None
+        elif isinstance(e, ev.MemberAdded):
             p.members.append((shop_id, e.telegram_user_id, e.role))
         elif isinstance(e, ev.MarketingChanged):
             p.shop_columns["active_campaigns"].append((e.active_campaigns, shop_id))
@@ -155,7 +165,7 @@ class _Run:
                 p.orders.append((shop_id, after.order_id, after.category, after.status.value,
                                  ts(after.after_sales_ends_at), int(after.dispute_open),
                                  ts(after.updated_at), ts(after.ended_at)))
-        else:  # row_only admitted a kind this function does not know
+        else:  # _queueable admitted a kind this function does not know
             raise AssertionError(f"no bulk write for {e.type}")
 
     async def _flush(self) -> None:

@@ -117,18 +117,23 @@ async def apply_valid(uow: UnitOfWork, event: Any, content: str, now: datetime,
 
 
 # Events whose whole effect is one row written from the event alone (and, for listings and
-# orders, the shop's figures re-derived afterwards): no money, no push, no check against
-# other rows beyond the order's own last state. The bulk import (bot/bulk.py) writes these
-# set-wise; every other event goes through apply_valid one at a time.
+# orders, the shop's figures re-derived afterwards): no money, no push unless the required
+# amount drops (drops.may_lower_required), no check against other rows beyond the order's own
+# last state. The bulk import (bot/bulk.py) writes these set-wise when its shop's state allows
+# (bulk_writable); every other event goes through apply_valid one at a time.
 SHOP_ROW_ONLY: frozenset[type] = frozenset({
     ev.MemberAdded, ev.MarketingChanged, ev.CreatorsChanged, ev.ClosureNoticePosted,
     ev.ListingChanged, ev.OrderUpdated})
 
 
-def row_only(event: Any) -> bool:
-    """An event the bulk path may write set-wise: SHOP_ROW_ONLY, and not one after which the
-    required amount may drop (that one compares the figures before and after, one by one)."""
-    return type(event) in SHOP_ROW_ONLY and not drops.may_lower_required(event)
+def bulk_writable(event: Any, balance: Money, policy: Policy) -> bool:
+    """A SHOP_ROW_ONLY event of a registered shop without a closure (the caller checks that)
+    whose only rule beyond its row is the re-derivation: it cannot lower the required amount,
+    or it may but the drop push cannot follow (drops.became_withdrawable needs withdrawable —
+    never above the balance, which these events do not move — to reach the minimum)."""
+    if type(event) not in SHOP_ROW_ONLY:
+        return False
+    return not drops.may_lower_required(event) or balance.amount < policy.min_withdrawal
 
 
 def order_after(before: Order | None, e: ev.OrderUpdated) -> Order | None:
@@ -197,21 +202,27 @@ async def _apply(uow: UnitOfWork, event: Any, now: datetime, policy: Policy) -> 
     await handler(uow, shop, event, now, policy)
 
 
+def new_shop(e: ev.ShopRegistered, policy: Policy) -> Shop:
+    """The shop shop.registered adds when its shop_id is not registered yet."""
+    return Shop(
+        shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
+        currency=policy.currency(e.market), company_region=e.company_region,
+        legal_rep_region=e.legal_rep_id_region,
+        scope_categories=tuple(dict.fromkeys(e.scope_categories)),
+        timezone=e.timezone, opened_at=e.occurred_at)
+
+
 async def _registered(uow: UnitOfWork, e: ev.ShopRegistered, policy: Policy) -> None:
     existing = await uow.shops.get(e.shop_id)
-    scope = tuple(dict.fromkeys(e.scope_categories))
     if existing is None:
-        await uow.shops.add(Shop(
-            shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
-            currency=policy.currency(e.market), company_region=e.company_region,
-            legal_rep_region=e.legal_rep_id_region, scope_categories=scope,
-            timezone=e.timezone, opened_at=e.occurred_at))
+        await uow.shops.add(new_shop(e, policy))
         return
     if existing.market != e.market:
         raise EventRejected("market", "cannot change for a registered shop")
     await uow.shops.update(existing.with_changes(
         entity_name=e.entity_name, company_region=e.company_region,
-        legal_rep_region=e.legal_rep_id_region, scope_categories=scope, timezone=e.timezone))
+        legal_rep_region=e.legal_rep_id_region,
+        scope_categories=tuple(dict.fromkeys(e.scope_categories)), timezone=e.timezone))
 
 
 async def _member(uow: UnitOfWork, shop: Shop, e: ev.MemberAdded, now: datetime,

@@ -18,8 +18,10 @@ from typing import Any
 
 from bot.storage.db import Database
 from bot.storage.pg import PgConnection, _mapped
-from bot.storage.repos import _order
-from domain.model import Order
+from bot.storage.repos import SHOP_COLUMNS as ALL_SHOP_COLUMNS
+from bot.storage.repos import _order, _shop_values
+from domain.model import Order, Shop
+from domain.money import Money
 
 CHUNK = 500  # ids per IN (…): far below either backend's limit on parameters
 COPY_AT = 64  # rows from which PostgreSQL writes by COPY rather than executemany
@@ -60,11 +62,21 @@ ORDERS = Upsert("orders", ("shop_id", "order_id", "category", "status", "after_s
 SHOP_COLUMNS = ("active_campaigns", "bound_creators", "closure_notice_at")
 
 
+@dataclass(frozen=True)
+class ShopState:
+    """What the bulk path needs to know of a registered shop."""
+
+    shortfall_since: str | None  # as stored
+    has_closure: bool  # any closure row, in any stage
+    balance: Money  # of its deposit account
+
+
 @dataclass
 class Pending:
     """Rows waiting to be written, in the order their events came."""
 
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    shops: list[Shop] = field(default_factory=list)
     members: list[tuple[Any, ...]] = field(default_factory=list)
     listings: list[tuple[Any, ...]] = field(default_factory=list)
     orders: list[tuple[Any, ...]] = field(default_factory=list)
@@ -84,13 +96,16 @@ class BulkStore:
         self._staged: set[str] = set()
 
     async def _in(self, sql: str, values: Iterable[Any]) -> list[Any]:
-        """Rows of `sql` whose `{}` is an IN list over values, CHUNK at a time."""
-        items = list(values)
+        """Rows of `sql` whose `{}` is an IN list over values, CHUNK at a time; with a list
+        of sets, one `{}` per set (the first chunked, the others whole)."""
+        groups = values if isinstance(values, list) else [values]
+        first, rest = list(groups[0]), [list(g) for g in groups[1:]]
+        tail = [v for g in rest for v in g]
         rows: list[Any] = []
-        for start in range(0, len(items), CHUNK):
-            part = items[start:start + CHUNK]
-            rows += await self.conn.execute_fetchall(
-                sql.format(", ".join("?" * len(part))), part)
+        for start in range(0, len(first), CHUNK):
+            part = first[start:start + CHUNK]
+            marks = [", ".join("?" * len(g)) for g in (part, *rest)]
+            rows += await self.conn.execute_fetchall(sql.format(*marks), [*part, *tail])
         return rows
 
     async def digests(self, event_ids: Iterable[str]) -> dict[str, str]:
@@ -99,23 +114,35 @@ class BulkStore:
                               set(event_ids))
         return {r[0]: r[1] for r in rows}
 
-    async def shop_states(self, shop_ids: Iterable[str]) -> dict[str, tuple[str | None, bool]]:
-        """shop id → (shortfall_since as stored, has any closure) of the registered ones."""
+    async def shop_states(self, shop_ids: Iterable[str]) -> dict[str, ShopState]:
+        """The state of each registered shop among shop_ids."""
         rows = await self._in(
             "SELECT shop_id, shortfall_since, EXISTS (SELECT 1 FROM closures c "
-            "WHERE c.shop_id = shops.shop_id) FROM shops WHERE shop_id IN ({})", set(shop_ids))
-        return {r[0]: (r[1], bool(r[2])) for r in rows}
+            "WHERE c.shop_id = s.shop_id), currency, "
+            "(SELECT coalesce(sum(amount_minor), 0) FROM transfers t "
+            " WHERE t.credit = 'shop:' || s.shop_id || ':deposit' AND t.currency = s.currency)"
+            " - (SELECT coalesce(sum(amount_minor), 0) FROM transfers t "
+            " WHERE t.debit = 'shop:' || s.shop_id || ':deposit' AND t.currency = s.currency) "
+            "FROM shops s WHERE shop_id IN ({})", set(shop_ids))
+        return {r[0]: ShopState(r[1], bool(r[2]), Money.from_minor(int(r[4]), r[3]))
+                for r in rows}
 
     async def orders(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Order]:
         """(shop id, order id) → the stored order, for those that exist."""
         wanted = set(keys)
-        rows = await self._in("SELECT * FROM orders WHERE order_id IN ({})",
-                              {order_id for _, order_id in wanted})
+        rows = await self._in("SELECT * FROM orders WHERE shop_id IN ({}) "
+                              "AND order_id IN ({})",
+                              [{s for s, _ in wanted}, {o for _, o in wanted}])
         found = {(r["shop_id"], r["order_id"]): _order(r) for r in rows}
         return {k: v for k, v in found.items() if k in wanted}
 
     async def write(self, pending: Pending) -> None:
         """Every pending row, one statement (or one COPY) per kind."""
+        if pending.shops:  # new shops first: the other rows refer to them
+            marks = ", ".join("?" * len(ALL_SHOP_COLUMNS))
+            await self.conn.executemany(
+                f"INSERT INTO shops ({', '.join(ALL_SHOP_COLUMNS)}) VALUES ({marks})",
+                [_shop_values(shop) for shop in pending.shops])
         await self._upsert(MEMBERS, pending.members)
         await self._upsert(LISTINGS, pending.listings)
         await self._upsert(ORDERS, pending.orders)
