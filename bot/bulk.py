@@ -9,17 +9,21 @@ in every table. One transaction per batch, all events at the same `now` (as appl
 2. One statement per kind reads what the batch's rules look at: the digests of its event ids,
    its shops (registered? shortfall_since? any closure?) and the orders it updates.
 3. Events are then decided in their order. A repeated event id is a duplicate or a conflict
-   from those digests plus the ones applied earlier in the batch, without a query. An event
-   whose whole effect is its own row (domain.apply.row_only: a member, listing, order,
-   campaigns, creators or closure-notice event that cannot lower the required amount) for a
-   registered shop without a closure is queued as rows; an order's stale check and end time
-   use domain.apply.order_after on the order as the batch last left it. Every other event
-   (money, pushes, registrations, unknown shops, drops that may free money, shops with a
-   closure) goes through domain.apply.apply_valid one at a time, in order, in its savepoint
-   — after the queued rows of its shop are written, so it sees every earlier event.
+   from those digests plus the ones applied earlier in the batch, without a query. Queued as
+   rows: the registration of a new shop, and the events of a registered shop without a
+   closure whose whole effect is their own row (domain.apply.bulk_writable: members,
+   listings, orders, campaigns, creators, closure notices — except a listing or order event
+   that may lower the required amount while the shop's balance could make the drop push
+   follow); an order's stale check and end time use domain.apply.order_after on the order
+   as the batch last left it. Every other event (money, pushes, fx rates, re-registrations,
+   unknown shops, drops that may free money, shops with a closure) goes through
+   domain.apply.apply_valid one at a time, in order, in its savepoint — after the queued
+   rows of its shop are written and its figures re-derived, so it sees every earlier event.
 4. Queued rows are written one statement per kind (bot/storage/bulkdb.py: executemany, or
-   COPY on PostgreSQL), then each shop whose listings or orders changed has its figures
-   re-derived once (domain.services.refresh_shop) instead of after each event.
+   COPY on PostgreSQL), then each shop whose queued rows may move its figures (a new shop,
+   a listing, an order) has them
+   re-derived once (domain.services.refresh_shop) instead of after each event. The batch
+   ends with the same write.
 
 Re-deriving once is the same as re-deriving after each event: recheck_at depends only on the
 final figures, and shortfall_since after a run of refreshes at one `now` is `now` if the shop
