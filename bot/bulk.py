@@ -21,9 +21,8 @@ in every table. One transaction per batch, all events at the same `now` (as appl
    rows of its shop are written and its figures re-derived, so it sees every earlier event.
 4. Queued rows are written one statement per kind (bot/storage/bulkdb.py: executemany, or
    COPY on PostgreSQL), then each shop whose queued rows may move its figures (a new shop,
-   a listing, an order) has them
-   re-derived once (domain.services.refresh_shop) instead of after each event. The batch
-   ends with the same write.
+   a listing, an order) has them re-derived once (domain.services.refresh_shop) instead of
+   after each event. The batch ends with the same write.
 
 Re-deriving once is the same as re-deriving after each event: recheck_at depends only on the
 final figures, and shortfall_since after a run of refreshes at one `now` is `now` if the shop
