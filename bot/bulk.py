@@ -36,6 +36,7 @@ tests/ops/test_bulk_import.py holds both paths equal on random streams on both b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -118,7 +119,12 @@ class _Run:
         result = await apply_valid(self.batch.uow(), event, content, self.now, self.d.policy)
         if result.outcome is Outcome.APPLIED:
             self.digests[event.event_id] = content
-            if shop_id is not None:
+            state = self.shops.get(shop_id or "")
+            if state is not None and isinstance(event, ev.OrderUpdated | ev.ListingChanged):
+                # Moves neither the balance nor a closure, and its re-derivation left
+                # shortfall_since empty or at this batch's now: both let the shop queue.
+                self.shops[event.shop_id] = replace(state, shortfall_since=self.now_text)
+            elif shop_id is not None:
                 self.shops.update(await self.store.shop_states([shop_id]))
             if isinstance(event, ev.OrderUpdated):
                 key = (event.shop_id, event.order_id)
