@@ -11,6 +11,7 @@ from typing import BinaryIO, TextIO
 
 from tqdm import tqdm
 
+from bot.bulk import apply_bulk
 from bot.channels import LoggedChannel
 from bot.clock import SystemClock
 from bot.config import Settings, db_location
@@ -45,14 +46,19 @@ def _report(number: int, result: EventResult, err: TextIO) -> None:
     err.write(f"line {number}: {result.event_id or '?'} {result.outcome.value}{where}\n")
 
 
-async def import_file(d: Deps, path: Path, batch: int, err: TextIO) -> Counter[Outcome]:
-    """Apply every line of a JSONL file, batch lines per transaction; outcomes counted."""
+async def import_file(d: Deps, path: Path, batch: int, err: TextIO, *,
+                      bulk: bool = True) -> Counter[Outcome]:
+    """Apply every line of a JSONL file, batch lines per transaction; outcomes counted.
+
+    `bulk` (the default) applies each batch set-wise (bot/bulk.py); without it each event
+    goes through apply_event on its own (bot/ingest.py), with the same outcomes and rows."""
+    apply = apply_bulk if bulk else apply_batch
     totals: Counter[Outcome] = Counter()
     with path.open("rb") as stream, tqdm(total=path.stat().st_size, unit="B", unit_scale=True,
                                          file=err, disable=not err.isatty(),
                                          desc=path.name) as bar:
         for group in _batches(stream, batch, bar):
-            results = await apply_batch(d, [parse_line(text) for _, text in group])
+            results = await apply(d, [parse_line(text) for _, text in group])
             for (number, _), result in zip(group, results, strict=True):
                 totals[result.outcome] += 1
                 if result.outcome in {Outcome.REJECTED, Outcome.CONFLICT}:
@@ -74,7 +80,8 @@ async def import_command(args: argparse.Namespace, settings: Settings) -> int:
     d = Deps(db, load_policy(settings.policy), SystemClock(), LoggedChannel(),
              settings.default_language)
     try:
-        totals = await import_file(d, args.file, args.batch, sys.stderr)
+        totals = await import_file(d, args.file, args.batch, sys.stderr,
+                                   bulk=not args.one_by_one)
     finally:
         await db.close()
     for outcome in ORDER:
@@ -123,6 +130,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
                      help="JSONL file, one platform event (SPEC §9) per line")
     imp.add_argument("--db", type=db_location, default=argparse.SUPPRESS, help=db_help)
     imp.add_argument("--batch", type=int, default=500, help="events per transaction (500)")
+    imp.add_argument("--one-by-one", action="store_true",
+                     help="apply each event on its own instead of set-wise per batch "
+                          "(same outcomes and rows; slower)")
     demo = sub.add_parser("demo-data", help="write realistic platform events for N shops",
                           formatter_class=raw,
                           epilog="example: deposit-bot demo-data --shops 50 -o events.jsonl")

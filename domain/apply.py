@@ -60,20 +60,37 @@ class EventResult:
 
 async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) -> EventResult:
     """Validate, deduplicate and apply one event; nothing of a rejected one is applied."""
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    event_id = event_id if isinstance(event_id, str) else None
+    checked = validate(raw)
+    if isinstance(checked, EventResult):
+        return checked
+    return await apply_valid(uow, checked, ev.digest(raw), now, policy)
+
+
+def validate(raw: Any) -> Any:
+    """The parsed event, or the EventResult rejecting it (nothing read or written)."""
     try:
-        event = ev.parse_event(raw)
+        return ev.parse_event(raw)
     except EventRejected as exc:
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        event_id = event_id if isinstance(event_id, str) else None
         return EventResult(event_id, Outcome.REJECTED, _type(raw), exc.field, exc.reason)
-    content = ev.digest(raw)
+
+
+def seen_result(event: Any, seen: str, content: str) -> EventResult:
+    """An event whose id is already recorded with digest `seen`: duplicate or conflict."""
+    if seen == content:
+        return EventResult(event.event_id, Outcome.DUPLICATE, event.type)
+    return EventResult(event.event_id, Outcome.CONFLICT, event.type, "event_id",
+                       "already used for an event with different content")
+
+
+async def apply_valid(uow: UnitOfWork, event: Any, content: str, now: datetime,
+                      policy: Policy) -> EventResult:
+    """apply_event after validation: `content` is the event's digest (ev.digest)."""
     async with uow:
         seen = await uow.events.digest_of(event.event_id)
         if seen is not None:
-            if seen == content:
-                return EventResult(event.event_id, Outcome.DUPLICATE, event.type)
-            return EventResult(event.event_id, Outcome.CONFLICT, event.type, "event_id",
-                               "already used for an event with different content")
+            return seen_result(event, seen, content)
         before = await _figures_before(uow, event, now, policy)
         try:
             await _apply(uow, event, now, policy)
@@ -97,6 +114,40 @@ async def apply_event(uow: UnitOfWork, raw: Any, now: datetime, policy: Policy) 
             await notify_if_ready(uow, shop_id, now, policy)
         await uow.commit()
     return EventResult(event.event_id, Outcome.APPLIED, event.type)
+
+
+# Events whose whole effect is one row written from the event alone (and, for listings and
+# orders, the shop's figures re-derived afterwards): no money, no push unless the required
+# amount drops (drops.may_lower_required), no check against other rows beyond the order's own
+# last state. The bulk import (bot/bulk.py) writes these set-wise when its shop's state allows
+# (bulk_writable); every other event goes through apply_valid one at a time.
+SHOP_ROW_ONLY: frozenset[type] = frozenset({
+    ev.MemberAdded, ev.MarketingChanged, ev.CreatorsChanged, ev.ClosureNoticePosted,
+    ev.ListingChanged, ev.OrderUpdated})
+
+
+def bulk_writable(event: Any, balance: Money, policy: Policy) -> bool:
+    """A SHOP_ROW_ONLY event of a registered shop without a closure (the caller checks that)
+    whose only rule beyond its row is the re-derivation: it cannot lower the required amount,
+    or it may but the drop push cannot follow (drops.became_withdrawable needs withdrawable —
+    never above the balance, which these events do not move — to reach the minimum)."""
+    if type(event) not in SHOP_ROW_ONLY:
+        return False
+    return not drops.may_lower_required(event) or balance.amount < policy.min_withdrawal
+
+
+def order_after(before: Order | None, e: ev.OrderUpdated) -> Order | None:
+    """The order as order.updated leaves it, or None when the event is older than the
+    order's last update (a stale event changes nothing)."""
+    if before is not None and before.updated_at > e.occurred_at:
+        log.info("stale order.updated %s for %s ignored", e.event_id, e.order_id)
+        return None
+    status = OrderStatus(e.status)
+    ended_at = None
+    if status is not OrderStatus.OPEN:
+        ended_at = before.ended_at if before is not None and before.ended_at else e.occurred_at
+    return Order(e.order_id, e.category, status, e.after_sales_ends_at, e.dispute_open,
+                 e.occurred_at, ended_at)
 
 
 async def _figures_before(uow: UnitOfWork, event: Any, now: datetime, policy: Policy
@@ -151,15 +202,21 @@ async def _apply(uow: UnitOfWork, event: Any, now: datetime, policy: Policy) -> 
     await handler(uow, shop, event, now, policy)
 
 
+def new_shop(e: ev.ShopRegistered, policy: Policy) -> Shop:
+    """The shop shop.registered adds when its shop_id is not registered yet."""
+    return Shop(
+        shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
+        currency=policy.currency(e.market), company_region=e.company_region,
+        legal_rep_region=e.legal_rep_id_region,
+        scope_categories=tuple(dict.fromkeys(e.scope_categories)),
+        timezone=e.timezone, opened_at=e.occurred_at, contact_email=e.contact_email)
+
+
 async def _registered(uow: UnitOfWork, e: ev.ShopRegistered, policy: Policy) -> None:
     existing = await uow.shops.get(e.shop_id)
     scope = tuple(dict.fromkeys(e.scope_categories))
     if existing is None:
-        await uow.shops.add(Shop(
-            shop_id=e.shop_id, entity_name=e.entity_name, market=e.market,
-            currency=policy.currency(e.market), company_region=e.company_region,
-            legal_rep_region=e.legal_rep_id_region, scope_categories=scope,
-            timezone=e.timezone, opened_at=e.occurred_at, contact_email=e.contact_email))
+        await uow.shops.add(new_shop(e, policy))
         return
     if existing.market != e.market:
         raise EventRejected("market", "cannot change for a registered shop")
@@ -182,17 +239,9 @@ async def _listing(uow: UnitOfWork, shop: Shop, e: ev.ListingChanged, now: datet
 
 async def _order(uow: UnitOfWork, shop: Shop, e: ev.OrderUpdated, now: datetime,
                  policy: Policy) -> None:
-    before = await uow.shops.get_order(shop.shop_id, e.order_id)
-    if before is not None and before.updated_at > e.occurred_at:
-        log.info("stale order.updated %s for %s ignored", e.event_id, e.order_id)
-        return
-    status = OrderStatus(e.status)
-    ended_at = None
-    if status is not OrderStatus.OPEN:
-        ended_at = before.ended_at if before is not None and before.ended_at else e.occurred_at
-    await uow.shops.put_order(shop.shop_id, Order(
-        e.order_id, e.category, status, e.after_sales_ends_at, e.dispute_open, e.occurred_at,
-        ended_at))
+    after = order_after(await uow.shops.get_order(shop.shop_id, e.order_id), e)
+    if after is not None:
+        await uow.shops.put_order(shop.shop_id, after)
 
 
 async def _payment_confirmed(uow: UnitOfWork, shop: Shop, e: ev.PaymentConfirmed,

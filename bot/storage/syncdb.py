@@ -87,6 +87,11 @@ class SyncConnection:
         """Run one statement and return all its rows."""
         return self._conn.execute(sql, parameters).fetchall()  # type: ignore[arg-type]
 
+    async def executemany(self, sql: str,
+                          seq: Iterable[Iterable[Any] | dict[str, Any]]) -> SyncCursor:
+        """Run one statement for every parameter set (the bulk import's writes)."""
+        return SyncCursor(self._conn.executemany(sql, seq))  # type: ignore[arg-type]
+
     async def close(self) -> None:
         self._conn.close()
 
