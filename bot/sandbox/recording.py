@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram_rules import refusal
+
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Deposit Desk",
             "username": "deposit_desk_bot", "can_join_groups": False}
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
@@ -95,11 +97,10 @@ class RecordingRequest(BaseRequest):
             failure = queued.pop(0)
             self.calls.append(Call(api_method, params, failure, files))
             return failure.status, _error(failure)
-        refused = telegram_refusal(params)
-        if refused is not None:  # what the real Bot API answers to a message over its limits
-            self.calls.append(Call(api_method, params, Failure(400, refused), files))
-            return 400, json.dumps({"ok": False, "error_code": 400,
-                                    "description": refused}).encode()
+        described = refusal(api_method, params)
+        if described is not None:  # what the real Bot API answers to a message it cannot take
+            self.calls.append(Call(api_method, params, Failure(400, described), files))
+            return 400, _error(Failure(400, described))
         result = self._result(api_method, params)
         self.calls.append(Call(api_method, params, result, files))
         return 200, json.dumps({"ok": True, "result": result}).encode()
@@ -169,23 +170,6 @@ class RecordingRequest(BaseRequest):
             self.topics[(int(params["chat_id"]), int(params["message_thread_id"]))] = (
                 method == "closeForumTopic")
         return True
-
-
-def telegram_refusal(params: dict[str, Any]) -> str | None:
-    """The Bot API's refusal of a message over Telegram's limits (text 4,096 characters,
-    caption 1,024, callback data 64 bytes, 100 buttons), or None."""
-    if len(str(params.get("text") or "")) > 4096:
-        return "Bad Request: message is too long"
-    if len(str(params.get("caption") or "")) > 1024:
-        return "Bad Request: message caption is too long"
-    markup = params.get("reply_markup")
-    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
-    buttons = [b for row in rows for b in row]
-    if len(buttons) > 100:
-        return "Bad Request: too many buttons"
-    if any(len(str(b.get("callback_data", "")).encode()) > 64 for b in buttons):
-        return "Bad Request: BUTTON_DATA_INVALID"
-    return None
 
 
 def _error(failure: Failure) -> bytes:
