@@ -1,17 +1,20 @@
-"""The one Bot API stand-in on 127.0.0.1 (stdlib only): the bot tests, the reliability and
+"""The one Bot API stand-in on 127.0.0.1: the bot tests, the reliability and
 cluster suites and the benchmarks all talk to this server.
 
-It refuses what Telegram refuses, with Telegram's texts (`bot.telegram_rules`: text over 4,096
-UTF-16 units after entity parsing, caption over 1,024, empty text, malformed HTML, callback
-data over 64 bytes, over 100 buttons), records every call, and its other behaviours are
-options:
+It answers through the sandbox's model of Telegram (bot/sandbox/recording.py, the in-process
+stand-in the sandbox and most bot tests use), so both refuse what Telegram refuses, with
+Telegram's texts (`bot.telegram_rules`: text over 4,096 UTF-16 units after entity parsing,
+caption over 1,024, empty text, malformed HTML, callback data over 64 bytes, over 100 buttons)
+and know the same messages, forum topics and failures. It records every call, and its other
+behaviours are options:
 - `poll_wait`: getUpdates long-polls up to this many seconds (0: answers at once); update ids
   and message ids live in the server, so they carry on across restarts of the bot;
 - `rate_limit` / `retry_after`: at most so many sendMessage per sliding second, the next one
   answered 429 with `retry_after` (whole seconds, as Telegram sends it);
 - `answer_delay`: a sent message is recorded (Telegram accepted it) before the answer goes
   back this late, the window a slow network leaves;
-- `fail(method, Failure, chat_id=…)`: the next such call gets this error (failures on demand);
+- `fail(chat_id, Failure)` / `fail_method(method, Failure)`: the next message to that chat, or
+  the next call of that method, gets this error (failures on demand);
 - `deliver(update)`: a webhook call as Telegram makes it, to the URL and with the secret the
   bot gave setWebhook (or another URL);
 - `http11`: keep-alive connections (HTTP/1.1), as the benchmarks want.
@@ -36,11 +39,10 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from bot.sandbox.recording import Failure
-from bot.telegram_rules import refusal
+from bot.clock import SystemClock
+from bot.sandbox.recording import Failure, RecordingRequest
 
 BOT = {"id": 7000000002, "is_bot": True, "first_name": "Deposit Desk", "username": "desk_bot"}
-MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText"})
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -89,10 +91,10 @@ class BotApiStandin:
         self.updates: list[dict[str, Any]] = []
         self.first_poll: float | None = None  # time.monotonic() of the first getUpdates
         self.window: deque[float] = deque()  # acceptance times in the last second
-        self.failures: dict[tuple[str, int | None], list[Failure]] = {}
+        self.telegram = RecordingRequest(clock=SystemClock(),
+                                         _ids=itertools.count(first_message_id + 1))
         self.changed = threading.Condition()
         self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(first_message_id + 1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, http11))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -135,10 +137,15 @@ class BotApiStandin:
         with self.changed:
             return next(self._update_ids)
 
-    def fail(self, method: str, failure: Failure, chat_id: int | None = None) -> None:
-        """The next call of `method` (to `chat_id`, if given) gets this error."""
+    def fail(self, chat_id: int, failure: Failure) -> None:
+        """The next message to chat_id gets this error instead of a result."""
         with self.changed:
-            self.failures.setdefault((method, chat_id), []).append(failure)
+            self.telegram.fail(chat_id, failure)
+
+    def fail_method(self, method: str, failure: Failure) -> None:
+        """The next call of this Bot API method gets this error."""
+        with self.changed:
+            self.telegram.fail_method(method, failure)
 
     def deliver(self, update: dict[str, Any], url: str | None = None,
                 secret: str | None = None) -> int:
@@ -168,49 +175,53 @@ class BotApiStandin:
     # what the bot gets
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """The HTTP status and body the Bot API would answer."""
+        """The HTTP status and body the Bot API would answer: getUpdates and getMe here,
+        every other call through the sandbox's model of Telegram (bot/sandbox/recording.py:
+        Telegram's refusals, failures on demand, messages, forum topics)."""
         with self.changed:
             self.calls.append((method, params))
             self.changed.notify_all()
-            failure = self._failure(method, params)
-            if failure is not None:
-                self.refusals.append(Refused(method, params, failure.status,
-                                             failure.description))
-                return failure.status, _error(failure)
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._updates(params)}
-        if method in MESSAGE_METHODS and "chat_id" in params:
-            return 200, {"ok": True, "result": self._message(method, params)}
+        if method == "getMe":
+            return 200, {"ok": True, "result": self.bot}
         with self.changed:
-            if method == "getMe":
-                return 200, {"ok": True, "result": self.bot}
-            if method == "setWebhook":
-                self.webhooks.append((str(params.get("url")), str(params.get("secret_token"))))
-            if method == "answerCallbackQuery":
-                self.answered.append(str(params.get("callback_query_id")))
+            status, body = self._flood(method) or self.telegram.respond(method, params)
+            self._record(method, params, status, body)
             self.changed.notify_all()
-        return 200, {"ok": True, "result": True}
+        if self.answer_delay and method == "sendMessage" and status == 200:
+            time.sleep(self.answer_delay)  # accepted, but the bot hears so only now
+        return status, body
 
-    def _failure(self, method: str, params: dict[str, Any]) -> Failure | None:
-        """A failure on demand, Telegram's refusal, or the rate limit's 429 (lock held)."""
-        chat = params.get("chat_id")
-        chat_id = int(str(chat)) if str(chat).lstrip("-").isdigit() else None
-        for key in ((method, chat_id), (method, None)):
-            if self.failures.get(key):
-                return self.failures[key].pop(0)
-        described = refusal(method, params)
-        if described is not None:
-            return Failure(400, described)
+    def _flood(self, method: str) -> tuple[int, dict[str, Any]] | None:
+        """429 with retry_after when sendMessage is over the rate (lock held)."""
         if self.rate_limit is None or method != "sendMessage":
             return None
         now = time.monotonic()
         while self.window and self.window[0] <= now - 1.0:
             self.window.popleft()
-        if len(self.window) >= self.rate_limit:
-            return Failure(429, f"Too Many Requests: retry after {self.retry_after}",
-                           self.retry_after)
-        self.window.append(now)
-        return None
+        if len(self.window) < self.rate_limit:
+            return None
+        return 429, {"ok": False, "error_code": 429,
+                     "description": f"Too Many Requests: retry after {self.retry_after}",
+                     "parameters": {"retry_after": self.retry_after}}
+
+    def _record(self, method: str, params: dict[str, Any], status: int,
+                body: dict[str, Any]) -> None:
+        """What a test reads afterwards (lock held)."""
+        if status != 200:
+            self.refusals.append(Refused(method, params, status, str(body["description"])))
+        elif method == "sendMessage":
+            result, now = body["result"], time.monotonic()
+            if self.rate_limit is not None:
+                self.window.append(now)
+            self.accepted.append(Sent(int(result["chat"]["id"]), str(result.get("text", "")),
+                                      int(result["message_id"]),
+                                      dict(result.get("reply_markup") or {}), now))
+        elif method == "setWebhook":
+            self.webhooks.append((str(params.get("url")), str(params.get("secret_token"))))
+        elif method == "answerCallbackQuery":
+            self.answered.append(str(params.get("callback_query_id")))
 
     def _updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -222,31 +233,6 @@ class BotApiStandin:
             if wait:
                 self.changed.wait_for(lambda: self.updates, wait)
             return list(self.updates)
-
-    def _message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        markup = params.get("reply_markup") or {}
-        with self.changed:
-            message_id = next(self._message_ids) if method == "sendMessage" \
-                else int(str(params.get("message_id", 0)))
-            sent = Sent(int(params["chat_id"]), str(params.get("text", "")), message_id,
-                        json.loads(markup) if isinstance(markup, str) else markup,
-                        time.monotonic())
-            if method == "sendMessage":
-                self.accepted.append(sent)
-            self.changed.notify_all()
-        if self.answer_delay:
-            time.sleep(self.answer_delay)  # accepted, but the bot hears so only now
-        return {"message_id": sent.message_id, "date": int(time.time()), "text": sent.text,
-                "chat": {"id": sent.chat_id, "type": "private" if sent.chat_id > 0
-                         else "supergroup"}}
-
-
-def _error(failure: Failure) -> dict[str, Any]:
-    body: dict[str, Any] = {"ok": False, "error_code": failure.status,
-                            "description": failure.description}
-    if failure.retry_after is not None:
-        body["parameters"] = {"retry_after": failure.retry_after}
-    return body
 
 
 def _handler(api: BotApiStandin, http11: bool) -> type[BaseHTTPRequestHandler]:

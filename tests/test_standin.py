@@ -93,7 +93,7 @@ def test_sendmessage_over_the_rate_is_answered_429_with_retry_after() -> None:
 
 def test_a_failure_on_demand_answers_the_next_call_to_that_chat_only() -> None:
     with BotApiStandin(TOKEN) as api:
-        api.fail("sendMessage", Failure(403, "Forbidden: bot was blocked by the user"), 501)
+        api.fail(501, Failure(403, "Forbidden: bot was blocked by the user"))
         blocked = call(api, "sendMessage", chat_id=501, text="a")
         other = call(api, "sendMessage", chat_id=502, text="b")
         again = call(api, "sendMessage", chat_id=501, text="c")
