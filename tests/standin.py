@@ -31,16 +31,21 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs
 
 import httpx
 
 from bot.clock import SystemClock
+from bot.sandbox import recording
 from bot.sandbox.recording import Failure, RecordingRequest
+
+if TYPE_CHECKING:
+    import pytest
 
 BOT = {"id": 7000000002, "is_bot": True, "first_name": "Deposit Desk", "username": "desk_bot"}
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -54,7 +59,7 @@ class Sent:
     text: str
     message_id: int
     markup: dict[str, Any] = field(default_factory=dict)
-    at: float = 0.0  # time.monotonic() when it was accepted
+    at: float = 0.0  # time.monotonic() when its call reached the stand-in
 
     def buttons(self) -> dict[str, str]:
         """Label → callback data of its inline keyboard."""
@@ -178,6 +183,7 @@ class BotApiStandin:
         """The HTTP status and body the Bot API would answer: getUpdates and getMe here,
         every other call through the sandbox's model of Telegram (bot/sandbox/recording.py:
         Telegram's refusals, failures on demand, messages, forum topics)."""
+        arrived = time.monotonic()  # when Telegram got it (before any wait for the lock)
         with self.changed:
             self.calls.append((method, params))
             self.changed.notify_all()
@@ -186,18 +192,17 @@ class BotApiStandin:
         if method == "getMe":
             return 200, {"ok": True, "result": self.bot}
         with self.changed:
-            status, body = self._flood(method) or self.telegram.respond(method, params)
-            self._record(method, params, status, body)
+            status, body = self._flood(method, arrived) or self.telegram.respond(method, params)
+            self._record(method, params, status, body, arrived)
             self.changed.notify_all()
         if self.answer_delay and method == "sendMessage" and status == 200:
             time.sleep(self.answer_delay)  # accepted, but the bot hears so only now
         return status, body
 
-    def _flood(self, method: str) -> tuple[int, dict[str, Any]] | None:
+    def _flood(self, method: str, now: float) -> tuple[int, dict[str, Any]] | None:
         """429 with retry_after when sendMessage is over the rate (lock held)."""
         if self.rate_limit is None or method != "sendMessage":
             return None
-        now = time.monotonic()
         while self.window and self.window[0] <= now - 1.0:
             self.window.popleft()
         if len(self.window) < self.rate_limit:
@@ -207,12 +212,12 @@ class BotApiStandin:
                      "parameters": {"retry_after": self.retry_after}}
 
     def _record(self, method: str, params: dict[str, Any], status: int,
-                body: dict[str, Any]) -> None:
+                body: dict[str, Any], now: float) -> None:
         """What a test reads afterwards (lock held)."""
         if status != 200:
             self.refusals.append(Refused(method, params, status, str(body["description"])))
         elif method == "sendMessage":
-            result, now = body["result"], time.monotonic()
+            result = body["result"]
             if self.rate_limit is not None:
                 self.window.append(now)
             self.accepted.append(Sent(int(result["chat"]["id"]), str(result.get("text", "")),
@@ -295,3 +300,21 @@ class TelegramUser:
         return {"id": f"cb{time.monotonic_ns()}", "from": self.user(), "chat_instance": "1",
                 "data": data, "message": {"message_id": 1, "date": 0, "text": "…",
                                           "chat": {"id": self.user_id, "type": "private"}}}
+
+
+@contextmanager
+def watching_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """(method, description) of every call Telegram's rules refuse meanwhile, through either
+    stand-in (both ask bot.telegram_rules.refusal through bot.sandbox.recording)."""
+    refused: list[tuple[str, str]] = []
+    rule = recording.refusal
+
+    def watched(method: str, params: dict[str, Any]) -> str | None:
+        described = rule(method, params)
+        if described is not None:
+            refused.append((method, described))
+        return described
+
+    with monkeypatch.context() as patch:
+        patch.setattr(recording, "refusal", watched)
+        yield refused

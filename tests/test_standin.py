@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.recording import Failure
+from bot.sandbox.recording import Failure, RecordingRequest
 from bot.telegram_rules import parse_html, refusal, utf16_len
-from tests.standin import BotApiStandin
+from tests.standin import BotApiStandin, watching_refusals
 
+pytestmark = pytest.mark.telegram_refuses
 TOKEN = "123456:STANDIN-token"
 KEYBOARD = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
 
@@ -133,3 +134,14 @@ def test_edits_are_held_to_the_same_rules() -> None:
     described = refusal("editMessageText", {"text": "<i>x</b>", "parse_mode": "HTML"})
 
     assert str(described).startswith("Bad Request: can't parse entities: Unmatched end tag")
+
+
+def test_a_refusal_through_either_stand_in_is_seen_by_the_watch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with watching_refusals(monkeypatch) as refused, BotApiStandin(TOKEN) as api:
+        call(api, "sendMessage", chat_id=501, text="<b>x", parse_mode="HTML")
+        RecordingRequest().respond("sendMessage", {"chat_id": 501, "text": "x" * 5000})
+        RecordingRequest().respond("sendMessage", {"chat_id": 501, "text": "fine"})
+
+    assert [d.split(":")[1] for _, d in refused] == [" can't parse entities",
+                                                     " message is too long"]
