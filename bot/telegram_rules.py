@@ -15,6 +15,7 @@ and `bot.limits` measures text the way Telegram does:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 TEXT, CAPTION, CALLBACK_BYTES, BUTTONS = 4096, 1024, 64, 100
@@ -31,6 +32,7 @@ TAGS = frozenset({"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins
                   "tg-emoji", "span", "pre", "code", "blockquote"})
 _SPACE = " \t\r\n\v\f"
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_SPECIAL = re.compile("[<&]")
 
 
 class EntityError(ValueError):
@@ -59,7 +61,7 @@ def refusal(method: str, params: dict[str, Any]) -> str | None:
             if utf16_len(text) > TEXT:
                 return TOO_LONG
         caption = str(params.get("caption") or "") if method in CAPTION_METHODS else ""
-        if utf16_len(visible(caption, mode)) > CAPTION:
+        if caption and utf16_len(visible(caption, mode)) > CAPTION:
             return CAPTION_TOO_LONG
     except EntityError as error:
         return CANT_PARSE + str(error)
@@ -94,6 +96,12 @@ def parse_html(text: str) -> str:
         return f"at byte offset {len(text[:k].encode())}"
 
     while i < n:
+        special = _SPECIAL.search(text, i)
+        plain_end = special.start() if special else n
+        if plain_end > i:  # a run of plain text at once
+            out.append(text[i:plain_end])
+            i = plain_end
+            continue
         if text[i] == "&":
             char, end = _entity(text, i)
             if char:

@@ -41,8 +41,8 @@ from urllib.parse import parse_qs
 import httpx
 
 from bot.clock import SystemClock
-from bot.sandbox import recording
 from bot.sandbox.recording import Failure, RecordingRequest
+from bot.telegram_rules import refusal
 
 if TYPE_CHECKING:
     import pytest
@@ -192,17 +192,18 @@ class BotApiStandin:
         if method == "getMe":
             return 200, {"ok": True, "result": self.bot}
         with self.changed:
-            status, body = self._flood(method, arrived) or self.telegram.respond(method, params)
+            status, body = self._flood(method) or self.telegram.respond(method, params)
             self._record(method, params, status, body, arrived)
             self.changed.notify_all()
         if self.answer_delay and method == "sendMessage" and status == 200:
             time.sleep(self.answer_delay)  # accepted, but the bot hears so only now
         return status, body
 
-    def _flood(self, method: str, now: float) -> tuple[int, dict[str, Any]] | None:
+    def _flood(self, method: str) -> tuple[int, dict[str, Any]] | None:
         """429 with retry_after when sendMessage is over the rate (lock held)."""
         if self.rate_limit is None or method != "sendMessage":
             return None
+        now = time.monotonic()  # in turn: the window stays in order
         while self.window and self.window[0] <= now - 1.0:
             self.window.popleft()
         if len(self.window) < self.rate_limit:
@@ -212,17 +213,17 @@ class BotApiStandin:
                      "parameters": {"retry_after": self.retry_after}}
 
     def _record(self, method: str, params: dict[str, Any], status: int,
-                body: dict[str, Any], now: float) -> None:
+                body: dict[str, Any], arrived: float) -> None:
         """What a test reads afterwards (lock held)."""
         if status != 200:
             self.refusals.append(Refused(method, params, status, str(body["description"])))
         elif method == "sendMessage":
             result = body["result"]
             if self.rate_limit is not None:
-                self.window.append(now)
+                self.window.append(time.monotonic())
             self.accepted.append(Sent(int(result["chat"]["id"]), str(result.get("text", "")),
                                       int(result["message_id"]),
-                                      dict(result.get("reply_markup") or {}), now))
+                                      dict(result.get("reply_markup") or {}), arrived))
         elif method == "setWebhook":
             self.webhooks.append((str(params.get("url")), str(params.get("secret_token"))))
         elif method == "answerCallbackQuery":
@@ -307,14 +308,13 @@ def watching_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[st
     """(method, description) of every call Telegram's rules refuse meanwhile, through either
     stand-in (both ask bot.telegram_rules.refusal through bot.sandbox.recording)."""
     refused: list[tuple[str, str]] = []
-    rule = recording.refusal
 
     def watched(method: str, params: dict[str, Any]) -> str | None:
-        described = rule(method, params)
+        described = refusal(method, params)
         if described is not None:
             refused.append((method, described))
         return described
 
     with monkeypatch.context() as patch:
-        patch.setattr(recording, "refusal", watched)
+        patch.setattr("bot.sandbox.recording.refusal", watched)
         yield refused
