@@ -19,23 +19,40 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import ApplicationBuilder, ExtBot
 
+from bot.telegram_rules import BUTTONS, CALLBACK_BYTES, CAPTION, TEXT, utf16_len
+
 log = logging.getLogger(__name__)
-TEXT, CAPTION, CALLBACK_BYTES, BUTTONS = 4096, 1024, 64, 100
+__all__ = ["BUTTONS", "CALLBACK_BYTES", "CAPTION", "TEXT", "FittingBot", "FittingBuilder",
+           "fit_keyboard", "split_text"]
 _OPEN_TAG = re.compile(r"<(\w+)[^>]*>")
 
 
 def split_text(text: str, limit: int = TEXT) -> list[str]:
     """Parts of at most `limit` characters, cut at a line break (else a space), never inside
-    an HTML tag or entity, with <b>/<i>/<code> closed and reopened across a cut."""
+    an HTML tag or entity, with <b>/<i>/<code> closed and reopened across a cut.
+
+    Characters are counted as Telegram counts them, in UTF-16 code units (an emoji outside
+    the BMP is two); counting the HTML source, not the parsed text, errs on the safe side."""
     parts: list[str] = []
-    while len(text) > limit:
-        cut = _cut(text, limit - 16)  # room for closing and reopening a tag
+    while utf16_len(text) > limit:
+        cut = _cut(text, _index_within(text, limit - 16))  # room to close and reopen a tag
         head, text = text[:cut].rstrip("\n"), text[cut:].lstrip("\n")
         still_open = _open_tags(head)
         parts.append(head + "".join(f"</{t}>" for t in reversed(still_open)))
         text = "".join(f"<{t}>" for t in still_open) + text
     parts.append(text)
     return [p for p in parts if p.strip()] or [text]
+
+
+def _index_within(text: str, units: int) -> int:
+    """The longest prefix of `text` (its length in characters) of at most `units` UTF-16
+    code units."""
+    count = 0
+    for index, char in enumerate(text):
+        count += 2 if ord(char) > 0xFFFF else 1
+        if count > units:
+            return index
+    return len(text)
 
 
 def _cut(text: str, limit: int) -> int:

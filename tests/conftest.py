@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import pgtest
+from tests.standin import watching_refusals
 
 BACKENDS = [b.strip() for b in os.environ.get("DEPOSIT_TEST_BACKENDS",
                                               "sqlite,postgres").split(",") if b.strip()]
@@ -119,3 +120,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop this process's template database and the databases it kept for reuse."""
     if pgtest._template is not None:
         asyncio.run(pgtest.drop_template())
+
+
+@pytest.fixture(autouse=True)
+def telegram_accepts_every_message(request: pytest.FixtureRequest,
+                                   monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Issue #17: a test whose bot sends a message Telegram would refuse (too long, malformed
+    HTML, callback data over 64 bytes…) fails, even when the bot survives the 400. Every
+    stand-in of the Bot API (the sandbox's request, tests/standin.py) asks
+    bot.telegram_rules.refusal through bot.sandbox.recording; a test about refusals themselves
+    is marked `telegram_refuses`."""
+    with watching_refusals(monkeypatch) as refused:
+        yield
+    if refused and request.node.get_closest_marker("telegram_refuses") is None:
+        pytest.fail(f"Telegram would refuse what the bot sent: {refused[:3]}", pytrace=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.telegram_rules import refusal
+
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Deposit Desk",
             "username": "deposit_desk_bot", "can_join_groups": False}
 MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
@@ -74,35 +76,37 @@ class RecordingRequest(BaseRequest):
                          read_timeout: Any = None, write_timeout: Any = None,
                          connect_timeout: Any = None, pool_timeout: Any = None
                          ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
+        status, body = self.respond(url.rsplit("/", 1)[-1], params, _uploads(request_data))
+        return status, json.dumps(body).encode()
+
+    def respond(self, api_method: str, params: dict[str, Any],
+                files: dict[str, tuple[str, bytes]] | None = None) -> tuple[int, dict[str, Any]]:
+        """Telegram's answer to one call: HTTP status and body; the call is recorded. (The
+        HTTP stand-in, tests/standin.py, answers through this too.)"""
+        params, files = dict(params), files or {}
         for key in ("reply_markup", "commands"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
-        files = _uploads(request_data)
         for key, (name, _content) in files.items():
             params.setdefault(key, {"filename": name})
             if api_method == "sendPhoto":  # the sandbox prints a photo's name from here
                 params.setdefault("filename", name)
-        refused = self._refusal(api_method, params)
-        if refused is not None:
-            self.calls.append(Call(api_method, params, refused, files))
-            return refused.status, _error(refused)
+        failure = self._refusal(api_method, params)
         chat_id = params.get("chat_id")
         queued = self.failures.get(int(chat_id)) if isinstance(chat_id, int | str) and \
             str(chat_id).lstrip("-").isdigit() else None
-        if queued and api_method in MESSAGE_METHODS:
+        if failure is None and queued and api_method in MESSAGE_METHODS:
             failure = queued.pop(0)
+        described = refusal(api_method, params) if failure is None else None
+        if described is not None:  # what the real Bot API answers to a message it cannot take
+            failure = Failure(400, described)
+        if failure is not None:
             self.calls.append(Call(api_method, params, failure, files))
             return failure.status, _error(failure)
-        refused = telegram_refusal(params)
-        if refused is not None:  # what the real Bot API answers to a message over its limits
-            self.calls.append(Call(api_method, params, Failure(400, refused), files))
-            return 400, json.dumps({"ok": False, "error_code": 400,
-                                    "description": refused}).encode()
         result = self._result(api_method, params)
         self.calls.append(Call(api_method, params, result, files))
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+        return 200, {"ok": True, "result": result}
 
     def _refusal(self, method: str, params: dict[str, Any]) -> Failure | None:
         """What Telegram refuses: scripted failures, topics outside a forum, unknown topics."""
@@ -171,29 +175,12 @@ class RecordingRequest(BaseRequest):
         return True
 
 
-def telegram_refusal(params: dict[str, Any]) -> str | None:
-    """The Bot API's refusal of a message over Telegram's limits (text 4,096 characters,
-    caption 1,024, callback data 64 bytes, 100 buttons), or None."""
-    if len(str(params.get("text") or "")) > 4096:
-        return "Bad Request: message is too long"
-    if len(str(params.get("caption") or "")) > 1024:
-        return "Bad Request: message caption is too long"
-    markup = params.get("reply_markup")
-    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
-    buttons = [b for row in rows for b in row]
-    if len(buttons) > 100:
-        return "Bad Request: too many buttons"
-    if any(len(str(b.get("callback_data", "")).encode()) > 64 for b in buttons):
-        return "Bad Request: BUTTON_DATA_INVALID"
-    return None
-
-
-def _error(failure: Failure) -> bytes:
+def _error(failure: Failure) -> dict[str, Any]:
     body: dict[str, Any] = {"ok": False, "error_code": failure.status,
                             "description": failure.description}
     if failure.retry_after is not None:
         body["parameters"] = {"retry_after": failure.retry_after}
-    return json.dumps(body).encode()
+    return body
 
 
 def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:

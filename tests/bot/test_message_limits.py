@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.limits import fit_keyboard, split_text
+from bot.limits import CAPTION, fit_keyboard, split_text
+from bot.telegram_rules import refusal, utf16_len
 from tests.bot.conftest import Chat, register
 
 CATEGORIES = [f"cross_border_specialty_category_number_{i:02d}_with_a_long_platform_id"
@@ -101,3 +102,19 @@ def test_a_keyboard_over_100_buttons_keeps_99_and_the_last() -> None:
 def test_callback_data_over_64_bytes_is_a_bug_caught_before_sending() -> None:
     with pytest.raises(ValueError, match="64 bytes"):
         fit_keyboard(InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="é" * 33)]]))
+
+
+def test_a_text_of_emoji_is_cut_by_telegrams_count_of_utf16_units() -> None:
+    text = "\n".join("🙂" * 30 for _ in range(150))  # 4,649 characters, 9,149 UTF-16 units
+
+    parts = split_text(text)
+
+    assert [refusal("sendMessage", {"text": p, "parse_mode": "HTML"}) for p in parts] == \
+        [None] * len(parts)
+    assert "".join(parts).count("🙂") == 4500
+
+
+def test_a_caption_of_emoji_is_cut_by_utf16_units_too() -> None:
+    parts = split_text("🙂 " * 700, CAPTION)
+
+    assert all(utf16_len(p) <= CAPTION for p in parts)

@@ -25,7 +25,8 @@ import httpx
 
 from bot.http.auth import signed_headers
 from tests.reliability.bot_api import BotApi, Sent
-from tests.reliability.harness import free_port, plain
+from tests.reliability.harness import BotProcess, plain
+from tests.standin import TelegramUser
 
 TOKEN = "123456:CLUSTER-token"
 SECRET = "cluster-shared-secret-of-at-least-32-bytes"
@@ -36,28 +37,8 @@ CODE = re.compile(r"verification channel: code for shop (\S+) \(user (\d+)\): (\
 
 
 class ClusterBotApi(BotApi):
-    """BotApi that also records when each message arrived and what setWebhook asked for."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__(token)
-        self.times: list[float] = []
-        self.webhooks: list[tuple[str, str]] = []
-
-    def answer(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "setWebhook":
-            with self.changed:
-                self.webhooks.append((str(params.get("url")), str(params.get("secret_token"))))
-            return True
-        if method == "sendMessage":
-            with self.changed:
-                self.times.append(time.monotonic())
-        return super().answer(method, params)
-
-    def max_per_second(self) -> int:
-        """The most messages Telegram accepted in any one-second window."""
-        with self.changed:
-            times = sorted(self.times)
-        return max((sum(1 for s in times if t <= s < t + 1) for t in times), default=0)
+    """The stand-in as the cluster uses it: it records what setWebhook asked for and when each
+    message arrived (`max_per_second`), and delivers updates by webhook."""
 
 
 class Front:
@@ -117,53 +98,32 @@ class Front:
         return Handler
 
 
-class Instance:
+class Instance(BotProcess):
     """One `deposit-bot run --http … --webhook-url …` process."""
 
     def __init__(self, db_url: str, api: BotApi, front: Front, log: Path,
                  push_rate: float = 30, job_interval: int = JOB_INTERVAL) -> None:
-        self.db_url, self.api, self.front, self.log = db_url, api, front, log
+        super().__init__(db_url, api, log)
+        self.db_url, self.front = db_url, front
         self.push_rate, self.job_interval = push_rate, job_interval
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base = ""
 
-    def spawn(self) -> None:
-        """Start the process (not waiting for it)."""
-        self.base = f"http://127.0.0.1:{free_port()}"
+    def command(self) -> tuple[list[str], dict[str, str]]:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": self.api.url,
                "DEPOSIT_DB": self.db_url, "DEPOSIT_JOB_INTERVAL": str(self.job_interval),
                "DEPOSIT_HTTP_SECRET": SECRET, "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET,
                "DEPOSIT_PUSH_RATE": str(self.push_rate), "DEPOSIT_LOG_FILE": str(self.log),
                "DEPOSIT_VERIFICATION": "log"}
-        with self.log.open("ab") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--http", self.base.removeprefix("http://"),
-                 "--webhook-url", self.front.url + HOOK_PATH],
-                env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return [sys.executable, "-m", "bot", "run", "--http", self.base.removeprefix("http://"),
+                "--webhook-url", self.front.url + HOOK_PATH], env
 
     def wait_up(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(self.log.read_text()[-3000:])
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("an instance did not come up")
+        super().wait_up(timeout)
 
     def health(self) -> dict[str, Any]:
         return dict(httpx.get(self.base + "/healthz", timeout=5).json())
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -240,9 +200,7 @@ class Cluster:
 
     def deliver(self, update: dict[str, Any], to: str | None = None) -> int:
         """One webhook call, as Telegram makes it; the HTTP status."""
-        answer = httpx.post((to or self.front.url) + HOOK_PATH, json=update, timeout=60,
-                            headers={"X-Telegram-Bot-Api-Secret-Token": HOOK_SECRET})
-        return answer.status_code
+        return self.api.deliver(update, (to or self.front.url) + HOOK_PATH, HOOK_SECRET)
 
     def next_id(self) -> int:
         return next(self._update_ids)
@@ -261,24 +219,13 @@ class WebhookSeller:
     user_id: int
     language: str = "en"
 
-    def _user(self) -> dict[str, Any]:
-        return {"id": self.user_id, "is_bot": False, "first_name": f"U{self.user_id}",
-                "language_code": self.language}
-
     def message(self, text: str) -> dict[str, Any]:
-        message: dict[str, Any] = {"message_id": self.cluster.next_id(), "date": 0,
-                                   "from": self._user(), "text": text,
-                                   "chat": {"id": self.user_id, "type": "private"}}
-        if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": len(text.split()[0])}]
-        return {"update_id": self.cluster.next_id(), "message": message}
+        return {"update_id": self.cluster.next_id(), "message": TelegramUser(
+            self.user_id, self.language).message(text, self.cluster.next_id())}
 
     def button(self, data: str) -> dict[str, Any]:
-        return {"update_id": self.cluster.next_id(), "callback_query": {
-            "id": f"cb{time.monotonic_ns()}", "from": self._user(), "chat_instance": "1",
-            "data": data, "message": {"message_id": 1, "date": 0, "text": "…",
-                                      "chat": {"id": self.user_id, "type": "private"}}}}
+        return {"update_id": self.cluster.next_id(),
+                "callback_query": TelegramUser(self.user_id, self.language).press(data)}
 
     def send(self, update: dict[str, Any], to: str | None = None) -> int:
         """Deliver and wait for the 200; how many messages the chat had before."""

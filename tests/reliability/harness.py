@@ -25,6 +25,7 @@ from bot.http.auth import signed_headers
 from bot.storage.db import is_url
 from bot.storage.dialect import arguments, translate
 from tests.reliability.bot_api import BotApi, Sent
+from tests.standin import TelegramUser
 
 TOKEN = "123456:CRASH-token"
 SECRET = "crash-shared-secret-at-least-32-bytes-long"
@@ -45,18 +46,26 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
 
-    def start(self) -> None:
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment of `deposit-bot run --http` on self.base."""
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": self.api.url,
                "DEPOSIT_JOB_INTERVAL": "1", "DEPOSIT_HTTP_SECRET": SECRET,
                "DEPOSIT_LOG_FILE": str(self.log)}
+        return [sys.executable, "-m", "bot", "run", "--db", str(self.db),
+                "--http", self.base.removeprefix("http://")], env
+
+    def spawn(self) -> None:
+        """Start the process on a free port (not waiting for it)."""
+        self.base = f"http://127.0.0.1:{free_port()}"
+        argv, env = self.command()
         with self.log.open("ab") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--db", str(self.db),
-                 "--http", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.monotonic() + 60
+            self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+    def wait_up(self, timeout: float = 60) -> None:
+        """Until /healthz answers 200; the log's tail if the process died first."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(self.log.read_text()[-3000:])
             try:
@@ -65,6 +74,10 @@ class BotProcess:
             except httpx.TransportError:
                 time.sleep(0.05)
         raise AssertionError("the bot did not come up")
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_up()
 
     def kill9(self) -> None:
         """SIGKILL: no shutdown, no flush, no final commit."""
@@ -118,29 +131,17 @@ class Seller:
     user_id: int
     language: str = "en"
 
-    def _user(self) -> dict[str, Any]:
-        return {"id": self.user_id, "is_bot": False, "first_name": f"U{self.user_id}",
-                "language_code": self.language}
-
     def send(self, text: str) -> int:
         """A message; how many messages this chat had before it."""
         before = len(self.api.to(self.user_id))
-        message: dict[str, Any] = {"message_id": int(time.time() * 1000) % 10**9, "date": 0,
-                                   "from": self._user(), "text": text,
-                                   "chat": {"id": self.user_id, "type": "private"}}
-        if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": len(text.split()[0])}]
-        self.api.push("message", message)
+        self.api.push("message", TelegramUser(self.user_id, self.language).message(
+            text, int(time.time() * 1000) % 10**9))
         return before
 
     def press(self, data: str) -> int:
         """A button press; how many messages this chat had before it."""
         before = len(self.api.to(self.user_id))
-        self.api.push("callback_query", {
-            "id": f"cb{time.monotonic_ns()}", "from": self._user(), "chat_instance": "1",
-            "data": data, "message": {"message_id": 1, "date": 0, "text": "…",
-                                      "chat": {"id": self.user_id, "type": "private"}}})
+        self.api.push("callback_query", TelegramUser(self.user_id, self.language).press(data))
         return before
 
     def reply(self, after: int, pattern: str, timeout: float = 30) -> Sent:
