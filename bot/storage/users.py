@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+from bot import commits
 from bot.storage.db import Database
 from bot.storage.repos import _shop
 from domain.model import Shop
+
+# An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
+# before, and its user's languages, shops, chosen shop and roles, in one read instead of
+# four. Handlers of the same update use it until anything is written: any commit of the
+# update (bot/commits.py) or a write to the users table makes them read afresh.
+_FIRST_READ = (
+    "SELECT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) AS update_seen, "
+    "u.language AS user_language, u.seen_language AS user_seen_language, "
+    "u.current_shop AS chosen_shop, m.role AS member_role, s.* "
+    "FROM (SELECT CAST(?1 AS INTEGER) AS uid) q "
+    "LEFT JOIN users u ON u.telegram_user_id = q.uid "
+    "LEFT JOIN members m ON m.telegram_user_id = q.uid "
+    "LEFT JOIN shops s ON s.shop_id = m.shop_id "
+    "ORDER BY s.opened_at, s.shop_id")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the first read of one update found about its user."""
+
+    update: object  # the Update it belongs to (compared by identity)
+    user_id: int
+    languages: tuple[str | None, str | None]
+    shops: list[Shop]
+    chosen: str | None
+    roles: dict[str, str]
+
+
+_visit: ContextVar[Visit | None] = ContextVar("deposit_visit", default=None)
+
+
+def visit_of(update: object, user_id: int) -> Visit | None:
+    """The first read of this update, while nothing has been written since."""
+    found = _visit.get()
+    if (found is None or found.update is not update or found.user_id != user_id
+            or commits.committed()):
+        return None
+    return found
 
 
 class Users:
@@ -20,6 +61,20 @@ class Users:
         async with self.db.lock:
             rows = await self.db.conn.execute_fetchall(sql, args)
         return next(iter(rows), None)
+
+    async def first_read(self, update: object, update_id: int, user_id: int) -> bool:
+        """Whether the update was handled before; the user's languages, shops and roles are
+        kept for the update's handlers (`visit_of`)."""
+        async with self.db.lock:
+            rows = list(await self.db.conn.execute_fetchall(_FIRST_READ,
+                                                            (user_id, update_id)))
+        first = rows[0]
+        shops = [_shop(r) for r in rows if r["shop_id"] is not None]
+        roles = {str(r["shop_id"]): str(r["member_role"]) for r in rows
+                 if r["shop_id"] is not None}
+        _visit.set(Visit(update, user_id, (first["user_language"], first["user_seen_language"]),
+                         shops, first["chosen_shop"], roles))
+        return bool(first["update_seen"])
 
     async def get(self, user_id: int) -> tuple[str | None, str | None]:
         """(language, current_shop) of a user, None where unset."""
@@ -71,6 +126,7 @@ class Users:
         await self._upsert(user_id, "current_shop", shop_id)
 
     async def _upsert(self, user_id: int, column: str, value: str) -> None:
+        _visit.set(None)  # the update's first read no longer holds
         async with self.db.lock:
             await self.db.conn.execute(
                 f"INSERT INTO users (telegram_user_id, {column}) VALUES (?, ?) "
