@@ -6,6 +6,18 @@ from datetime import datetime
 
 from bot.storage.db import Database, ts
 
+_MARK = ("INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
+         "ON CONFLICT (update_id) DO NOTHING")
+# PostgreSQL: the mark is committed without waiting for its WAL flush (synchronous_commit
+# off for this one statement's transaction). A server crash may then forget the last marks
+# of the past fraction of a second, never anything written before them (WAL is replayed in
+# order): their updates, if Telegram sends them again, run again, exactly as when the bot
+# dies between an update's handlers and its mark (the documented at-least-once). It saves a
+# disk flush per update, the largest single cost of an update there.
+_MARK_PG = ("WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+            "INSERT INTO seen_updates (update_id, completed_at) SELECT ?, ? FROM quick "
+            "ON CONFLICT (update_id) DO NOTHING")
+
 
 class SeenUpdates:
     """The seen_updates table: ids of updates whose handlers all ran."""
@@ -21,10 +33,9 @@ class SeenUpdates:
 
     async def complete(self, update_id: int, now: datetime) -> None:
         """Remember that every handler of this update ran."""
+        sql = _MARK_PG if self.db.backend == "postgres" else _MARK
         async with self.db.lock:
-            await self.db.conn.execute(
-                "INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
-                "ON CONFLICT (update_id) DO NOTHING", (update_id, ts(now)))
+            await self.db.conn.execute(sql, (update_id, ts(now)))
 
     async def prune(self, before: datetime) -> int:
         """Forget ids completed before `before`; how many were forgotten."""
