@@ -36,3 +36,41 @@ async def test_a_draft_that_changed_is_written(chat: Chat) -> None:
     before = chat.box.deps.db.conn.total_changes
     await chat.say("/withdraw")  # a conversation step: its state is persisted
     assert chat.box.deps.db.conn.total_changes > before
+
+
+async def test_history_reads_while_another_writer_holds_the_lock(chat: Chat) -> None:
+    """/history only reads: it takes no writer lock, so a long write elsewhere (an import's
+    batch) does not hold the page up. The other writer keeps its lock until the page is out."""
+    import asyncio
+    import sqlite3
+
+    from bot.storage.pg import WRITER_LOCK
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.backend == "postgres":
+        import asyncpg
+
+        other = await asyncpg.connect(db.path)
+        await other.execute("BEGIN")
+        await other.execute("SELECT pg_advisory_xact_lock($1)", WRITER_LOCK)
+    else:
+        lite = sqlite3.connect(db.path, isolation_level=None)
+        lite.execute("BEGIN IMMEDIATE")
+    sent = len(chat.calls("sendMessage"))
+    update = asyncio.create_task(chat.say("/history"))
+    try:  # the guard only stops a hang: the page comes at once, or never before the fix
+        async with asyncio.timeout(60):
+            while len(chat.calls("sendMessage")) == sent and not update.done():
+                await asyncio.sleep(0.01)
+        pages = [c["text"] for c in chat.calls("sendMessage")[sent:]]
+    finally:
+        if db.backend == "postgres":
+            await other.execute("ROLLBACK")
+            await other.close()
+        else:
+            lite.execute("ROLLBACK")
+            lite.close()
+        await update
+    assert any("(S-GB)</b>" in text for text in pages), pages  # the page, not an error
