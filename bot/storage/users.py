@@ -9,6 +9,7 @@ from typing import Any
 from bot import commits
 from bot.storage.db import Database
 from bot.storage.repos import _shop
+from bot.storage.support import LIVE
 from domain.model import Shop
 
 # An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
@@ -18,7 +19,9 @@ from domain.model import Shop
 _FIRST_READ = (
     "SELECT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) AS update_seen, "
     "u.language AS user_language, u.seen_language AS user_seen_language, "
-    "u.current_shop AS chosen_shop, m.role AS member_role, s.* "
+    "u.current_shop AS chosen_shop, m.role AS member_role, "
+    "EXISTS (SELECT 1 FROM tickets WHERE seller_id = q.uid AND status IN (?3, ?4)) "
+    "AS live_ticket, s.* "
     "FROM (SELECT CAST(?1 AS INTEGER) AS uid) q "
     "LEFT JOIN users u ON u.telegram_user_id = q.uid "
     "LEFT JOIN members m ON m.telegram_user_id = q.uid "
@@ -36,9 +39,15 @@ class Visit:
     shops: list[Shop]
     chosen: str | None
     roles: dict[str, str]
+    live_ticket: bool  # whether the user has a support ticket not yet resolved
 
 
 _visit: ContextVar[Visit | None] = ContextVar("deposit_visit", default=None)
+
+
+def forget_visit() -> None:
+    """A write the first read cannot see coming (a ticket reopened): handlers read afresh."""
+    _visit.set(None)
 
 
 def visit_of(update: object, user_id: int) -> Visit | None:
@@ -67,13 +76,13 @@ class Users:
         kept for the update's handlers (`visit_of`)."""
         async with self.db.lock:
             rows = list(await self.db.conn.execute_fetchall(_FIRST_READ,
-                                                            (user_id, update_id)))
+                                                            (user_id, update_id, *LIVE)))
         first = rows[0]
         shops = [_shop(r) for r in rows if r["shop_id"] is not None]
         roles = {str(r["shop_id"]): str(r["member_role"]) for r in rows
                  if r["shop_id"] is not None}
         _visit.set(Visit(update, user_id, (first["user_language"], first["user_seen_language"]),
-                         shops, first["chosen_shop"], roles))
+                         shops, first["chosen_shop"], roles, bool(first["live_ticket"])))
         return bool(first["update_seen"])
 
     async def get(self, user_id: int) -> tuple[str | None, str | None]:
@@ -126,7 +135,7 @@ class Users:
         await self._upsert(user_id, "current_shop", shop_id)
 
     async def _upsert(self, user_id: int, column: str, value: str) -> None:
-        _visit.set(None)  # the update's first read no longer holds
+        forget_visit()  # the update's first read no longer holds
         async with self.db.lock:
             await self.db.conn.execute(
                 f"INSERT INTO users (telegram_user_id, {column}) VALUES (?, ?) "
