@@ -85,10 +85,14 @@ async def _run(target: Path | str, visits: int, html: str | None, cprofile: bool
             await updates._visits(box, again)
             exact.disable()
         counting = Counting(db.conn)
+        reading = Counting(db.reader) if db.reader is not None else None
         for n, user in enumerate(sellers[:20]):
             for text in updates.VISIT:
                 counting.label = text
                 counting.updates[text] += 1
+                if reading is not None:
+                    reading.label = text
+                    reading.updates[text] += 1
                 await updates._say(box, user, updates.LANGUAGES[n % 3], text)
     await db.close()
     print(profiler.output_text(unicode=True, color=False, show_all=False))
@@ -100,6 +104,9 @@ async def _run(target: Path | str, visits: int, html: str | None, cprofile: bool
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(80)
     print(counting.report())
+    if reading is not None:
+        print("\non the reader connection (this thread, no round trip):")
+        print(reading.report())
 
 
 def main() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
@@ -70,6 +72,24 @@ class Database:
         self.path = path
         self.lock = asyncio.Lock()
         self.checked = "not checked"  # the last integrity check's finding
+        self.reader: Any = None  # SQLite file: a read-only connection on the loop's thread
+        self.reader_lock = asyncio.Lock()  # one read transaction on it at a time
+
+    def open_reader(self) -> None:
+        """A second, read-only connection to the file, run on the calling thread (no hop to
+        aiosqlite's thread, which costs more than the small reads of an update). In WAL mode
+        a reader never waits for a writer (an import holding the write lock included): it
+        reads the last committed state. It is used for reads outside any transaction of
+        `conn` (bot/storage/users.py) and for read-only units of work (`uow.reading()`)."""
+        from bot.storage.syncdb import SyncConnection
+
+        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                              cached_statements=128)
+        raw.row_factory = sqlite3.Row
+        # busy only while a connection opens or recovers the file: wait briefly, then fail
+        for pragma in ("query_only=ON", "busy_timeout=200", "foreign_keys=ON"):
+            raw.execute(f"PRAGMA {pragma}")
+        self.reader = SyncConnection(raw)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -90,6 +110,8 @@ class Database:
             await conn.execute("PRAGMA synchronous=NORMAL")
             db = cls(conn, target)
             await db.migrate()
+            if target != ":memory:" and not target.startswith("file:"):
+                db.open_reader()
         except BaseException:
             await conn.close()  # its worker thread would keep the process alive
             raise
@@ -148,6 +170,9 @@ class Database:
 
     async def close(self) -> None:
         """Close the connection."""
+        if self.reader is not None:
+            await self.reader.close()
+            self.reader = None
         await self.conn.close()
 
 

@@ -35,6 +35,8 @@ class PgDatabase(Database):
         self.url = url
         self.lock = asyncio.Lock()
         self.checked = "not checked"  # the last integrity check's finding
+        self.reader = None  # every statement goes over the one connection
+        self.reader_lock = asyncio.Lock()
 
     @classmethod
     async def connect(cls, url: str) -> PgDatabase:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -74,9 +76,14 @@ class Users:
     async def first_read(self, update: object, update_id: int, user_id: int) -> bool:
         """Whether the update was handled before; the user's languages, shops and roles are
         kept for the update's handlers (`visit_of`)."""
-        async with self.db.lock:
-            rows = list(await self.db.conn.execute_fetchall(_FIRST_READ,
-                                                            (user_id, update_id, *LIVE)))
+        params = (user_id, update_id, *LIVE)
+        rows = None
+        if self.db.reader is not None and not self.db.reader_lock.locked():  # SQLite: here
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the usual way
+                rows = list(await self.db.reader.execute_fetchall(_FIRST_READ, params))
+        if rows is None:
+            async with self.db.lock:
+                rows = list(await self.db.conn.execute_fetchall(_FIRST_READ, params))
         first = rows[0]
         shops = [_shop(r) for r in rows if r["shop_id"] is not None]
         roles = {str(r["shop_id"]): str(r["member_role"]) for r in rows
