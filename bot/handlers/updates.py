@@ -29,7 +29,9 @@ async def drop_seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop every later handler when this update_id was handled before. With a user, the
     same statement reads the user's languages and shops for the handlers (Users.first_read)."""
     d, user = deps(context), update.effective_user
-    if user is None:
+    if update.update_id in d.db.pending_marks:  # handled, its mark not yet written
+        seen = True
+    elif user is None:
         seen = await SeenUpdates(d.db).completed(update.update_id)
     else:
         seen = await d.users.first_read(update, update.update_id, user.id)

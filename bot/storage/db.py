@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -74,6 +75,9 @@ class Database:
         self.checked = "not checked"  # the last integrity check's finding
         self.reader: Any = None  # SQLite file: a read-only connection on the loop's thread
         self.reader_lock = asyncio.Lock()  # one read transaction on it at a time
+        self.marker: sqlite3.Connection | None = None  # SQLite file: seen_updates marks
+        self.pending_marks: dict[int, str] = {}  # update_id -> completed_at, not yet written
+        self.marks_task: asyncio.Task[None] | None = None
 
     def open_reader(self) -> None:
         """A second, read-only connection to the file, run on the calling thread (no hop to
@@ -90,6 +94,13 @@ class Database:
         for pragma in ("query_only=ON", "busy_timeout=200", "foreign_keys=ON"):
             raw.execute(f"PRAGMA {pragma}")
         self.reader = SyncConnection(raw)
+        # Marks of handled updates (bot/storage/updates.py): one autocommitted INSERT on this
+        # thread that never waits (busy_timeout 0) and never checkpoints here (the main
+        # connection's commits and the periodic prune do).
+        marker = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in ("busy_timeout=0", "wal_autocheckpoint=0", "synchronous=NORMAL"):
+            marker.execute(f"PRAGMA {pragma}")
+        self.marker = marker
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -169,10 +180,19 @@ class Database:
             await self.conn.execute(statement)
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (marks still pending are written first)."""
+        from bot.storage.updates import SeenUpdates
+
+        if self.marks_task is not None and not self.marks_task.done():
+            with contextlib.suppress(Exception):
+                await self.marks_task
+        await SeenUpdates(self).flush()
         if self.reader is not None:
             await self.reader.close()
             self.reader = None
+        if self.marker is not None:
+            self.marker.close()
+            self.marker = None
         await self.conn.close()
 
 

@@ -37,6 +37,9 @@ class PgDatabase(Database):
         self.checked = "not checked"  # the last integrity check's finding
         self.reader = None  # every statement goes over the one connection
         self.reader_lock = asyncio.Lock()
+        self.marker = None
+        self.pending_marks: dict[int, str] = {}
+        self.marks_task = None
 
     @classmethod
     async def connect(cls, url: str) -> PgDatabase:
