@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -78,6 +79,7 @@ class Database:
         self.marker: sqlite3.Connection | None = None  # SQLite file: seen_updates marks
         self.pending_marks: dict[int, str] = {}  # update_id -> completed_at, not yet written
         self.marks_task: asyncio.Task[None] | None = None
+        self._later: set[asyncio.Task[Any]] = set()  # writes left to the background
 
     def open_reader(self) -> None:
         """A second, read-only connection to the file, run on the calling thread (no hop to
@@ -179,9 +181,19 @@ class Database:
         for statement in _statements(sql):
             await self.conn.execute(statement)
 
+    def later(self, write: Coroutine[Any, Any, Any]) -> None:
+        """Run a write in the background (it waits for the lock); close() waits for it."""
+        task = asyncio.get_running_loop().create_task(write)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
     async def close(self) -> None:
-        """Close the connection (marks still pending are written first)."""
+        """Close the connection (marks and background writes still pending go first)."""
         from bot.storage.updates import SeenUpdates
+
+        for task in list(self._later):
+            with contextlib.suppress(Exception):
+                await task
 
         if self.marks_task is not None and not self.marks_task.done():
             with contextlib.suppress(Exception):

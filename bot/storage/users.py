@@ -31,6 +31,10 @@ _FIRST_READ = (
     "ORDER BY s.opened_at, s.shop_id")
 
 
+_SEEN = ("INSERT INTO users (telegram_user_id, seen_language) VALUES (?, ?) "
+         "ON CONFLICT (telegram_user_id) DO UPDATE SET seen_language = excluded.seen_language")
+
+
 @dataclass(frozen=True)
 class Visit:
     """What the first read of one update found about its user."""
@@ -130,8 +134,19 @@ class Users:
         return row[0] if row else None
 
     async def seen(self, user_id: int, language: str) -> None:
-        """Remember the language Telegram reported for the user, for later pushes."""
-        await self._upsert(user_id, "seen_language", language)
+        """Remember the language Telegram reported for the user, for later pushes. On a
+        SQLite file it is written at once without waiting for the lock (Database.marker);
+        while another writer holds it (an import's batch), it is written in the background
+        rather than holding the update up: it only matters to a later push."""
+        marker = self.db.marker
+        if marker is None:
+            await self._upsert(user_id, "seen_language", language)
+            return
+        forget_visit()
+        try:
+            marker.execute(_SEEN, (user_id, language))
+        except sqlite3.OperationalError:  # locked by another writer
+            self.db.later(self._upsert(user_id, "seen_language", language))
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember the language a user chose."""

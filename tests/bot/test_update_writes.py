@@ -118,3 +118,30 @@ async def test_an_update_handled_while_another_writer_holds_the_lock_is_still_dr
     await SeenUpdates(db).flush()
     assert not db.pending_marks
     assert await SeenUpdates(db).completed(900_001)
+
+
+async def test_a_new_language_seen_while_another_writer_holds_the_lock_is_remembered_after(
+        chat: Chat) -> None:
+    """The Telegram language of a user is remembered for pushes without holding the update
+    up behind another writer: the card is answered, and the language is written once the
+    lock is free."""
+    import asyncio
+    import sqlite3
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.marker is None:
+        return  # PostgreSQL: test_a_new_telegram_language_is_still_remembered
+    chat.box.languages[501] = "zh-hant"
+    lite = sqlite3.connect(db.path, isolation_level=None)
+    lite.execute("BEGIN IMMEDIATE")
+    try:
+        sent = len(chat.calls("sendMessage"))
+        await chat.box._message("/balance")
+        assert len(chat.calls("sendMessage")) == sent + 1  # the card, not an error
+    finally:
+        lite.execute("ROLLBACK")
+        lite.close()
+    await asyncio.gather(*db._later)
+    assert await chat.box.deps.users.push_language(501) == resolve_language("zh-hant")
