@@ -40,8 +40,9 @@ class Counting:
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.updates: Counter[str] = Counter()
         for name in ("execute", "execute_fetchall", "executemany"):
-            original = getattr(conn, name)
-            setattr(conn, name, self._wrap(original))
+            original = getattr(conn, name, None)
+            if original is not None:
+                setattr(conn, name, self._wrap(original))
 
     def _wrap(self, original: Any) -> Any:
         def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
