@@ -73,9 +73,16 @@ class Users:
 
     async def _row(self, sql: str, *args: Any) -> Any:
         """One statement, one trip to aiosqlite's thread; the first row or None."""
+        return next(iter(await self._read(sql, args)), None)
+
+    async def _read(self, sql: str, args: Any) -> list[Any]:
+        """Rows of a read outside any transaction: on a SQLite file the reader connection
+        (this thread; it never waits behind a writer or the main connection's lock)."""
+        if self.db.reader is not None and not self.db.reader_lock.locked():
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the usual way
+                return list(await self.db.reader.execute_fetchall(sql, args))
         async with self.db.lock:
-            rows = await self.db.conn.execute_fetchall(sql, args)
-        return next(iter(rows), None)
+            return list(await self.db.conn.execute_fetchall(sql, args))
 
     async def first_read(self, update: object, update_id: int, user_id: int) -> bool:
         """Whether the update was handled before; the user's languages, shops and roles are
@@ -111,12 +118,10 @@ class Users:
     async def shops(self, user_id: int) -> tuple[list[Shop], str | None]:
         """The user's shops (as ShopRepository.shops_of orders them) and their chosen one,
         in one read."""
-        async with self.db.lock:
-            rows = await self.db.conn.execute_fetchall(
-                "SELECT s.*, (SELECT current_shop FROM users WHERE telegram_user_id = ?1) "
-                "AS chosen_shop FROM shops s JOIN members m ON m.shop_id = s.shop_id "
-                "WHERE m.telegram_user_id = ?1 ORDER BY s.opened_at, s.shop_id", (user_id,))
-        rows = list(rows)
+        rows = await self._read(
+            "SELECT s.*, (SELECT current_shop FROM users WHERE telegram_user_id = ?1) "
+            "AS chosen_shop FROM shops s JOIN members m ON m.shop_id = s.shop_id "
+            "WHERE m.telegram_user_id = ?1 ORDER BY s.opened_at, s.shop_id", (user_id,))
         return [_shop(r) for r in rows], (rows[0]["chosen_shop"] if rows else None)
 
     async def role(self, user_id: int, shop_id: str) -> str | None:
