@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import commits
@@ -147,7 +147,11 @@ class Users:
         if marker is None:
             await self._upsert(user_id, "seen_language", language)
             return
-        forget_visit()
+        visit = _visit.get()
+        if visit is not None and visit.user_id == user_id:  # only this column changed
+            _visit.set(replace(visit, languages=(visit.languages[0], language)))
+        else:
+            forget_visit()
         try:
             marker.execute(_SEEN, (user_id, language))
         except sqlite3.OperationalError:  # locked by another writer
