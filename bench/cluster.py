@@ -78,7 +78,7 @@ def _in_process(source: Path, template: str) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         lite = asyncio.run(updates._measure(copy_of(source, Path(tmp))))
     clone = asyncio.run(pgdata.create("updates", template))
-    pg = asyncio.run(updates._measure(clone))  # type: ignore[arg-type]
+    pg = asyncio.run(updates._measure(clone, concurrent=True))
     lite_rate, pg_rate = median(lite["real"]), median(pg["real"])
     p99 = {name: percentile([x * 1000 for x in got["latencies"]], 99)
            for name, got in (("sqlite", lite), ("pg", pg))}
@@ -91,6 +91,7 @@ def _in_process(source: Path, template: str) -> list[Row]:
         Row("/balance latency on PostgreSQL", f"p50 {p50:.2f} ms, p99 {p99['pg']:.2f} ms",
             f"p99 {p99['sqlite']:.2f} ms on SQLite", "p99 ≤ 5 ms", p99["pg"] <= 5.0,
             f"{updates.BALANCES} /balance updates of random sellers, process_update wall time"),
+        updates.under_import_row(pg["under_import"], "PostgreSQL"),
     ]
 
 

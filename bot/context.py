@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator, resolve_language, translator
 from bot.storage.db import Database
 from bot.storage.uow import SqliteUnitOfWork
-from bot.storage.users import Users
+from bot.storage.users import Users, visit_of
 from domain.ids import RANDOM_IDS, Ids
 from domain.policy import Policy
 from domain.ports import Clock, VerificationChannel
@@ -58,7 +58,9 @@ async def user_translator(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if user is None:
         return translator(d.default_language)
-    chosen, remembered = await d.users.languages(user.id)
+    visit = visit_of(update, user.id)
+    chosen, remembered = (visit.languages if visit is not None
+                          else await d.users.languages(user.id))
     if not user.language_code:
         return translator(chosen or remembered or d.default_language)
     seen = resolve_language(user.language_code, d.default_language)

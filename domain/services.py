@@ -76,7 +76,7 @@ async def preview_topup(uow: UnitOfWork, shop: Shop, amount: Decimal, policy: Po
     its fee and the amount to pay (None while no rate is known). Nothing is stored."""
     money = Money.of(amount, shop.currency)
     pay_in = quotes.pay_currency(shop, policy)
-    async with uow:
+    async with uow.reading():
         found = await uow.fx.rate(shop.currency, pay_in)
     if found is None:
         return money, money * policy.fee_rate, None

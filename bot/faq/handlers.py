@@ -15,11 +15,11 @@ from bot.faq.kb import Entry
 from bot.faq.personal import personal_note
 from bot.faq.shape import is_question
 from bot.handlers.common import reply, translator_for
-from bot.handlers.tickets import ASK, remember_answer, thread_into_ticket
+from bot.handlers.tickets import ASK, live_ticket, remember_answer, thread_into_ticket
 from bot.handlers.tickets import support_button as open_ticket
 from bot.i18n import Translator
 from bot.storage.faq_misses import SUPPORT_AFTER_ANSWER, UNSURE, FaqMisses, Miss
-from bot.storage.support import Ticket, Tickets
+from bot.storage.support import Ticket
 
 log = logging.getLogger(__name__)
 LAST_QUESTION = "faq_question"
@@ -152,7 +152,7 @@ async def _live_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ti
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != "private":
         return None
-    return await Tickets(deps(context).db).live_of(user.id)
+    return await live_ticket(update, context)
 
 
 async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.context import deps, user_translator
 from bot.i18n import Translator
+from bot.storage.users import visit_of
 from domain.model import Shop
 
 
@@ -29,6 +30,9 @@ async def _shops_and_choice(update: Update, context: ContextTypes.DEFAULT_TYPE,
     user = update.effective_user
     if user is None:
         return [], None
+    visit = visit_of(update, user.id)
+    if visit is not None:  # read with the update id, nothing written since
+        return list(visit.shops), visit.chosen
     return await deps(context).users.shops(user.id)
 
 
@@ -72,6 +76,9 @@ async def is_owner(update: Update, context: ContextTypes.DEFAULT_TYPE, shop: Sho
     user = update.effective_user
     if user is None:
         return False
+    visit = visit_of(update, user.id)
+    if visit is not None:
+        return visit.roles.get(shop.shop_id) == "owner"
     return await deps(context).users.role(user.id, shop.shop_id) == "owner"
 
 

@@ -123,7 +123,7 @@ async def load(context: ContextTypes.DEFAULT_TYPE, shop: Shop, period: str) -> L
     since = d.clock.now() - timedelta(days=days) if days else None
     account, owed = deposit_account(shop.shop_id), arrears_account(shop.shop_id)
     uow = d.uow()
-    async with uow:
+    async with uow.reading():  # no writer lock: nothing is written (no wait behind an import)
         after = await uow.ledger.balance(account, shop.currency)
         entries = await uow.ledger.entries(shop.shop_id, limit=EVERYTHING, since=since)
     closing, rows = after, []

@@ -21,6 +21,7 @@ from bot.i18n import Translator, translator
 from bot.roles import is_agent, refuse
 from bot.storage.desk import Desk
 from bot.storage.support import Ticket, Tickets
+from bot.storage.users import visit_of
 from bot.support_text import follow_up_post, staff_line, status_line, who
 from domain.model import Shop
 
@@ -101,7 +102,7 @@ async def thread_into_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return True
     d = deps(context)
     asked = (context.user_data or {}).pop(ASK, None)
-    live = await Tickets(d.db).live_of(user.id)
+    live = await live_ticket(update, context)
     if live is None and not _fresh(asked, d.clock.now()):
         return False
     t = await translator_for(update, context)
@@ -110,6 +111,18 @@ async def thread_into_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE)
     else:
         await _open(update, context, t, text)
     return True
+
+
+async def live_ticket(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
+    """The user's newest unresolved ticket; not read again when the update's first read
+    found none (most sellers have none, and most free text is not for a ticket)."""
+    user = update.effective_user
+    if user is None:
+        return None
+    visit = visit_of(update, user.id)
+    if visit is not None and not visit.live_ticket:
+        return None
+    return await Tickets(deps(context).db).live_of(user.id)
 
 
 def _fresh(asked: object, now: datetime) -> bool:

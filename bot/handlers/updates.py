@@ -26,8 +26,16 @@ KEEP = timedelta(days=2)  # Telegram keeps an unacknowledged update 24 hours at 
 
 
 async def drop_seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stop every later handler when this update_id was handled before."""
-    if await SeenUpdates(deps(context).db).completed(update.update_id):
+    """Stop every later handler when this update_id was handled before. With a user, the
+    same statement reads the user's languages and shops for the handlers (Users.first_read)."""
+    d, user = deps(context), update.effective_user
+    if update.update_id in d.db.pending_marks:  # handled, its mark not yet written
+        seen = True
+    elif user is None:
+        seen = await SeenUpdates(d.db).completed(update.update_id)
+    else:
+        seen = await d.users.first_read(update, update.update_id, user.id)
+    if seen:
         metrics.inc("deposit_updates_duplicate_total")
         log.info("update %d was handled before; dropped", update.update_id)
         raise ApplicationHandlerStop

@@ -17,10 +17,14 @@ one module whose factory imports its subclass from another is an import circle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
@@ -87,6 +91,35 @@ class Database:
         self.path = path
         self.lock = asyncio.Lock()
         self.checked = "not checked"  # the last integrity check's finding
+        self.reader: Any = None  # SQLite file: a read-only connection on the loop's thread
+        self.reader_lock = asyncio.Lock()  # one read transaction on it at a time
+        self.marker: sqlite3.Connection | None = None  # SQLite file: seen_updates marks
+        self.pending_marks: dict[int, str] = {}  # update_id -> completed_at, not yet written
+        self.marks_task: asyncio.Task[None] | None = None
+        self._later: set[asyncio.Task[Any]] = set()  # writes left to the background
+
+    def open_reader(self) -> None:
+        """A second, read-only connection to the file, run on the calling thread (no hop to
+        aiosqlite's thread, which costs more than the small reads of an update). In WAL mode
+        a reader never waits for a writer (an import holding the write lock included): it
+        reads the last committed state. It is used for reads outside any transaction of
+        `conn` (bot/storage/users.py) and for read-only units of work (`uow.reading()`)."""
+        from bot.storage.syncdb import SyncConnection
+
+        raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                              cached_statements=128)
+        raw.row_factory = sqlite3.Row
+        # busy only while a connection opens or recovers the file: wait briefly, then fail
+        for pragma in ("query_only=ON", "busy_timeout=200", "foreign_keys=ON"):
+            raw.execute(f"PRAGMA {pragma}")
+        self.reader = SyncConnection(raw)
+        # Marks of handled updates (bot/storage/updates.py): one autocommitted INSERT on this
+        # thread that never waits (busy_timeout 0) and never checkpoints here (the main
+        # connection's commits and the periodic prune do).
+        marker = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in ("busy_timeout=0", "wal_autocheckpoint=0", "synchronous=NORMAL"):
+            marker.execute(f"PRAGMA {pragma}")
+        self.marker = marker
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -105,6 +138,8 @@ class Database:
             await conn.execute("PRAGMA synchronous=NORMAL")
             db = cls(conn, target)
             await db.migrate()
+            if target != ":memory:" and not target.startswith("file:"):
+                db.open_reader()
         except BaseException:
             await conn.close()  # its worker thread would keep the process alive
             raise
@@ -161,8 +196,30 @@ class Database:
         for statement in _statements(sql):
             await self.conn.execute(statement)
 
+    def later(self, write: Coroutine[Any, Any, Any]) -> None:
+        """Run a write in the background (it waits for the lock); close() waits for it."""
+        task = asyncio.get_running_loop().create_task(write)
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (marks and background writes still pending go first)."""
+        from bot.storage.updates import SeenUpdates
+
+        for task in list(self._later):
+            with contextlib.suppress(Exception):
+                await task
+
+        if self.marks_task is not None and not self.marks_task.done():
+            with contextlib.suppress(Exception):
+                await self.marks_task
+        await SeenUpdates(self).flush()
+        if self.reader is not None:
+            await self.reader.close()
+            self.reader = None
+        if self.marker is not None:
+            self.marker.close()
+            self.marker = None
         await self.conn.close()
 
 
@@ -200,6 +257,11 @@ class PgDatabase(Database):
         self.url = url
         self.lock = asyncio.Lock()
         self.checked = "not checked"  # the last integrity check's finding
+        self.reader = None  # every statement goes over the one connection
+        self.reader_lock = asyncio.Lock()
+        self.marker = None
+        self.pending_marks: dict[int, str] = {}
+        self.marks_task = None
 
     @classmethod
     async def connect(cls, url: str) -> PgDatabase:

@@ -6,8 +6,10 @@ statement on its own thread and wakes the event loop for each result, which cost
 the statement itself for the small queries the core makes. `SyncConnection` answers the same
 interface by running each statement at once on the calling thread: the same SQL, the same
 repositories and the same `domain.apply.apply_event`, without the hop. It blocks the event
-loop while a statement runs, so it is only for commands that have the database to themselves
-(`deposit-bot import`), never for the bot, which must keep answering while it writes.
+loop while a statement runs, so for writing it is only for commands that have the database
+to themselves (`deposit-bot import`), never for the bot, which must keep answering while it
+writes. The bot uses it read-only (`Database.reader`): in WAL mode a read never waits for
+a writer, and an update's reads are small.
 """
 
 from __future__ import annotations

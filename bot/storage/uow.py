@@ -6,8 +6,9 @@ read snapshot, on PostgreSQL REPEATABLE READ READ ONLY without the writer lock."
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from bot import commits
 from bot.storage.db import Database
@@ -30,7 +31,13 @@ class SqliteUnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        conn = db.conn
+        self._bind(db.conn)
+        self._open = False
+        self._reading = False
+        self._conn = db.conn
+        self._lock: asyncio.Lock = db.lock
+
+    def _bind(self, conn: Any) -> None:
         self.shops = SqliteShops(conn)
         self.ledger = SqliteLedger(conn)
         self.withdrawals = SqliteWithdrawals(conn)
@@ -42,20 +49,23 @@ class SqliteUnitOfWork:
         self.facts = SqliteFacts(conn)
         self.outbox = SqliteOutbox(conn)
         self.reminders = SqliteReminders(conn)
-        self._open = False
-        self._reading = False
 
     def reading(self) -> Self:
-        """For a use case that only reads: no writer lock, one consistent snapshot."""
+        """For a use case that only reads: no writer lock, one consistent snapshot (on a
+        SQLite file, a read transaction of the database's reader connection, on this thread:
+        no wait for the connection's other work, nor for another process's write)."""
         self._reading = True
+        if self.db.reader is not None:
+            self._bind(self.db.reader)
+            self._conn, self._lock = self.db.reader, self.db.reader_lock
         return self
 
     async def __aenter__(self) -> Self:
-        await self.db.lock.acquire()
+        await self._lock.acquire()
         try:
-            await self.db.conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
+            await self._conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
         except BaseException:
-            self.db.lock.release()
+            self._lock.release()
             raise
         self.shops.forget()
         self._open = True
@@ -67,19 +77,23 @@ class SqliteUnitOfWork:
             if self._open:
                 await self.rollback()
         finally:
+            lock = self._lock
+            if self._conn is not self.db.conn:  # back to the writing connection
+                self._bind(self.db.conn)
+                self._conn, self._lock = self.db.conn, self.db.lock
             self._reading = False
-            self.db.lock.release()
+            lock.release()
 
     async def commit(self) -> None:
         """Make the transaction's changes durable."""
         if self._open:
-            await self.db.conn.execute("COMMIT")
+            await self._conn.execute("COMMIT")
             self._open = False
             commits.note()
 
     async def rollback(self) -> None:
         """Undo everything since BEGIN."""
         if self._open:
-            await self.db.conn.execute("ROLLBACK")
+            await self._conn.execute("ROLLBACK")
             self.shops.forget()
             self._open = False

@@ -2,11 +2,67 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot import commits
 from bot.storage.db import Database
 from bot.storage.repos import _shop
+from bot.storage.support import LIVE
 from domain.model import Shop
+
+# An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
+# before, and its user's languages, shops, chosen shop and roles, in one read instead of
+# four. Handlers of the same update use it until anything is written: any commit of the
+# update (bot/commits.py) or a write to the users table makes them read afresh.
+_FIRST_READ = (
+    "SELECT EXISTS (SELECT 1 FROM seen_updates WHERE update_id = ?2) AS update_seen, "
+    "u.language AS user_language, u.seen_language AS user_seen_language, "
+    "u.current_shop AS chosen_shop, m.role AS member_role, "
+    "EXISTS (SELECT 1 FROM tickets WHERE seller_id = q.uid AND status IN (?3, ?4)) "
+    "AS live_ticket, s.* "
+    "FROM (SELECT CAST(?1 AS INTEGER) AS uid) q "
+    "LEFT JOIN users u ON u.telegram_user_id = q.uid "
+    "LEFT JOIN members m ON m.telegram_user_id = q.uid "
+    "LEFT JOIN shops s ON s.shop_id = m.shop_id "
+    "ORDER BY s.opened_at, s.shop_id")
+
+
+_SEEN = ("INSERT INTO users (telegram_user_id, seen_language) VALUES (?, ?) "
+         "ON CONFLICT (telegram_user_id) DO UPDATE SET seen_language = excluded.seen_language")
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What the first read of one update found about its user."""
+
+    update: object  # the Update it belongs to (compared by identity)
+    user_id: int
+    languages: tuple[str | None, str | None]
+    shops: list[Shop]
+    chosen: str | None
+    roles: dict[str, str]
+    live_ticket: bool  # whether the user has a support ticket not yet resolved
+
+
+_visit: ContextVar[Visit | None] = ContextVar("deposit_visit", default=None)
+
+
+def forget_visit() -> None:
+    """A write the first read cannot see coming (a ticket reopened): handlers read afresh."""
+    _visit.set(None)
+
+
+def visit_of(update: object, user_id: int) -> Visit | None:
+    """The first read of this update, while nothing has been written since."""
+    found = _visit.get()
+    if (found is None or found.update is not update or found.user_id != user_id
+            or commits.committed()):
+        return None
+    return found
 
 
 class Users:
@@ -17,9 +73,35 @@ class Users:
 
     async def _row(self, sql: str, *args: Any) -> Any:
         """One statement, one trip to aiosqlite's thread; the first row or None."""
+        return next(iter(await self._read(sql, args)), None)
+
+    async def _read(self, sql: str, args: Any) -> list[Any]:
+        """Rows of a read outside any transaction: on a SQLite file the reader connection
+        (this thread; it never waits behind a writer or the main connection's lock)."""
+        if self.db.reader is not None and not self.db.reader_lock.locked():
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the usual way
+                return list(await self.db.reader.execute_fetchall(sql, args))
         async with self.db.lock:
-            rows = await self.db.conn.execute_fetchall(sql, args)
-        return next(iter(rows), None)
+            return list(await self.db.conn.execute_fetchall(sql, args))
+
+    async def first_read(self, update: object, update_id: int, user_id: int) -> bool:
+        """Whether the update was handled before; the user's languages, shops and roles are
+        kept for the update's handlers (`visit_of`)."""
+        params = (user_id, update_id, *LIVE)
+        rows = None
+        if self.db.reader is not None and not self.db.reader_lock.locked():  # SQLite: here
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: the usual way
+                rows = list(await self.db.reader.execute_fetchall(_FIRST_READ, params))
+        if rows is None:
+            async with self.db.lock:
+                rows = list(await self.db.conn.execute_fetchall(_FIRST_READ, params))
+        first = rows[0]
+        shops = [_shop(r) for r in rows if r["shop_id"] is not None]
+        roles = {str(r["shop_id"]): str(r["member_role"]) for r in rows
+                 if r["shop_id"] is not None}
+        _visit.set(Visit(update, user_id, (first["user_language"], first["user_seen_language"]),
+                         shops, first["chosen_shop"], roles, bool(first["live_ticket"])))
+        return bool(first["update_seen"])
 
     async def get(self, user_id: int) -> tuple[str | None, str | None]:
         """(language, current_shop) of a user, None where unset."""
@@ -36,12 +118,10 @@ class Users:
     async def shops(self, user_id: int) -> tuple[list[Shop], str | None]:
         """The user's shops (as ShopRepository.shops_of orders them) and their chosen one,
         in one read."""
-        async with self.db.lock:
-            rows = await self.db.conn.execute_fetchall(
-                "SELECT s.*, (SELECT current_shop FROM users WHERE telegram_user_id = ?1) "
-                "AS chosen_shop FROM shops s JOIN members m ON m.shop_id = s.shop_id "
-                "WHERE m.telegram_user_id = ?1 ORDER BY s.opened_at, s.shop_id", (user_id,))
-        rows = list(rows)
+        rows = await self._read(
+            "SELECT s.*, (SELECT current_shop FROM users WHERE telegram_user_id = ?1) "
+            "AS chosen_shop FROM shops s JOIN members m ON m.shop_id = s.shop_id "
+            "WHERE m.telegram_user_id = ?1 ORDER BY s.opened_at, s.shop_id", (user_id,))
         return [_shop(r) for r in rows], (rows[0]["chosen_shop"] if rows else None)
 
     async def role(self, user_id: int, shop_id: str) -> str | None:
@@ -59,8 +139,23 @@ class Users:
         return row[0] if row else None
 
     async def seen(self, user_id: int, language: str) -> None:
-        """Remember the language Telegram reported for the user, for later pushes."""
-        await self._upsert(user_id, "seen_language", language)
+        """Remember the language Telegram reported for the user, for later pushes. On a
+        SQLite file it is written at once without waiting for the lock (Database.marker);
+        while another writer holds it (an import's batch), it is written in the background
+        rather than holding the update up: it only matters to a later push."""
+        marker = self.db.marker
+        if marker is None:
+            await self._upsert(user_id, "seen_language", language)
+            return
+        visit = _visit.get()
+        if visit is not None and visit.user_id == user_id:  # only this column changed
+            _visit.set(replace(visit, languages=(visit.languages[0], language)))
+        else:
+            forget_visit()
+        try:
+            marker.execute(_SEEN, (user_id, language))
+        except sqlite3.OperationalError:  # locked by another writer
+            self.db.later(self._upsert(user_id, "seen_language", language))
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember the language a user chose."""
@@ -71,6 +166,7 @@ class Users:
         await self._upsert(user_id, "current_shop", shop_id)
 
     async def _upsert(self, user_id: int, column: str, value: str) -> None:
+        forget_visit()  # the update's first read no longer holds
         async with self.db.lock:
             await self.db.conn.execute(
                 f"INSERT INTO users (telegram_user_id, {column}) VALUES (?, ?) "

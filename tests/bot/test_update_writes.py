@@ -7,14 +7,21 @@ from bot.i18n import resolve_language
 from tests.bot.conftest import Chat, register
 
 
+def written(chat: Chat) -> int:
+    """Rows changed so far, the marks of handled updates included (on a SQLite file they
+    are written by their own connection, bot/storage/updates.py)."""
+    db = chat.box.deps.db
+    marker = getattr(db, "marker", None)
+    return int(db.conn.total_changes) + (marker.total_changes if marker is not None else 0)
+
+
 async def test_reading_commands_write_nothing(chat: Chat) -> None:
     await register(chat)
     await chat.say("!as 501 en", "/balance")
-    conn = chat.box.deps.db.conn
-    before = conn.total_changes
+    before = written(chat)
     out = await chat.say("/balance", "/history", "/balance")
     assert "Deposit" in out or "deposit" in out
-    assert conn.total_changes == before + 3  # one seen_updates row per update, nothing else
+    assert written(chat) == before + 3  # one seen_updates row per update, nothing else
 
 
 async def test_a_new_telegram_language_is_still_remembered(chat: Chat) -> None:
@@ -25,9 +32,9 @@ async def test_a_new_telegram_language_is_still_remembered(chat: Chat) -> None:
     chat.box.languages[501] = "zh-hant"  # the client's language changed, nothing else
     await chat.say("/balance")
     assert await users.push_language(501) == resolve_language("zh-hant")
-    before = chat.box.deps.db.conn.total_changes
+    before = written(chat)
     await chat.say("/balance")
-    assert chat.box.deps.db.conn.total_changes == before + 1  # its seen_updates row
+    assert written(chat) == before + 1  # its seen_updates row
 
 
 async def test_a_draft_that_changed_is_written(chat: Chat) -> None:
@@ -35,4 +42,106 @@ async def test_a_draft_that_changed_is_written(chat: Chat) -> None:
     await chat.say("!as 501 en")
     before = chat.box.deps.db.conn.total_changes
     await chat.say("/withdraw")  # a conversation step: its state is persisted
-    assert chat.box.deps.db.conn.total_changes > before
+    assert chat.box.deps.db.conn.total_changes > before  # (marks are not counted here)
+
+
+async def test_history_reads_while_another_writer_holds_the_lock(chat: Chat) -> None:
+    """/history only reads: it takes no writer lock, so a long write elsewhere (an import's
+    batch) does not hold the page up. The other writer keeps its lock until the page is out."""
+    import asyncio
+    import sqlite3
+
+    from bot.storage.pg import WRITER_LOCK
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.backend == "postgres":
+        import asyncpg
+
+        other = await asyncpg.connect(db.path)
+        await other.execute("BEGIN")
+        await other.execute("SELECT pg_advisory_xact_lock($1)", WRITER_LOCK)
+    else:
+        lite = sqlite3.connect(db.path, isolation_level=None)
+        lite.execute("BEGIN IMMEDIATE")
+    sent = len(chat.calls("sendMessage"))
+    update = asyncio.create_task(chat.say("/history"))
+    try:  # the guard only stops a hang: the page comes at once, or never before the fix
+        async with asyncio.timeout(60):
+            while len(chat.calls("sendMessage")) == sent and not update.done():
+                await asyncio.sleep(0.01)
+        pages = [c["text"] for c in chat.calls("sendMessage")[sent:]]
+    finally:
+        if db.backend == "postgres":
+            await other.execute("ROLLBACK")
+            await other.close()
+        else:
+            lite.execute("ROLLBACK")
+            lite.close()
+        await update
+    assert any("(S-GB)</b>" in text for text in pages), pages  # the page, not an error
+
+
+async def test_an_update_handled_while_another_writer_holds_the_lock_is_still_dropped_again(
+        chat: Chat) -> None:
+    """On a SQLite file the mark of a handled update does not wait for another writer: it
+    is kept in memory meanwhile, a resent copy is dropped all the same, and it is written
+    once the lock is free."""
+    import sqlite3
+
+    from telegram import Update
+
+    from bot.storage.updates import SeenUpdates
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.marker is None:
+        return  # PostgreSQL: the mark takes no writer lock (tests/bot/test_duplicates.py)
+    lite = sqlite3.connect(db.path, isolation_level=None)
+    lite.execute("BEGIN IMMEDIATE")
+    box = chat.box
+    data = {"update_id": 900_001, "message": {
+        "message_id": 1, "date": 0, "chat": {"id": 501, "type": "private"},
+        "from": {"id": 501, "is_bot": False, "first_name": "S", "language_code": "en"},
+        "text": "/balance", "entities": [{"type": "bot_command", "offset": 0, "length": 8}]}}
+    try:
+        await box.app.process_update(Update.de_json(data, box.app.bot))
+        sent = len(chat.calls("sendMessage"))
+        assert 900_001 in db.pending_marks
+        await box.app.process_update(Update.de_json(data, box.app.bot))  # Telegram resends
+        assert len(chat.calls("sendMessage")) == sent  # dropped: no second card
+    finally:
+        lite.execute("ROLLBACK")
+        lite.close()
+    await SeenUpdates(db).flush()
+    assert not db.pending_marks
+    assert await SeenUpdates(db).completed(900_001)
+
+
+async def test_a_new_language_seen_while_another_writer_holds_the_lock_is_remembered_after(
+        chat: Chat) -> None:
+    """The Telegram language of a user is remembered for pushes without holding the update
+    up behind another writer: the card is answered, and the language is written once the
+    lock is free."""
+    import asyncio
+    import sqlite3
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.marker is None:
+        return  # PostgreSQL: test_a_new_telegram_language_is_still_remembered
+    chat.box.languages[501] = "zh-hant"
+    lite = sqlite3.connect(db.path, isolation_level=None)
+    lite.execute("BEGIN IMMEDIATE")
+    try:
+        sent = len(chat.calls("sendMessage"))
+        await chat.box._message("/balance")
+        assert len(chat.calls("sendMessage")) == sent + 1  # the card, not an error
+    finally:
+        lite.execute("ROLLBACK")
+        lite.close()
+    await asyncio.gather(*db._later)
+    assert await chat.box.deps.users.push_language(501) == resolve_language("zh-hant")
