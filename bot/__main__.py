@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-import asyncpg
-
 from bot import redact
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
