@@ -31,8 +31,7 @@ from bot.clock import SystemClock
 from bot.context import Deps
 from bot.demo_data import write_demo
 from bot.ops import import_file
-from bot.storage.db import Database
-from bot.storage.syncdb import open_sync
+from bot.storage.db import Database, open_sync
 from domain.apply import Outcome
 from domain.policy import load_policy
 

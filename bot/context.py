@@ -10,7 +10,8 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translator, resolve_language, translator
 from bot.storage.db import Database
 from bot.storage.uow import SqliteUnitOfWork
-from bot.storage.users import Users, visit_of
+from bot.storage.users import Users
+from bot.storage.visits import visit_of
 from domain.ids import RANDOM_IDS, Ids
 from domain.policy import Policy
 from domain.ports import Clock, VerificationChannel

@@ -17,9 +17,8 @@ from bot.clock import SystemClock
 from bot.config import Settings, db_location
 from bot.context import Deps
 from bot.ingest import apply_batch, parse_line
-from bot.storage.db import Database, is_url, shown
+from bot.storage.db import Database, is_url, open_sync, shown
 from bot.storage.ops import BackupToolMissing, backup
-from bot.storage.syncdb import open_sync
 from domain.apply import EventResult, Outcome
 from domain.policy import load_policy
 

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.context import deps, user_translator
 from bot.i18n import Translator
-from bot.storage.users import visit_of
+from bot.storage.visits import visit_of
 from domain.model import Shop
 
 

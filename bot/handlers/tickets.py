@@ -21,7 +21,7 @@ from bot.i18n import Translator, translator
 from bot.roles import is_agent, refuse
 from bot.storage.desk import Desk
 from bot.storage.support import Ticket, Tickets
-from bot.storage.users import visit_of
+from bot.storage.visits import visit_of
 from bot.support_text import follow_up_post, staff_line, status_line, who
 from domain.model import Shop
 

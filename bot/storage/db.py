@@ -31,6 +31,7 @@ import aiosqlite
 import asyncpg
 
 from bot.storage.pg import MIGRATION_LOCK, PgConnection, identities
+from bot.storage.syncdb import SyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,10 @@ def migrations(dialect: str = "") -> list[tuple[int, str]]:
     return sorted(found)
 
 
+# an update handled to the end (bot/storage/updates.py; Database.flush_marks writes late ones)
+SEEN_MARK = ("INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
+             "ON CONFLICT (update_id) DO NOTHING")
+
 class Database:
     """One aiosqlite connection; an asyncio lock serialises transactions in this process.
 
@@ -104,8 +109,6 @@ class Database:
         a reader never waits for a writer (an import holding the write lock included): it
         reads the last committed state. It is used for reads outside any transaction of
         `conn` (bot/storage/users.py) and for read-only units of work (`uow.reading()`)."""
-        from bot.storage.syncdb import SyncConnection
-
         raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                               cached_statements=128)
         raw.row_factory = sqlite3.Row
@@ -202,10 +205,18 @@ class Database:
         self._later.add(task)
         task.add_done_callback(self._later.discard)
 
+    async def flush_marks(self) -> None:
+        """Write the handled marks waiting in memory (bot/storage/updates.py), waiting for the
+        lock as every write does."""
+        while self.pending_marks:
+            marks = dict(self.pending_marks)
+            async with self.lock:
+                await self.conn.executemany(SEEN_MARK, list(marks.items()))
+            for update_id in marks:
+                self.pending_marks.pop(update_id, None)
+
     async def close(self) -> None:
         """Close the connection (marks and background writes still pending go first)."""
-        from bot.storage.updates import SeenUpdates
-
         for task in list(self._later):
             with contextlib.suppress(Exception):
                 await task
@@ -213,7 +224,7 @@ class Database:
         if self.marks_task is not None and not self.marks_task.done():
             with contextlib.suppress(Exception):
                 await self.marks_task
-        await SeenUpdates(self).flush()
+        await self.flush_marks()
         if self.reader is not None:
             await self.reader.close()
             self.reader = None
@@ -339,3 +350,17 @@ async def connect_raw(url: str) -> asyncpg.Connection:
         url = "postgresql://" + url[len("postgres://"):]
     return await asyncpg.connect(url, server_settings={"timezone": "UTC",
                                                        "application_name": "deposit-bot"})
+
+
+async def open_sync(path: str | Path) -> Database:
+    """The database migrated as usual, then reopened on a sqlite3 connection with the
+    bot's settings (WAL, synchronous=NORMAL, foreign keys, busy timeout)."""
+    migrated = await Database.open(path)
+    await migrated.close()
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           cached_statements=256)
+    conn.row_factory = sqlite3.Row
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=60000",
+                   "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    return Database(SyncConnection(conn), str(path))  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import aiosqlite
 
 from bot import commits
 from bot.storage.db import Database, dt, ts
+from bot.storage.visits import forget_visit
 
 
 class TicketStatus(enum.StrEnum):
@@ -206,8 +207,6 @@ class Tickets:
 
     async def reopen(self, ticket_id: int, now: datetime) -> bool:
         """A resolved ticket open again (new SLA clock for its resolution); False if live."""
-        from bot.storage.users import forget_visit
-
         forget_visit()  # the update's first read found this seller without a live ticket
         async with self.db.lock, self.db.conn.execute(
                 "UPDATE tickets SET status = 'open', updated_at = ?, resolved_at = NULL, "

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Generator, Iterable
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-
-from bot.storage.db import Database
 
 
 class SyncCursor:
@@ -96,17 +93,3 @@ class SyncConnection:
 
     async def close(self) -> None:
         self._conn.close()
-
-
-async def open_sync(path: str | Path) -> Database:
-    """The database migrated as usual, then reopened on a sqlite3 connection with the
-    bot's settings (WAL, synchronous=NORMAL, foreign keys, busy timeout)."""
-    migrated = await Database.open(path)
-    await migrated.close()
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                           cached_statements=256)
-    conn.row_factory = sqlite3.Row
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=60000",
-                   "synchronous=NORMAL"):
-        conn.execute(f"PRAGMA {pragma}")
-    return Database(SyncConnection(conn), str(path))  # type: ignore[arg-type]

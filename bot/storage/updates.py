@@ -6,10 +6,9 @@ import asyncio
 import sqlite3
 from datetime import datetime
 
-from bot.storage.db import Database, ts
+from bot.storage.db import SEEN_MARK, Database, ts
 
-_MARK = ("INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
-         "ON CONFLICT (update_id) DO NOTHING")
+_MARK = SEEN_MARK
 # PostgreSQL: the mark is committed without waiting for its WAL flush (synchronous_commit
 # off for this one statement's transaction). A server crash may then forget the last marks
 # of the past fraction of a second, never anything written before them (WAL is replayed in
@@ -61,12 +60,7 @@ class SeenUpdates:
 
     async def flush(self) -> None:
         """Write the pending marks (waiting for the lock as every write does)."""
-        while self.db.pending_marks:
-            marks = dict(self.db.pending_marks)
-            async with self.db.lock:
-                await self.db.conn.executemany(_MARK, list(marks.items()))
-            for update_id in marks:
-                self.db.pending_marks.pop(update_id, None)
+        await self.db.flush_marks()
 
     async def prune(self, before: datetime) -> int:
         """Forget ids completed before `before`; how many were forgotten."""

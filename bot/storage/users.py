@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from bot import commits
 from bot.storage.db import Database
 from bot.storage.repos import _shop
 from bot.storage.support import LIVE
+from bot.storage.visits import Visit, _visit, forget_visit
 from domain.model import Shop
 
 # An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
@@ -33,36 +32,6 @@ _FIRST_READ = (
 
 _SEEN = ("INSERT INTO users (telegram_user_id, seen_language) VALUES (?, ?) "
          "ON CONFLICT (telegram_user_id) DO UPDATE SET seen_language = excluded.seen_language")
-
-
-@dataclass(frozen=True)
-class Visit:
-    """What the first read of one update found about its user."""
-
-    update: object  # the Update it belongs to (compared by identity)
-    user_id: int
-    languages: tuple[str | None, str | None]
-    shops: list[Shop]
-    chosen: str | None
-    roles: dict[str, str]
-    live_ticket: bool  # whether the user has a support ticket not yet resolved
-
-
-_visit: ContextVar[Visit | None] = ContextVar("deposit_visit", default=None)
-
-
-def forget_visit() -> None:
-    """A write the first read cannot see coming (a ticket reopened): handlers read afresh."""
-    _visit.set(None)
-
-
-def visit_of(update: object, user_id: int) -> Visit | None:
-    """The first read of this update, while nothing has been written since."""
-    found = _visit.get()
-    if (found is None or found.update is not update or found.user_id != user_id
-            or commits.committed()):
-        return None
-    return found
 
 
 class Users:

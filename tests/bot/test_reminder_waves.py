@@ -342,7 +342,7 @@ async def test_the_batch_limit_does_not_split_a_wave_and_mates_are_claimed(
     from bot.storage.uow import SqliteUnitOfWork
     from domain.model import Member, Shop
     from domain.policy import load_policy
-    from domain.reminders import scan
+    from domain.reminder_service import scan
     from tests.bot.conftest import START
 
     db = await Database.open(db_target)

@@ -21,6 +21,7 @@ from bot.storage.uow import SqliteUnitOfWork
 from domain.errors import AlreadyCredited, DuplicateTransfer
 from domain.ledger import Transfer, TransferKind
 from domain.money import Money
+from tests.conftest import BACKENDS
 
 from .conftest import T0, Platform
 
@@ -143,12 +144,12 @@ async def test_a_read_only_use_case_does_not_wait_for_a_writer(
     assert (await writing).amount.amount == 50
 
 
+# PostgreSQL only: a SQLite file has no connection to lose
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgres"])
 async def test_after_the_connection_is_lost_the_next_transaction_reconnects(
         platform: Platform, db: Database, backend: str) -> None:
     from domain.services import get_snapshot, start_withdrawal
 
-    if backend != "postgres":
-        pytest.skip("a SQLite file has no connection to lose")
     await platform.register()
     await platform.top_up("600")
     killer = await Database.open(db.path)

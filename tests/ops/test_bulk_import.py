@@ -26,8 +26,7 @@ from bot.clock import ManualClock
 from bot.context import Deps
 from bot.ingest import apply_batch, parse_line
 from bot.storage import bulkdb
-from bot.storage.db import Database
-from bot.storage.syncdb import open_sync
+from bot.storage.db import Database, open_sync
 from domain.apply import EventResult
 from domain.policy import load_policy
 from tests import pgtest
