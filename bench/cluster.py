@@ -6,7 +6,7 @@ The PostgreSQL database is the cached 100,000-shop SQLite database copied row fo
 - **In-process, both backends**: bench/updates.py's own measurement (the seller mix through
   `Application.process_update`, the Bot API in-process, rate limits lifted; /balance wall
   time) on a fresh copy of each database, one after the other.
-- **Reminder scan**: `domain.reminders.scan` on a fresh clone (`CREATE DATABASE … TEMPLATE`)
+- **Reminder scan**: `domain.reminder_service.scan` on a fresh clone (`CREATE DATABASE … TEMPLATE`)
   of the PostgreSQL copy, median of RUNS; the last clone's pushes are then marked sent (a
   bot that ran before) and it serves the instance runs.
 - **Import**: `deposit-bot import`'s `import_file` on the same demo-data file into an empty
