@@ -296,15 +296,16 @@ class SqliteReminders(SqliteOutbox):
 # PostgreSQL, several instances: a batch is picked with FOR UPDATE SKIP LOCKED and marked as
 # this claimant's, so two senders never take the same copy. A copy held by another claimant
 # is left alone while that claimant's backend lives; once it is gone the copy is picked again,
-# and flagged uncertain when its claimant had started the Bot API call (claimed_at).
-_PICK = """
+# and flagged uncertain when its claimant had started the Bot API call (claimed_at). The
+# claim and the outbox rows come back in one statement; `{where}` says which copies.
+_CLAIM = """
 WITH picked AS (
   SELECT d.outbox_id, d.telegram_user_id FROM push_deliveries d
-  WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+  WHERE {where}
     AND (d.claimed_by IS NULL OR d.claimed_by = ? OR NOT EXISTS (
          SELECT 1 FROM pg_stat_activity a
          WHERE a.pid || '@' || extract(epoch FROM a.backend_start) = d.claimed_by))
-  ORDER BY d.outbox_id, d.telegram_user_id LIMIT ?
+  {limit}
   FOR UPDATE OF d SKIP LOCKED
 ), mine AS (
   UPDATE push_deliveries d SET claimed_by = ?
@@ -315,26 +316,11 @@ SELECT m.outbox_id, m.telegram_user_id, m.attempts, m.claimed_at, o.*
 FROM mine m JOIN outbox o ON o.id = m.outbox_id
 ORDER BY m.outbox_id, m.telegram_user_id
 """
-
-
-# A member's other reminder copies of the same waves, claimed as _PICK claims a batch.
-_PICK_MATES = """
-WITH picked AS (
-  SELECT d.outbox_id, d.telegram_user_id FROM push_deliveries d
-  WHERE (d.outbox_id, d.telegram_user_id) IN ({mates})
-    AND (d.claimed_by IS NULL OR d.claimed_by = ? OR NOT EXISTS (
-         SELECT 1 FROM pg_stat_activity a
-         WHERE a.pid || '@' || extract(epoch FROM a.backend_start) = d.claimed_by))
-  FOR UPDATE OF d SKIP LOCKED
-), mine AS (
-  UPDATE push_deliveries d SET claimed_by = ?
-  FROM picked p WHERE d.outbox_id = p.outbox_id AND d.telegram_user_id = p.telegram_user_id
-  RETURNING d.outbox_id, d.telegram_user_id, d.attempts, d.claimed_at
-)
-SELECT m.outbox_id, m.telegram_user_id, m.attempts, m.claimed_at, o.*
-FROM mine m JOIN outbox o ON o.id = m.outbox_id
-ORDER BY m.outbox_id, m.telegram_user_id
-"""
+# a batch of due deliveries
+_PICK = _CLAIM.format(where="d.status = 'pending' AND d.next_attempt_at <= ?",
+                      limit="ORDER BY d.outbox_id, d.telegram_user_id LIMIT ?")
+# a member's other reminder copies of the same waves ({mates} filled in per call)
+_PICK_MATES = _CLAIM.format(where="(d.outbox_id, d.telegram_user_id) IN ({mates})", limit="")
 
 
 class PgPushes(SqlitePushes):
