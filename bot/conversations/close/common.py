@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes, ConversationHandler
 from bot.context import deps
 from bot.conversations.flow import draft, say
 from bot.errors_text import explain
-from bot.handlers.common import current_shop, shop_token, translator_for
+from bot.handlers.common import current_shop, is_owner, refuse_staff, shop_token, translator_for
 from bot.i18n import Translator
 from bot.render import shop_title
 from domain.closure_service import ClosureView, closure_view
@@ -94,6 +94,17 @@ async def shop_of(update: Update, context: ContextTypes.DEFAULT_TYPE
     """The translator and the user's current shop (told when there is none)."""
     t = await translator_for(update, context)
     shop, _ = await current_shop(update, context, t)
+    return t, shop
+
+
+async def owned_shop(update: Update, context: ContextTypes.DEFAULT_TYPE
+                     ) -> tuple[Translator, Shop | None]:
+    """The translator and the current shop when the user owns it (a staff member is told
+    that only owners close or reopen a shop; no shop: told by current_shop)."""
+    t, shop = await shop_of(update, context)
+    if shop is not None and not await is_owner(update, context, shop):
+        await refuse_staff(update, t)
+        return t, None
     return t, shop
 
 

@@ -11,6 +11,7 @@ from bot.conversations.close.common import (
     END,
     FLOW,
     Step,
+    owned_shop,
     pressed,
     refusals,
     shop_of,
@@ -19,7 +20,7 @@ from bot.conversations.close.common import (
 )
 from bot.conversations.flow import drop_draft, say
 from bot.errors_text import explain
-from bot.handlers.common import is_owner, refuse_staff, translator_for
+from bot.handlers.common import translator_for
 from domain.closure_service import cancel_closure, reopen_shop
 from domain.errors import DepositError
 from domain.model import ClosureStage
@@ -71,11 +72,8 @@ async def stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
 @refusals
 async def reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/reopen: reopen the closed current shop once 6 months have passed since closing."""
-    t, shop = await shop_of(update, context)
+    t, shop = await owned_shop(update, context)
     if shop is None:
-        return None
-    if not await is_owner(update, context, shop):
-        await refuse_staff(update, t)
         return None
     d = deps(context)
     await reopen_shop(d.uow(), shop.shop_id, d.clock.now(), d.policy)

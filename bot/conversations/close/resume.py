@@ -8,11 +8,18 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.conversations.close.checklist import checklist
-from bot.conversations.close.common import END, Step, draft_of, pressed, refusals, shop_of, view_of
+from bot.conversations.close.common import (
+    END,
+    Step,
+    draft_of,
+    owned_shop,
+    pressed,
+    refusals,
+    view_of,
+)
 from bot.conversations.close.identity import identity
 from bot.conversations.close.intro import closed_shop, failed, intro
 from bot.conversations.close.refund import refund_resume, submitted
-from bot.handlers.common import is_owner, refuse_staff
 from bot.i18n import Translator
 from domain.model import ClosureStage, Shop, ShopStatus
 
@@ -20,11 +27,8 @@ from domain.model import ClosureStage, Shop, ShopStatus
 @refusals
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Step:
     """/close: store nothing new; resume at the step the closure reached (or show step 1)."""
-    t, shop = await shop_of(update, context)
+    t, shop = await owned_shop(update, context)
     if shop is None:
-        return END
-    if not await is_owner(update, context, shop):
-        await refuse_staff(update, t)
         return END
     return await resume(update, context, t, shop)
 
