@@ -4,6 +4,7 @@ front on 127.0.0.1, fed by a Bot API stand-in that delivers webhooks (and redeli
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import itertools
 import json
@@ -14,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.http.auth import signed_headers
+from tests import pgtest
 from tests.reliability.bot_api import BotApi, Sent
 from tests.reliability.harness import BotProcess, plain
 from tests.standin import TelegramUser
@@ -245,3 +249,21 @@ class WebhookSeller:
 
     def texts(self, before: int = 0) -> list[str]:
         return [plain(s.text) for s in self.since(before)]
+
+
+@contextmanager
+def running(name: str, count: int, folder: Path) -> Iterator[Cluster]:
+    """`count` instances on an empty database of their own (they race to migrate it), behind
+    the front, Telegram played by the stand-in; everything stopped and dropped after."""
+    url = pgtest.url_of(f"{pgtest._PREFIX}_{name}")
+    asyncio.run(pgtest._admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    try:
+        with ClusterBotApi(TOKEN) as api:
+            cluster = Cluster(url, folder, api)
+            try:
+                cluster.start(count)
+                yield cluster
+            finally:
+                cluster.stop()
+    finally:
+        asyncio.run(pgtest.drop(url))

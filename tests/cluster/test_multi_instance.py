@@ -20,14 +20,13 @@ from typing import Any
 
 import pytest
 
-from tests import pgtest
 from tests.cluster.harness import (
     HOOK_SECRET,
     JOB_INTERVAL,
     TOKEN,
     Cluster,
-    ClusterBotApi,
     WebhookSeller,
+    running,
 )
 from tests.conftest import require_postgres
 
@@ -37,28 +36,10 @@ MEMBERS = 120
 
 
 @pytest.fixture(scope="module")
-def db_url() -> Iterator[str]:
-    """An empty database: the instances race to migrate it."""
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_postgres()
-    url = pgtest.url_of(f"{pgtest._PREFIX}_cluster")
-    asyncio.run(_admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
-    yield url
-    asyncio.run(pgtest.drop(url))
-
-
-async def _admin(sql: str) -> None:
-    await pgtest._admin(sql)
-
-
-@pytest.fixture(scope="module")
-def cluster(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with ClusterBotApi(TOKEN) as api:
-        three = Cluster(db_url, tmp_path_factory.mktemp("cluster"), api)
-        try:
-            three.start(3)
-            yield three
-        finally:
-            three.stop()
+    with running("cluster", 3, tmp_path_factory.mktemp("cluster")) as three:
+        yield three
 
 
 def event(kind: str, event_id: str, shop_id: str, **fields: Any) -> dict[str, Any]:

@@ -3,13 +3,11 @@ alternates between them, and a rolling restart hands the leadership over."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
 
-from tests import pgtest
-from tests.cluster.harness import JOB_INTERVAL, TOKEN, Cluster, ClusterBotApi, WebhookSeller
+from tests.cluster.harness import JOB_INTERVAL, Cluster, WebhookSeller, running
 from tests.cluster.test_multi_instance import shop
 from tests.conftest import require_postgres
 
@@ -19,18 +17,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.xdist_group("cluster-two")]
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_postgres()
-    url = pgtest.url_of(f"{pgtest._PREFIX}_two")
-    asyncio.run(pgtest._admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
-    try:
-        with ClusterBotApi(TOKEN) as api:
-            two = Cluster(url, tmp_path_factory.mktemp("two"), api)
-            try:
-                two.start(2)
-                yield two
-            finally:
-                two.stop()
-    finally:
-        asyncio.run(pgtest.drop(url))
+    with running("two", 2, tmp_path_factory.mktemp("two")) as two:
+        yield two
 
 
 def test_a_withdrawal_alternating_between_instances_keeps_its_step_and_draft(
