@@ -1,5 +1,5 @@
 """`deposit-bot`: chat (the offline sandbox), run (Telegram, optionally the HTTP API), link,
-migrate, import, demo-data, backup, faq-eval, faq-misses."""
+migrate, check, import, demo-data, backup, faq-eval, faq-misses."""
 
 from __future__ import annotations
 
