@@ -210,6 +210,7 @@ async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
         await app.update_persistence()
     await updates.mark_completed(update, context)
+    commits.end_update()
     if not app.running:  # the sandbox writes and drains after each line itself
         return
     app.create_task(drain_or_wake(app), update=update, name="push-drain")
