@@ -54,5 +54,6 @@ class Commands(BaseHandler[Update, Any, None]):
     async def handle_update(self, update: Update, application: Any, check_result: object,
                             context: Any) -> Any:
         """Run the chosen CommandHandler as PTB would (its context arguments included)."""
-        handler, found = check_result  # type: ignore[misc]  # what check_update returned
-        return await handler.handle_update(update, application, found, context)
+        assert isinstance(check_result, tuple)  # what check_update returned
+        handler: CommandHandler[Any, Any] = check_result[0]
+        return await handler.handle_update(update, application, check_result[1], context)
