@@ -191,3 +191,19 @@ async def test_an_update_that_writes_waits_for_another_writer_off_the_loop(chat:
     check.close()
     steps = await chat.box.app.persistence.get_conversations("topup")  # type: ignore[union-attr]
     assert steps  # the step the quote asked for was written too
+
+
+async def test_the_background_checkpoint_holds_no_write_of_the_bot_up(chat: Chat) -> None:
+    """The writer and mark connections never checkpoint; the checkpoint they leave to the
+    background runs on a connection of its own, without the lock the bot's writes take (it
+    syncs the file: tens of milliseconds during which every update that writes waited)."""
+    import asyncio
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.writer is None:
+        return  # PostgreSQL checkpoints by itself
+    async with db.lock:  # a transaction of the bot in progress
+        async with asyncio.timeout(10):
+            await db._checkpoint()  # done while the lock is held
