@@ -3,8 +3,8 @@
 Every question of the well-formed and dev sets (tests/faq/*.jsonl except the untouched
 holdout, and the shared sample) goes through `Faq.ask` — the person-request check, the
 topic gate, BM25, the character n-gram similarity, the calibration and the veto — three
-rounds, the ranker's per-question memo cleared before each call so that every call pays
-the whole pass. The knowledge base is built once, before timing (as at start-up).
+rounds, the ranker's and the Faq's per-question memos cleared before each call so that every
+call pays the whole pass. The knowledge base is built once, before timing (as at start-up).
 Run alone: `.venv/bin/python -m bench.faq` (or `python -m bench --only faq --no-write`).
 """
 
@@ -41,7 +41,8 @@ def measure() -> tuple[list[float], int]:
     timings = []
     for _ in range(ROUNDS):
         for question in asked:
-            faq.ranker._seen.clear()  # the memo would hide the real cost
+            faq.ranker._seen.clear()  # the memos would hide the real cost
+            faq._replies.clear()
             start = time.perf_counter()
             faq.ask(question)
             timings.append((time.perf_counter() - start) * 1000)

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    BaseHandler,
     BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
@@ -47,6 +48,7 @@ from bot.handlers import (
     tickets,
     updates,
 )
+from bot.handlers.commands import Commands
 from bot.i18n import N_, translator
 from bot.limits import FittingBuilder
 from bot.notify.pace import paid_pace, rate_limiter
@@ -98,16 +100,23 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     app.add_handler(build_close())
     app.add_handler(build_topup())
     app.add_handler(build_withdraw())
-    app.add_handler(CommandHandler("reopen", close.reopen))
-    app.add_handler(CommandHandler("start", start.start))
-    app.add_handler(CommandHandler("help", start.help_command))
-    app.add_handler(CommandHandler("language", start.language))
-    app.add_handler(CommandHandler("balance", balance.balance))
-    app.add_handler(CommandHandler("shops", shops.shops))
-    app.add_handler(CommandHandler("history", history.history))
-    app.add_handler(CommandHandler("faq", faq.faq_command))
-    register_support(app)
-    app.add_handler(CommandHandler("cancel", tickets.cancel_request))
+    # The one-shot commands in their order, checked as one handler (bot/handlers/commands.py);
+    # the button handlers registered among them never match a message, nor they a press.
+    later: list[BaseHandler] = []  # type: ignore[type-arg]
+    later.append(CommandHandler("reopen", close.reopen))
+    later.append(CommandHandler("start", start.start))
+    later.append(CommandHandler("help", start.help_command))
+    later.append(CommandHandler("language", start.language))
+    later.append(CommandHandler("balance", balance.balance))
+    later.append(CommandHandler("shops", shops.shops))
+    later.append(CommandHandler("history", history.history))
+    later.append(CommandHandler("faq", faq.faq_command))
+    later.extend(support_handlers())
+    later.append(CommandHandler("cancel", tickets.cancel_request))
+    app.add_handler(Commands([h for h in later if isinstance(h, CommandHandler)]))
+    for handler in later:
+        if not isinstance(handler, CommandHandler):
+            app.add_handler(handler)
     app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
     app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
@@ -124,24 +133,26 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     app.add_error_handler(fallback.on_error)
 
 
-def register_support(app: Application) -> None:  # type: ignore[type-arg]
+def support_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """Tickets, and the staff commands (not in the public menu; refused like unknown ones)."""
     private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("support", tickets.support, filters=private))
-    app.add_handler(CommandHandler("tickets", tickets.tickets_command))
-    app.add_handler(CommandHandler("resolve", tickets.resolve))
-    app.add_handler(CallbackQueryHandler(tickets.support_button, pattern=r"^sup:new$"))
-    app.add_handler(CommandHandler("queue", desk.queue))
-    app.add_handler(CommandHandler("kb", desk.kb_command))
-    app.add_handler(CallbackQueryHandler(desk.desk_button, pattern=r"^dk:"))
-    app.add_handler(CallbackQueryHandler(ratings.rating_button, pattern=r"^rt:"))
-    app.add_handler(CommandHandler("lookup", lookup.lookup))
+    found: list[BaseHandler] = [  # type: ignore[type-arg]
+        CommandHandler("support", tickets.support, filters=private),
+        CommandHandler("tickets", tickets.tickets_command),
+        CommandHandler("resolve", tickets.resolve),
+        CallbackQueryHandler(tickets.support_button, pattern=r"^sup:new$"),
+        CommandHandler("queue", desk.queue),
+        CommandHandler("kb", desk.kb_command),
+        CallbackQueryHandler(desk.desk_button, pattern=r"^dk:"),
+        CallbackQueryHandler(ratings.rating_button, pattern=r"^rt:"),
+        CommandHandler("lookup", lookup.lookup)]
     for name, callback in (("credit", operator.credit), ("deduct", deduct.deduct),
                            ("fx", operator.fx), ("remind", operator.remind),
                            ("link", operator.link), ("grant", operator.grant),
                            ("revoke", operator.revoke)):
-        app.add_handler(CommandHandler(name, callback))
-    app.add_handler(CallbackQueryHandler(deduct.deduct_button, pattern=r"^dd:(ok|no):"))
+        found.append(CommandHandler(name, callback))
+    found.append(CallbackQueryHandler(deduct.deduct_button, pattern=r"^dd:(ok|no):"))
+    return found
 
 
 async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -210,6 +221,7 @@ async def after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         app.mark_data_for_update_persistence(user_ids=update.effective_user.id)
         await app.update_persistence()
     await updates.mark_completed(update, context)
+    commits.end_update()
     if not app.running:  # the sandbox writes and drains after each line itself
         return
     app.create_task(drain_or_wake(app), update=update, name="push-drain")

@@ -10,9 +10,14 @@ jobs and HTTP requests (other tasks) never touch it.
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 
 _commits: ContextVar[list[int] | None] = ContextVar("deposit_commits", default=None)
+# The task handling the update in hand (None once its last handler ran): its transactions are
+# small (one user's), so on a SQLite file they may run on the loop's thread (uow.py).
+_handling: ContextVar[asyncio.Task[object] | None] = ContextVar("deposit_handling",
+                                                               default=None)
 
 
 def note() -> None:
@@ -27,6 +32,19 @@ def committed() -> bool:
     return bool(_commits.get())
 
 
+def handling_update() -> bool:
+    """Whether this code runs in the task of an update's handlers, before its last one (not
+    in a job, an HTTP request, or a task the update started)."""
+    task = _handling.get()
+    return task is not None and task is asyncio.current_task()
+
+
+def end_update() -> None:
+    """The update's handlers are done (what runs next in this task is not the update's)."""
+    _handling.set(None)
+
+
 async def start_update(update: object, context: object) -> None:
     """Before any other handler: nothing of this update is committed yet."""
     _commits.set([])
+    _handling.set(asyncio.current_task())

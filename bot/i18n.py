@@ -9,7 +9,8 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from decimal import Decimal
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,8 +34,10 @@ def locales_dir() -> Path:
     return Path(str(resources.files("locales")))
 
 
+@lru_cache(maxsize=256)
 def resolve_language(code: str | None, default: str = "en") -> str:
-    """Map a Telegram language_code (zh-hans, zh-TW, en-US…) to one of LANGUAGES."""
+    """Map a Telegram language_code (zh-hans, zh-TW, en-US…) to one of LANGUAGES (kept per
+    code: Telegram sends a handful of codes, and Locale.parse builds a Locale each time)."""
     if not code:
         return default
     try:
@@ -81,7 +84,7 @@ class Translator:
 
     def money(self, amount: Money) -> str:
         """£1,234.50 / US$1,234.50 / CN¥809.01 in the user's locale."""
-        return format_currency(amount.amount, amount.currency, locale=self.locale)
+        return _money(str(amount.amount), amount.currency, self.language)
 
     def number(self, value: object) -> str:
         return format_decimal(value, locale=self.locale)  # type: ignore[arg-type]
@@ -117,6 +120,14 @@ class Translator:
         day = format_date(local.date(), format="medium", locale=self.locale)
         clock = format_time(local.time(), "HH:mm", locale=self.locale)
         return f"{day} {clock} ({_zone_label(local)})"
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: str, currency: str, language: str) -> str:
+    """Babel's currency format, kept per amount (as written: -0 and 0 apart), currency and
+    language: a visit shows the same balance and requirement on each of its cards, and
+    Babel's formatting costs more than the rest of a card's line."""
+    return format_currency(Decimal(amount), currency, locale=_locale(language))
 
 
 def _zone_label(local: datetime) -> str:

@@ -16,6 +16,7 @@ from bot.faq.topic import TopicGate
 from domain.policy import Policy
 
 HANDOFF = "handoff:"
+MEMO = 1024  # questions whose replies one Faq keeps (the same questions come again and again)
 RELATED = 2
 SUGGEST = 0.5  # a "did you mean" suggestion needs this share of the threshold
 
@@ -56,10 +57,22 @@ class Faq:
                                                fusion.k)) if fusion.enabled else None
         self.known = frozenset(t for key in docs for t in self.ranker.tf[key])
         self.gate = TopicGate(self.ranker, kb.strong_words, kb.weak_words, kb.vouch)
+        # A reply depends only on the question, the knowledge base and the policy, which a
+        # Faq never changes: kept per question (a Reply is frozen), the oldest forgotten first.
+        self._replies: dict[str, Reply] = {}
+        self._figures: dict[tuple[str, date], dict[str, str]] = {}
 
     def ask(self, question: str) -> Reply:
         """The answer to a question, or a decline with the reason."""
         question = question[:500]
+        found = self._replies.get(question)
+        if found is None:
+            found = self._replies[question] = self._ask(question)
+            if len(self._replies) > MEMO:
+                del self._replies[next(iter(self._replies))]
+        return found
+
+    def _ask(self, question: str) -> Reply:
         if asks_for_person(question):
             return Reply(None, 1.0, reason="handoff:person", human=True)
         ranked = self.ranker.rank(question)
@@ -140,8 +153,13 @@ class Faq:
 
     def answer(self, entry: Entry, language: str, today: date) -> str:
         """The entry's answer in a language, with the policy's figures filled in."""
-        return entry.text(language).answer.format_map(
-            policy_figures(self.policy, language, today))
+        figures = self._figures.get((language, today))
+        if figures is None:  # one day's figures per language (the tier table has dates)
+            if len(self._figures) > 8:
+                self._figures.clear()
+            figures = self._figures[(language, today)] = policy_figures(self.policy, language,
+                                                                        today)
+        return entry.text(language).answer.format_map(figures)
 
     def title(self, entry: Entry, language: str) -> str:
         return entry.text(language).title

@@ -17,7 +17,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import metrics
+from bot import commits, metrics
 from bot.context import deps
 from bot.storage.updates import SeenUpdates
 
@@ -38,6 +38,7 @@ async def drop_seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if seen:
         metrics.inc("deposit_updates_duplicate_total")
         log.info("update %d was handled before; dropped", update.update_id)
+        commits.end_update()
         raise ApplicationHandlerStop
 
 

@@ -82,6 +82,15 @@ def migrations(dialect: str = "") -> list[tuple[int, str]]:
 SEEN_MARK = ("INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
              "ON CONFLICT (update_id) DO NOTHING")
 
+def busy(exc: sqlite3.OperationalError) -> bool:
+    """The error of a statement that would have had to wait for another writer."""
+    code = getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+CHECKPOINT_EVERY = 256  # writer commits between two background checkpoints
+
+
 class Database:
     """One aiosqlite connection; an asyncio lock serialises transactions in this process.
 
@@ -90,6 +99,8 @@ class Database:
     dialect), `lock`, `migrate`, `schema_version` and `close`."""
 
     backend = "sqlite"
+    writer: sqlite3.Connection | None = None  # SQLite file: writes that never wait (below)
+    writing: SyncConnection | None = None  # the same, with the repositories' interface
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -123,6 +134,62 @@ class Database:
         for pragma in ("busy_timeout=0", "wal_autocheckpoint=0", "synchronous=NORMAL"):
             marker.execute(f"PRAGMA {pragma}")
         self.marker = marker
+        # Small writes of an update (bot/storage/uow.py, `write`): run on this thread when
+        # the write lock is free at once (busy_timeout 0); when another writer holds it they
+        # go to aiosqlite's thread and wait there, as before. Never checkpoints here (a
+        # checkpoint syncs the file): `committed` leaves one to the background now and then.
+        writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                 cached_statements=128)
+        writer.row_factory = sqlite3.Row
+        for pragma in ("busy_timeout=0", "wal_autocheckpoint=0", "synchronous=NORMAL",
+                       "foreign_keys=ON"):
+            writer.execute(f"PRAGMA {pragma}")
+        self.writer = writer
+        self.writing = SyncConnection(writer)
+        self._writes = 0
+        self._checkpointing = False
+
+    def committed(self) -> None:
+        """A commit on this thread (writer, marks): every CHECKPOINT_EVERY of them, a
+        checkpoint on a worker thread (these connections never checkpoint themselves)."""
+        self._writes += 1
+        if self._writes % CHECKPOINT_EVERY == 0 and not self._checkpointing:
+            self._checkpointing = True
+            self.later(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self._checkpoint_now)
+        finally:
+            self._checkpointing = False
+
+    def _checkpoint_now(self) -> None:
+        """A PASSIVE checkpoint by a connection of its own: it copies what no reader still
+        needs into the file and syncs it, waiting for no one and holding up no writer (it
+        takes no lock of this process: one that did held every write of the bot up while
+        the file synced, tens of milliseconds)."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.OperationalError as exc:  # busy opening: the next one will do
+            log.debug("checkpoint skipped: %s", exc)
+        finally:
+            conn.close()
+
+    async def write(self, sql: str, args: Any = ()) -> None:
+        """One autocommitted statement (persistence, a miss log): at once on this thread
+        when no other writer holds the lock, else on aiosqlite's thread, waiting for it."""
+        async with self.lock:
+            if self.writer is not None:
+                try:
+                    self.writer.execute(sql, args)
+                except sqlite3.OperationalError as exc:
+                    if not busy(exc):
+                        raise
+                else:
+                    self.committed()
+                    return
+            await self.conn.execute(sql, args)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -231,6 +298,9 @@ class Database:
         if self.marker is not None:
             self.marker.close()
             self.marker = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.writing = None
         await self.conn.close()
 
 

@@ -36,12 +36,11 @@ class FaqMisses:
 
     async def record(self, miss: Miss) -> None:
         """Keep one miss (the question cut to 500 characters)."""
-        async with self.db.lock:
-            await self.db.conn.execute(
-                "INSERT INTO faq_misses (miss_id, at, kind, question, language, candidates) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (miss_id) DO NOTHING",
-                (uuid.uuid4().hex, ts(miss.at), miss.kind, miss.question[:500], miss.language,
-                 json.dumps([[k, c] for k, c in miss.candidates])))
+        await self.db.write(
+            "INSERT INTO faq_misses (miss_id, at, kind, question, language, candidates) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (miss_id) DO NOTHING",
+            (uuid.uuid4().hex, ts(miss.at), miss.kind, miss.question[:500], miss.language,
+             json.dumps([[k, c] for k, c in miss.candidates])))
 
     async def recent(self, limit: int = 50) -> list[Miss]:
         """The newest misses first."""

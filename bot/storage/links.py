@@ -34,7 +34,7 @@ class Links:
         async with uow:
             if await uow.shops.get(shop_id) is None:
                 raise UnknownShop(shop_id)
-            await self.db.conn.execute(
+            await uow.conn.execute(
                 "INSERT INTO link_tokens (token, shop_id, role, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?)", (token, shop_id, role, ts(now), ts(now + VALIDITY)))
             await uow.commit()
@@ -45,7 +45,7 @@ class Links:
         """Bind the user to the token's shop once; a used or expired token binds nothing."""
         uow = SqliteUnitOfWork(self.db)
         async with uow:
-            async with self.db.conn.execute(
+            async with uow.conn.execute(
                     "SELECT shop_id, role, expires_at, used_by FROM link_tokens WHERE token = ?",
                     (token,)) as cur:
                 row = await cur.fetchone()
@@ -58,7 +58,7 @@ class Links:
             if shop is None or expires is None or now >= expires:
                 return Redemption.EXPIRED, None
             await uow.shops.add_member(Member(shop.shop_id, user_id, row[1]))
-            await self.db.conn.execute("UPDATE link_tokens SET used_by = ?, used_at = ? "
+            await uow.conn.execute("UPDATE link_tokens SET used_by = ?, used_at = ? "
                                        "WHERE token = ?", (user_id, ts(now), token))
             await uow.commit()
             return Redemption.LINKED, shop

@@ -30,8 +30,7 @@ class SqlitePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str
         self._stored: dict[int, str] = {}  # user_id -> JSON in ptb_user_data; absent is "{}"
 
     async def _execute(self, sql: str, *args: Any) -> None:
-        async with self.db.lock:
-            await self.db.conn.execute(sql, args)
+        await self.db.write(sql, args)
 
     async def _rows(self, sql: str, *args: Any) -> list[Any]:
         async with self.db.lock, self.db.conn.execute(sql, args) as cur:

@@ -7,11 +7,12 @@ read snapshot, on PostgreSQL REPEATABLE READ READ ONLY without the writer lock."
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from types import TracebackType
 from typing import Any, Self
 
 from bot import commits
-from bot.storage.db import Database
+from bot.storage.db import Database, busy
 from bot.storage.facts import SqliteFacts
 from bot.storage.pushes import SqliteOutbox, SqliteReminders
 from bot.storage.repos import (
@@ -50,6 +51,13 @@ class SqliteUnitOfWork:
         self.outbox = SqliteOutbox(conn)
         self.reminders = SqliteReminders(conn)
 
+    @property
+    def conn(self) -> Any:
+        """The connection the open transaction runs on (statements outside the
+        repositories must use it, not `db.conn`: an update's transaction may run on the
+        writer connection)."""
+        return self._conn
+
     def reading(self) -> Self:
         """For a use case that only reads: no writer lock, one consistent snapshot (on a
         SQLite file, a read transaction of the database's reader connection, on this thread:
@@ -63,7 +71,8 @@ class SqliteUnitOfWork:
     async def __aenter__(self) -> Self:
         await self._lock.acquire()
         try:
-            await self._conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
+            if self._reading or not self._write_here():
+                await self._conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
         except BaseException:
             self._lock.release()
             raise
@@ -84,11 +93,31 @@ class SqliteUnitOfWork:
             self._reading = False
             lock.release()
 
+    def _write_here(self) -> bool:
+        """An update's transaction on a SQLite file: begun on the writer connection, on this
+        thread, when no other writer holds the lock (no wait, no hop to aiosqlite's thread;
+        its statements are one user's small reads and writes). False: begin on aiosqlite's
+        thread as usual, waiting there for the lock (an import's batch, another process)."""
+        writing = self.db.writing
+        if writing is None or not commits.handling_update():
+            return False
+        try:
+            writing.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not busy(exc):
+                raise
+            return False
+        self._bind(writing)
+        self._conn = writing
+        return True
+
     async def commit(self) -> None:
         """Make the transaction's changes durable."""
         if self._open:
             await self._conn.execute("COMMIT")
             self._open = False
+            if self._conn is self.db.writing:
+                self.db.committed()
             commits.note()
 
     async def rollback(self) -> None:

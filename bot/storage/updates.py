@@ -47,6 +47,7 @@ class SeenUpdates:
             if not self.db.pending_marks:
                 try:
                     self.db.marker.execute(_MARK, (update_id, ts(now)))
+                    self.db.committed()
                     return
                 except sqlite3.OperationalError:  # locked by another writer: do not wait
                     pass

@@ -7,12 +7,19 @@ from bot.i18n import resolve_language
 from tests.bot.conftest import Chat, register
 
 
+def changed(chat: Chat) -> int:
+    """Rows the bot's writing connections changed so far, marks not included (on a SQLite
+    file an update's own writes may go through the writer connection, bot/storage/db.py)."""
+    db = chat.box.deps.db
+    writer = getattr(db, "writer", None)
+    return int(db.conn.total_changes) + (writer.total_changes if writer is not None else 0)
+
+
 def written(chat: Chat) -> int:
     """Rows changed so far, the marks of handled updates included (on a SQLite file they
     are written by their own connection, bot/storage/updates.py)."""
-    db = chat.box.deps.db
-    marker = getattr(db, "marker", None)
-    return int(db.conn.total_changes) + (marker.total_changes if marker is not None else 0)
+    marker = getattr(chat.box.deps.db, "marker", None)
+    return changed(chat) + (marker.total_changes if marker is not None else 0)
 
 
 async def test_reading_commands_write_nothing(chat: Chat) -> None:
@@ -40,9 +47,9 @@ async def test_a_new_telegram_language_is_still_remembered(chat: Chat) -> None:
 async def test_a_draft_that_changed_is_written(chat: Chat) -> None:
     await register(chat)
     await chat.say("!as 501 en")
-    before = chat.box.deps.db.conn.total_changes
+    before = changed(chat)
     await chat.say("/withdraw")  # a conversation step: its state is persisted
-    assert chat.box.deps.db.conn.total_changes > before  # (marks are not counted here)
+    assert changed(chat) > before  # (marks are not counted here)
 
 
 async def test_history_reads_while_another_writer_holds_the_lock(chat: Chat) -> None:
@@ -145,3 +152,58 @@ async def test_a_new_language_seen_while_another_writer_holds_the_lock_is_rememb
         lite.close()
     await asyncio.gather(*db._later)
     assert await chat.box.deps.users.push_language(501) == resolve_language("zh-hant")
+
+
+async def test_an_update_that_writes_waits_for_another_writer_off_the_loop(chat: Chat) -> None:
+    """On a SQLite file an update's transaction and its step run on the loop's thread only
+    when the write lock is free at once (bot/storage/uow.py): while another process holds
+    it (an import's batch) they wait on aiosqlite's thread, the loop keeps running, and the
+    quote and its step are written once the lock is free."""
+    import asyncio
+    import sqlite3
+
+    from tests.bot.test_topup import rates
+
+    await register(chat)
+    await rates(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.writer is None:
+        return  # PostgreSQL: every statement goes over its connection (test_two_writers.py)
+    lite = sqlite3.connect(db.path, isolation_level=None)
+    lite.execute("BEGIN IMMEDIATE")
+    sent = len(chat.calls("sendMessage"))
+    update = asyncio.create_task(chat.say("/topup 100"))
+    try:
+        ticks = 0
+        for _ in range(20):  # the loop is not blocked by the waiting transaction
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not update.done()
+        assert len(chat.calls("sendMessage")) == sent  # no quote before the lock is free
+    finally:
+        lite.execute("ROLLBACK")
+        lite.close()
+    out = await update
+    assert "Top-up quote" in out, out
+    check = sqlite3.connect(db.path)
+    assert check.execute("SELECT count(*) FROM quotes").fetchone()[0] == 1
+    check.close()
+    steps = await chat.box.app.persistence.get_conversations("topup")  # type: ignore[union-attr]
+    assert steps  # the step the quote asked for was written too
+
+
+async def test_the_background_checkpoint_holds_no_write_of_the_bot_up(chat: Chat) -> None:
+    """The writer and mark connections never checkpoint; the checkpoint they leave to the
+    background runs on a connection of its own, without the lock the bot's writes take (it
+    syncs the file: tens of milliseconds during which every update that writes waited)."""
+    import asyncio
+
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    db = chat.box.deps.db
+    if db.writer is None:
+        return  # PostgreSQL checkpoints by itself
+    async with db.lock:  # a transaction of the bot in progress
+        async with asyncio.timeout(10):
+            await db._checkpoint()  # done while the lock is held

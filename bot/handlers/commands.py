@@ -1,0 +1,59 @@
+"""Many CommandHandlers of one group checked as one: the command is read once per update.
+
+PTB tries the handlers of a group one by one until one matches; each CommandHandler parses
+the message's command again and compares it with its own names, so /cancel, registered
+late, used to be checked by some thirty handlers first. `Commands` keeps the handlers in
+their order under the command names they answer, and checks only those of the command the
+message carries, each with its own check_update (arguments, filters, the bot's name): the
+handler chosen is the one PTB would have chosen by trying them all in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import MessageEntity, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+
+async def _unused(update: object, context: object) -> None:
+    """Commands hands each update to the chosen handler's own callback."""
+
+
+class Commands(BaseHandler[Update, Any, None]):
+    """One handler in the group for every CommandHandler given, checked by command name."""
+
+    def __init__(self, handlers: Sequence[CommandHandler[Any, Any]]) -> None:
+        super().__init__(_unused)
+        self.handlers = list(handlers)
+        self.by_name: dict[str, list[CommandHandler[Any, Any]]] = {}
+        for handler in self.handlers:
+            if not handler.block:  # PTB reads `block` of the handler it picked: this one's
+                raise ValueError("Commands takes blocking CommandHandlers only")
+            for name in sorted(handler.commands):
+                self.by_name.setdefault(name, []).append(handler)
+
+    def check_update(self, update: object) -> tuple[CommandHandler[Any, Any], object] | None:
+        """The first handler of the message's command whose own check passes, with its
+        result; None when none does (CommandHandler's own condition for a command first)."""
+        if not isinstance(update, Update) or update.effective_message is None:
+            return None
+        message = update.effective_message
+        entities, text = message.entities, message.text
+        if not (entities and entities[0].type == MessageEntity.BOT_COMMAND
+                and entities[0].offset == 0 and text):
+            return None
+        name = text[1:entities[0].length].split("@")[0].lower()
+        for handler in self.by_name.get(name, ()):
+            found = handler.check_update(update)
+            if found is not None and found is not False:
+                return handler, found
+        return None
+
+    async def handle_update(self, update: Update, application: Any, check_result: object,
+                            context: Any) -> Any:
+        """Run the chosen CommandHandler as PTB would (its context arguments included)."""
+        assert isinstance(check_result, tuple)  # what check_update returned
+        handler: CommandHandler[Any, Any] = check_result[0]
+        return await handler.handle_update(update, application, check_result[1], context)
