@@ -101,6 +101,10 @@ class State:
     notice_keys: set[str] = field(default_factory=set)  # made in this batch
     transfer_ids: set[str] = field(default_factory=set)  # posted in this batch
     buffers: Buffers = field(default_factory=Buffers)
+    # bumped by every change of the tables above (not by appended rows): a shop's facts
+    # read again at the same version, moment and shop are the same facts (MemFacts.read)
+    version: int = 0
+    facts: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)  # what the database holds
 
     def baseline(self) -> None:
@@ -143,7 +147,9 @@ class _Log:
         self.undo: list[Callable[[], None]] = []
         self.lengths = state.buffers.lengths()
 
-    def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+    def put(self, table: dict[Any, Any], key: Any, value: Any, *, facts: bool = True) -> None:
+        if facts:  # a change a shop's facts may read
+            self.state.version += 1
         old = table.get(key, _MISSING)
         table[key] = value
         if old is _MISSING:
@@ -163,6 +169,7 @@ class _Log:
         return found
 
     def rollback(self) -> None:
+        self.state.version += 1
         for step in reversed(self.undo):
             step()
         self.undo.clear()
@@ -292,7 +299,7 @@ class MemEvents(_Part):
 
     async def add(self, event_id: str, event_type: str, shop_id: str | None, digest: str,
                   occurred_at: datetime, applied_at: datetime) -> None:
-        self.log.put(self.s.digests, event_id, digest)
+        self.log.put(self.s.digests, event_id, digest, facts=False)
         self.s.buffers.events.append((event_id, event_type, shop_id, digest, ts(occurred_at),
                                       ts(applied_at)))
 
@@ -326,6 +333,17 @@ class MemOutbox(_Part):
 
 class MemFacts(_Part):
     async def read(self, shop: Shop, now: datetime, quotes_since: datetime) -> ShopFacts:
+        s, sid = self.s, shop.shop_id
+        last = s.facts.get(sid)
+        if (last is not None and last[0] == s.version and last[1] is shop and last[2] == now
+                and last[3] == quotes_since):
+            found: ShopFacts = last[4]
+            return found
+        facts = await self._read(shop, now, quotes_since)
+        s.facts[sid] = (s.version, shop, now, quotes_since, facts)
+        return facts
+
+    async def _read(self, shop: Shop, now: datetime, quotes_since: datetime) -> ShopFacts:
         s, sid, cur = self.s, shop.shop_id, shop.currency
         orders = s.orders.get(sid, {}).values()
         unfinished = tuple(o for o in orders if o.status is OrderStatus.OPEN or o.dispute_open
