@@ -166,6 +166,7 @@ class _Log:
         found = table.get(shop_id)
         if found is None:
             found = table[shop_id] = {}
+            self.undo.append(lambda: table.pop(shop_id, None))
         return found
 
     def rollback(self) -> None:
