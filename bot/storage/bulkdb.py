@@ -25,7 +25,7 @@ from domain.model import Withdrawal
 from domain.money import Money
 
 CHUNK = 500  # ids per IN (…): far below either backend's limit on parameters
-COPY_AT = 64  # rows from which PostgreSQL writes by COPY rather than executemany
+COPY_AT = 8  # rows from which PostgreSQL writes by COPY rather than executemany
 
 EVENT_COLUMNS = ("event_id", "type", "shop_id", "digest", "occurred_at", "applied_at")
 TRANSFER_COLUMNS = ("transfer_id", "debit", "credit", "amount_minor", "currency", "kind",
@@ -66,6 +66,8 @@ ORDERS = Upsert("orders", ("shop_id", "order_id", "category", "status", "after_s
 ARREARS = Upsert("arrears", ("shop_id", "kind", "amount_minor", "currency", "as_of"),
                  ("shop_id", "kind"))
 
+UPSERTS = (MEMBERS, LISTINGS, ORDERS, ARREARS)
+
 
 def _withdrawal_update(w: Withdrawal) -> tuple[Any, ...]:
     """SqliteWithdrawals.update's parameters."""
@@ -84,8 +86,15 @@ class BulkStore:
         self._staged: set[str] = set()
 
     async def _in(self, sql: str, values: Iterable[Any]) -> list[Any]:
-        """Rows of `sql` whose `{}` is an IN list over values, CHUNK at a time."""
+        """Rows of `sql` whose `IN ({})` is a list of values: CHUNK at a time on SQLite; on
+        PostgreSQL `= ANY(array)`, one parameter (a 500-item IN list costs more to bind and
+        plan than the query costs to run)."""
         first = list(values)
+        if self.pg:
+            if not first:
+                return []
+            return list(await self.conn.execute_fetchall(sql.replace("IN ({})", "= ANY(?)"),
+                                                         [first]))
         rows: list[Any] = []
         for start in range(0, len(first), CHUNK):
             part = first[start:start + CHUNK]
@@ -155,11 +164,8 @@ class BulkStore:
         shops = state.changed("shops")
         new = [shop for _, shop, was in shops if was is None]
         changed = [shop for _, shop, was in shops if was is not None]
-        if new:  # new shops first: the other rows refer to them
-            marks = ", ".join("?" * len(ALL_SHOP_COLUMNS))
-            await self.conn.executemany(
-                f"INSERT INTO shops ({', '.join(ALL_SHOP_COLUMNS)}) VALUES ({marks})",
-                [_shop_values(shop) for shop in new])
+        # new shops first: the other rows refer to them
+        await self._insert("shops", ALL_SHOP_COLUMNS, [_shop_values(shop) for shop in new])
         if changed:
             sets = ", ".join(f"{c} = ?" for c in ALL_SHOP_COLUMNS[1:])
             await self.conn.executemany(
@@ -244,15 +250,18 @@ class BulkStore:
         if not (self.pg and len(rows) >= COPY_AT):
             await self.conn.executemany(upsert.sql(), rows)
             return
+        if not self._staged:  # every staging table in one round trip, once per batch
+            await self.conn.executescript(";".join(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS bulk_{u.table} "
+                f"(LIKE {u.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                for u in UPSERTS))
+            self._staged.add("created")
         staging = f"bulk_{upsert.table}"
-        if staging not in self._staged:
-            await self.conn.executescript(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-                f"(LIKE {upsert.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            self._staged.add(staging)
+        if staging in self._staged:  # used earlier in this transaction: empty it first
+            await self.conn.executescript(f"DELETE FROM {staging}")
+        self._staged.add(staging)
         await self._copy(staging, upsert.columns, rows)
         await self.conn.execute(upsert.from_staging(staging))
-        await self.conn.executescript(f"DELETE FROM {staging}")
 
     async def _copy(self, table: str, columns: Sequence[str],
                     rows: list[tuple[Any, ...]]) -> None:
