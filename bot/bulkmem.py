@@ -32,7 +32,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from bot.storage.db import ts
+from bot.storage.db import ts as _text
 from domain import ledger
 from domain.errors import AlreadyCredited, AlreadyDeducted, DuplicateTransfer
 from domain.ledger import Transfer
@@ -52,6 +52,19 @@ from domain.money import Money
 from domain.notices import Notice
 
 _MISSING = object()
+_TEXTS: dict[datetime, str | None] = {}  # ts() of the moments met lately (the batch's now…)
+
+
+def ts(moment: datetime | None) -> str | None:
+    """bot.storage.db.ts, remembered: most rows of a batch carry its one `now`."""
+    if moment is None:
+        return None
+    found = _TEXTS.get(moment)
+    if found is None:
+        if len(_TEXTS) > 4096:
+            _TEXTS.clear()
+        found = _TEXTS[moment] = _text(moment)
+    return found
 LIVE = (WithdrawalStatus.HELD, WithdrawalStatus.CONFIRMED)
 
 
@@ -93,6 +106,7 @@ class State:
     arrears: dict[str, dict[str, tuple[Money, datetime]]] = field(default_factory=dict)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)  # minor units
     withdrawals: dict[str, Withdrawal] = field(default_factory=dict)
+    withdrawals_of: dict[str, list[str]] = field(default_factory=dict)  # shop → ids
     quotes: dict[str, Quote] = field(default_factory=dict)
     quotes_of: dict[str, list[str]] = field(default_factory=dict)  # shop → refs
     credited: set[str] = field(default_factory=set)
@@ -254,8 +268,8 @@ class MemWithdrawals(_Part):
         self.log.put(self.s.withdrawals, w.withdrawal_id, w)
 
     async def live(self, shop_id: str) -> list[Withdrawal]:
-        found = [w for w in self.s.withdrawals.values()
-                 if w.shop_id == shop_id and w.status in LIVE]
+        ids = self.s.withdrawals_of.get(shop_id, ())
+        found = [w for w in map(self.s.withdrawals.__getitem__, ids) if w.status in LIVE]
         return sorted(found, key=lambda w: ts(w.created_at) or "")
 
 

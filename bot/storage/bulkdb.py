@@ -141,7 +141,9 @@ class BulkStore:
                  "AND status IN ('held', 'confirmed')", sids),
                 ("SELECT * FROM withdrawals WHERE withdrawal_id IN ({})", set(withdrawal_ids))):
             for r in await self._in(sql, values):
-                state.withdrawals[r["withdrawal_id"]] = _withdrawal(r)
+                if r["withdrawal_id"] not in state.withdrawals:
+                    state.withdrawals[r["withdrawal_id"]] = _withdrawal(r)
+                    state.withdrawals_of.setdefault(r["shop_id"], []).append(r["withdrawal_id"])
         for sql, values in (
                 ("SELECT * FROM quotes WHERE shop_id IN ({}) AND status = 'open' "
                  "AND method IS NOT NULL", sids),
