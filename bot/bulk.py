@@ -9,12 +9,12 @@ writer advisory lock on PostgreSQL), all events at the same `now` (as apply_batc
 1. Every line is parsed, validated and digested (domain.apply.validate, domain.events.digest:
    the same code as the one-by-one path).
 2. One statement per table loads what the batch's rules read (bot/storage/bulkdb.py:
-   BulkStore.load) into a bot.bulkmem.State: the digests of its event ids, its shops with
-   their members, listings, orders, arrears, ledger balances, live withdrawals and pending
+   BulkStore.load) into a bot.storage.bulkmem.State: the digests of its event ids, its shops
+   with their members, listings, orders, arrears, ledger balances, live withdrawals and pending
    quotes, and the payments, deductions, quotes and withdrawals its events name.
-3. Each event then runs through the unchanged domain.apply.apply_valid, in order, against a
-   bot.bulkmem.MemoryUnitOfWork over that state: the rules are the one-by-one path's own
-   code; a rejected event's changes are undone from the undo log.
+3. Each event then runs through the unchanged domain.apply.apply_valid, in order, against
+   a bot.storage.bulkmem.MemoryUnitOfWork over that state: the rules are the one-by-one
+   path's own code; a rejected event's changes are undone from the undo log.
    Except the events whose whole effect is their own row (domain.apply.bulk_writable:
    members, listings, orders, campaigns, creators, closure notices, a new shop's
    registration) of a shop whose state lets their re-derivation wait: they write their row
@@ -44,11 +44,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.bulkmem import MemoryUnitOfWork, State
 from bot.context import Deps
 from bot.ingest import BadLine, count
 from bot.storage.batch import Batch
 from bot.storage.bulkdb import BulkStore
+from bot.storage.bulkmem import MemoryUnitOfWork, State
 from domain import events as ev
 from domain import ledger
 from domain.apply import (

@@ -141,7 +141,7 @@ def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
 
     A pure function of its arguments: the answer is kept on the facts object (which nothing
     changes once read) and given again when the same facts are asked about at the same
-    moment under the same policy — the bulk import (bot/bulkmem.py) hands out the same facts
+    moment under the same policy — the bulk import (bot/storage/bulkmem.py) hands out the same facts
     object while nothing of the shop changed, so the figures before an event are its
     previous event's figures after, not derived twice (issue #16.2)."""
     memo = facts.__dict__.get("_snapshot")

@@ -1,12 +1,13 @@
 """Set-wise reads and writes of the bulk import (bot/bulk.py), on both backends.
 
-`load` reads everything a batch's rules look at into a bot.bulkmem.State, one statement per
-table (`IN (…)` over at most CHUNK ids). `write` writes what the batch changed, one
-statement per table: `executemany` on SQLite (and on PostgreSQL for a handful of rows); on
-PostgreSQL from COPY_AT rows on, `COPY` (asyncpg's `copy_records_to_table`) straight into
-the append-only tables (events, transfers, payments, deductions, outbox, push_deliveries)
-and, for the upserts, into a temporary staging table followed by one `INSERT … SELECT … ON
-CONFLICT DO UPDATE` (one row per key: the state the batch left).
+`load` reads everything a batch's rules look at into a bot.storage.bulkmem.State, one
+statement per table (`IN (…)` over at most CHUNK ids; `= ANY(array)` on PostgreSQL).
+`write` writes what the batch changed, one statement per table: `executemany` on SQLite
+(and on PostgreSQL for a handful of rows); on PostgreSQL from COPY_AT rows on, `COPY`
+(asyncpg's `copy_records_to_table`) straight into the append-only tables (shops, events,
+transfers, payments, deductions, outbox, push_deliveries) and, for the upserts, into a
+temporary staging table followed by one `INSERT … SELECT … ON CONFLICT DO UPDATE` (one row
+per key: the state the batch left).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.bulkmem import State
+from bot.storage.bulkmem import State
 from bot.storage.db import Database, dt, ts
 from bot.storage.pg import PgConnection, _mapped
 from bot.storage.repos import SHOP_COLUMNS as ALL_SHOP_COLUMNS

@@ -238,8 +238,8 @@ def test_a_shop_short_since_an_earlier_import_gets_this_import_s_moment(
     asyncio.run(_compare(backend, tmp_path, lines, 3, 10))
 
 
-# The seams of the in-memory unit of work (bot/bulkmem.py): state loaded per batch, rows
-# written at its end, ids taken for the batch, and the database path for a shop with a
+# The seams of the in-memory unit of work (bot/storage/bulkmem.py): state loaded per batch,
+# rows written at its end, ids taken for the batch, and the database path for a shop with a
 # closure. One scenario, run bulk and one by one on two databases, compared as above.
 
 SOON = NOW + timedelta(hours=1)

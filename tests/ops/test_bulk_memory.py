@@ -1,5 +1,6 @@
-"""The bulk import's in-memory unit of work (bot/bulkmem.py): a rolled-back event leaves
-the state and the rows to write exactly as they were; a committed one keeps its changes.
+"""The bulk import's in-memory unit of work (bot/storage/bulkmem.py): a rolled-back event
+leaves the state and the rows to write exactly as they were; a committed one keeps its
+changes.
 
 (apply_event's rules reject before their first write today, so the bulk property tests never
 undo a partial event; this holds the undo log to its contract directly.)"""
@@ -11,7 +12,7 @@ import copy
 from datetime import datetime
 from decimal import Decimal
 
-from bot.bulkmem import MemoryUnitOfWork, State
+from bot.storage.bulkmem import MemoryUnitOfWork, State
 from domain import ledger
 from domain.model import Member, Order, OrderStatus, Shop
 from domain.money import Money
