@@ -90,8 +90,9 @@ async def _run(d: Deps, batch: Batch, now: datetime, raws: Sequence[Any]
     events = [e for _, e, _ in valid]
     store, state = BulkStore(d.db), State()
     await store.load(
-        state, (e.event_id for e in events),
+        state, now, (e.event_id for e in events),
         (e.shop_id for e in events if isinstance(e, ev.ShopEvent)),
+        (e.order_id for e in events if isinstance(e, ev.OrderUpdated)),
         (e.payment_ref for e in events if isinstance(e, ev.PaymentConfirmed | ev.PaymentFailed)),
         (e.deduction_id for e in events if isinstance(e, ev.DeductionPosted)),
         (e.withdrawal_id for e in events if isinstance(e, ev.WithdrawalPaid

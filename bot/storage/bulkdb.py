@@ -12,8 +12,10 @@ per key: the state the batch left).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.storage.bulkmem import State
@@ -86,7 +88,7 @@ class BulkStore:
         self.pg = isinstance(db.conn, PgConnection)
         self._staged: set[str] = set()
 
-    async def _in(self, sql: str, values: Iterable[Any]) -> list[Any]:
+    async def _in(self, sql: str, values: Iterable[Any], *more: Any) -> list[Any]:
         """Rows of `sql` whose `IN ({})` is a list of values: CHUNK at a time on SQLite; on
         PostgreSQL `= ANY(array)`, one parameter (a 500-item IN list costs more to bind and
         plan than the query costs to run)."""
@@ -95,19 +97,22 @@ class BulkStore:
             if not first:
                 return []
             return list(await self.conn.execute_fetchall(sql.replace("IN ({})", "= ANY(?)"),
-                                                         [first]))
+                                                         [first, *more]))
         rows: list[Any] = []
         for start in range(0, len(first), CHUNK):
             part = first[start:start + CHUNK]
             rows += await self.conn.execute_fetchall(sql.format(", ".join("?" * len(part))),
-                                                     part)
+                                                     [*part, *more])
         return rows
 
-    async def load(self, state: State, event_ids: Iterable[str], shop_ids: Iterable[str],
+    async def load(self, state: State, now: datetime, event_ids: Iterable[str],
+                   shop_ids: Iterable[str], order_ids: Iterable[str],
                    payment_refs: Iterable[str], deduction_ids: Iterable[str],
                    withdrawal_ids: Iterable[str]) -> None:
-        """Everything the batch's rules read, one statement per table (per CHUNK ids)."""
-        sids, refs = set(shop_ids), set(payment_refs)
+        """Everything the batch's rules read at `now`, one statement per table (per CHUNK
+        ids)."""
+        sids, refs, named = set(shop_ids), set(payment_refs), json.dumps(sorted(set(order_ids)))
+        state.now = now
         rows = await self._in("SELECT event_id, digest FROM events WHERE event_id IN ({})",
                               set(event_ids))
         state.digests = {r[0]: r[1] for r in rows}
@@ -123,8 +128,24 @@ class BulkStore:
         for r in await self._in("SELECT shop_id, category, live FROM listings "
                                 "WHERE shop_id IN ({})", sids):
             state.listings.setdefault(r[0], {})[r[1]] = int(r[2])
-        for r in await self._in("SELECT * FROM orders WHERE shop_id IN ({})", sids):
-            state.orders.setdefault(r["shop_id"], {})[r["order_id"]] = _order(r)
+        # A shop's orders: those unfinished at now and those whose id an event names (the
+        # facts and order.updated read no other), and the latest end of all the others
+        # (a re-opened order may have held it). Every open order is unfinished: loaded.
+        ids = "(SELECT value FROM json_each(?))" if not self.pg else "(SELECT unnest(?::text[]))"
+        named_arg: Any = named if not self.pg else json.loads(named)
+        for sql, more in (
+                ("SELECT * FROM orders WHERE shop_id IN ({}) AND (status = 'open' "
+                 "OR dispute_open = 1 OR (after_sales_ends_at IS NOT NULL "
+                 "AND after_sales_ends_at > ?))", (ts(now),)),
+                (f"SELECT * FROM orders WHERE shop_id IN ({{}}) AND order_id IN {ids}",
+                 (named_arg,))):
+            for r in await self._in(sql, sids, *more):
+                state.orders.setdefault(r["shop_id"], {})[r["order_id"]] = _order(r)
+        for r in await self._in(
+                f"SELECT shop_id, max(ended_at) FROM orders WHERE shop_id IN ({{}}) "
+                f"AND order_id NOT IN {ids} AND ended_at IS NOT NULL GROUP BY shop_id",
+                sids, named_arg):
+            state.latest_end_of_others[r[0]] = dt(r[1])  # type: ignore[assignment]
         for r in await self._in("SELECT shop_id, kind, amount_minor, currency, as_of "
                                 "FROM arrears WHERE shop_id IN ({})", sids):
             state.arrears.setdefault(r[0], {})[r[1]] = (

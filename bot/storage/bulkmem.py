@@ -102,7 +102,11 @@ class State:
     closed: set[str] = field(default_factory=set)  # shops with a closure row: not here
     members: dict[str, dict[int, str]] = field(default_factory=dict)
     listings: dict[str, dict[str, int]] = field(default_factory=dict)
+    # a shop's orders the batch may read or change: its unfinished ones at the batch's now and
+    # every one whose id an event names (bulkdb.load); the latest end of all its others
     orders: dict[str, dict[str, Order]] = field(default_factory=dict)
+    latest_end_of_others: dict[str, datetime] = field(default_factory=dict)
+    now: datetime | None = None  # the moment the orders were loaded for
     arrears: dict[str, dict[str, tuple[Money, datetime]]] = field(default_factory=dict)
     balances: dict[tuple[str, str], int] = field(default_factory=dict)  # minor units
     withdrawals: dict[str, Withdrawal] = field(default_factory=dict)
@@ -360,11 +364,15 @@ class MemFacts(_Part):
 
     async def _read(self, shop: Shop, now: datetime, quotes_since: datetime) -> ShopFacts:
         s, sid, cur = self.s, shop.shop_id, shop.currency
+        if now != s.now:  # only the batch's now: an order unfinished then is loaded
+            raise AssertionError(f"facts at {now}, orders loaded for {s.now}")
         orders = s.orders.get(sid, {}).values()
         unfinished = tuple(o for o in orders if o.status is OrderStatus.OPEN or o.dispute_open
                            or (o.after_sales_ends_at is not None
                                and o.after_sales_ends_at > now))
         ends = [o.ended_at for o in orders if o.ended_at is not None]
+        if sid in s.latest_end_of_others:
+            ends.append(s.latest_end_of_others[sid])
         arrears = s.arrears.get(sid, {})
         return ShopFacts(
             shop=shop,
