@@ -104,8 +104,12 @@ async def _run(d: Deps, batch: Batch, now: datetime, raws: Sequence[Any]
             await run.refresh_all()
             await store.write(state)  # the database holds every earlier event
             result = await apply_valid(batch.uow(), event, content, now, d.policy)
-            if result.outcome is Outcome.APPLIED:
+            if result.outcome is Outcome.APPLIED:  # what other shops' rules may meet
                 state.digests[event.event_id] = content
+                if isinstance(event, ev.PaymentConfirmed):
+                    state.credited.add(event.payment_ref)
+                elif isinstance(event, ev.DeductionPosted):
+                    state.deducted.add(event.deduction_id)
         elif await run.row_only(event, content):
             result = EventResult(event.event_id, Outcome.APPLIED, event.type)
         else:

@@ -334,6 +334,13 @@ def _second(refs: dict[str, str]) -> list[str]:
               currency="USD"),
         _line(22, "arrears.updated", "US-3", at=later, kind="commission", amount="50",
               currency="USD"),
+        _line(26, "deduction.posted", "US-3", at=later, deduction_id="D2", amount="5",
+              currency="USD", reason="fraud"),
+        # the payment ref and the deduction id the closure's shop just used: taken
+        _line(27, "payment.confirmed", at=later, payment_ref="P8", amount="30",
+              currency="GBP"),
+        _line(28, "deduction.posted", at=later, deduction_id="D2", amount="5",
+              currency="GBP", reason="fraud"),
         _line(23, "payment.confirmed", at=later, payment_ref="P9", amount="30",
               currency="GBP"),
         _line(24, "fx.rate", None, at=later, base="GBP", quote="CNY", rate="9.3"),
