@@ -8,6 +8,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.000001")
 CURRENCIES = frozenset({"GBP", "USD", "CNY", "HKD"})
+# Below this size the sum or difference of two amounts held at two places is itself exact at
+# two places (28 digits of context precision), so it needs no rounding (issue #16.2: the
+# snapshot's arithmetic); beyond it the checked constructor runs, as before.
+_EXACT_BELOW = Decimal(10) ** 20
 
 
 def D(value: str | int | Decimal) -> Decimal:
@@ -56,6 +60,8 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         """Money from integer cents (storage format)."""
+        if -_MINOR_BELOW < minor < _MINOR_BELOW and currency in CURRENCIES:
+            return _exact(Decimal(minor).scaleb(-2), currency)
         return cls(Decimal(minor) / 100, currency)
 
     @property
@@ -71,14 +77,20 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._check(other)
-        return Money(self.amount + other.amount, self.currency)
+        total = self.amount + other.amount
+        if -_EXACT_BELOW < total < _EXACT_BELOW:
+            return _exact(total, self.currency)
+        return Money(total, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._check(other)
-        return Money(self.amount - other.amount, self.currency)
+        total = self.amount - other.amount
+        if -_EXACT_BELOW < total < _EXACT_BELOW:
+            return _exact(total, self.currency)
+        return Money(total, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return _exact(-self.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
         if isinstance(factor, Money | float):
@@ -127,6 +139,18 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+_MINOR_BELOW = 10 ** 22
+
+
+def _exact(amount: Decimal, currency: str) -> Money:
+    """Money whose amount is already a Decimal at two places and currency known: the checks
+    and the rounding of __post_init__ would change nothing."""
+    money = object.__new__(Money)
+    object.__setattr__(money, "amount", amount)
+    object.__setattr__(money, "currency", currency)
+    return money
 
 
 def convert(amount: Money, rate: Decimal, to: str) -> Money:

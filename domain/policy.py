@@ -64,6 +64,9 @@ class Policy:
     withdrawal_destinations: dict[str, tuple[str, ...]]
     payout_currency: dict[str, str]
     payee: dict[str, str] = field(default_factory=dict)
+    # tier_amount's answers: every snapshot asks for each counted category's (issue #16.2)
+    _tier_amounts: dict[tuple[str, str, date], Money] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
     support: SupportTargets = SupportTargets()
 
     def currency(self, market: str) -> str:
@@ -90,7 +93,12 @@ class Policy:
 
     def tier_amount(self, market: str, tier: str, today: date) -> Money:
         """What one tier requires in a market on a day."""
-        return Money(self.tier_table(market, today).amounts[tier], self.currency(market))
+        key = (market, tier, today)
+        found = self._tier_amounts.get(key)
+        if found is None:
+            found = Money(self.tier_table(market, today).amounts[tier], self.currency(market))
+            self._tier_amounts[key] = found
+        return found
 
     def methods(self, company_region: str, legal_rep_region: str) -> tuple[str, ...]:
         """Payment methods open to a company (SPEC §4 table)."""

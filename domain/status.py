@@ -137,7 +137,23 @@ def arrears_by_kind(facts: ShopFacts) -> dict[str, Money]:
 
 
 def snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
-    """Derive every figure of the deposit page from the shop's facts at now."""
+    """Derive every figure of the deposit page from the shop's facts at now.
+
+    A pure function of its arguments: the answer is kept on the facts object (which nothing
+    changes once read) and given again when the same facts are asked about at the same
+    moment under the same policy — the bulk import (bot/storage/bulkmem.py) hands out the same facts
+    object while nothing of the shop changed, so the figures before an event are its
+    previous event's figures after, not derived twice (issue #16.2)."""
+    memo = facts.__dict__.get("_snapshot")
+    if memo is not None and memo[0] == now and memo[1] is policy:
+        found: Snapshot = memo[2]
+        return found
+    snap = _snapshot(facts, now, policy)
+    facts.__dict__["_snapshot"] = (now, policy, snap)
+    return snap
+
+
+def _snapshot(facts: ShopFacts, now: datetime, policy: Policy) -> Snapshot:
     shop, balance = facts.shop, facts.balance
     today = local_today(now, shop.timezone).date()
     required = required_amount(policy, shop.market, shop.scope_categories, facts.listings,

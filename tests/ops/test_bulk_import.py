@@ -236,3 +236,169 @@ def test_a_shop_short_since_an_earlier_import_gets_this_import_s_moment(
         line(6, "listing.changed", category="supplements", live_listings=3),
     ]
     asyncio.run(_compare(backend, tmp_path, lines, 3, 10))
+
+
+# The seams of the in-memory unit of work (bot/storage/bulkmem.py): state loaded per batch,
+# rows written at its end, ids taken for the batch, and the database path for a shop with a
+# closure. One scenario, run bulk and one by one on two databases, compared as above.
+
+SOON = NOW + timedelta(hours=1)
+
+
+def _line(n: int | str, type_: str, shop: str | None = "GB-1", at: str = MOMENTS[0],
+          **fields: Any) -> str:
+    return json.dumps({"type": type_, "event_id": f"m{n}", "occurred_at": at,
+                       **({"shop_id": shop} if shop else {}), **fields})
+
+
+FIRST = [
+    _line(1, "fx.rate", None, base="GBP", quote="CNY", rate="9.1"),
+    _line(2, "shop.registered", entity_name="Shop A", market="GB", company_region="CN",
+          legal_rep_id_region="CN", scope_categories=["apparel"]),
+    _line(3, "shop.member_added", telegram_user_id=1, role="owner"),
+    _line(4, "payment.confirmed", payment_ref="P1", amount="2500", currency="GBP"),
+    _line(5, "shop.registered", "US-3", entity_name="Shop B", market="US",
+          company_region="CN", legal_rep_id_region="CN", scope_categories=["apparel"]),
+    _line(6, "shop.member_added", "US-3", telegram_user_id=2, role="owner"),
+    _line(7, "payment.confirmed", "US-3", payment_ref="P2", amount="600", currency="USD"),
+]
+
+
+async def _seller_acts(d: Deps) -> dict[str, str]:
+    """What sellers do between the imports: a held and a confirmed withdrawal, a quote with
+    a method, a closure started; the ids are seeded, so the same on both databases."""
+    from decimal import Decimal
+
+    from domain import closure_service, services
+    from domain.ids import seeded_ids
+    from domain.model import Destination
+
+    ids, policy = seeded_ids("bulk"), d.policy
+    held = await services.start_withdrawal(d.uow(), "GB-1", Decimal(100), SOON, policy,
+                                           ids=ids)
+    paid = await services.start_withdrawal(d.uow(), "GB-1", Decimal(200), SOON, policy,
+                                           ids=ids)
+    await services.confirm_withdrawal(d.uow(), "GB-1", paid.withdrawal_id,
+                                      Destination("corporate_bank", "Shop A", "6222 0000 1111"),
+                                      SOON, policy)
+    method = policy.methods("CN", "CN")[0]
+    quote = await services.create_quote(d.uow(), "GB-1", Decimal(300), method, SOON, policy,
+                                        ids)
+    failing = await services.create_quote(d.uow(), "GB-1", Decimal(40), method, SOON, policy,
+                                          ids)
+    await closure_service.start_closure(d.uow(), "US-3", 2, SOON)
+    return {"held": held.withdrawal_id, "paid": paid.withdrawal_id, "quote": quote.ref,
+            "failing": failing.ref}
+
+
+async def _another_writer(d: Deps, n: int) -> None:
+    """A writer between two batches: a notice (an outbox id) and a payment (ledger rows)."""
+    from domain.apply import apply_event
+    from domain.notices import Notice
+
+    async with d.uow() as uow:
+        await uow.outbox.add(Notice("GB-1", "other", f"other:{n}", SOON, {}))
+        await uow.commit()
+    await apply_event(d.uow(), json.loads(_line(f"w{n}", "payment.confirmed",
+                                                payment_ref=f"PW{n}", amount="30",
+                                                currency="GBP")), SOON, d.policy)
+
+
+def _second(refs: dict[str, str]) -> list[str]:
+    later = SOON.isoformat()
+    return [
+        # a deduction releases the held withdrawal; the confirmed one is paid out
+        _line(10, "deduction.posted", at=later, deduction_id="D1", amount="50",
+              currency="GBP", reason="fraud"),
+        _line(11, "withdrawal.paid", at=later, withdrawal_id=refs["paid"]),
+        _line(12, "payment.confirmed", at=later, payment_ref=refs["quote"], amount="300",
+              currency="GBP"),
+        _line(13, "payment.failed", at=later, payment_ref=refs["failing"], reason="declined"),
+        # a rejected event after changes of its own shop in the same batch, then more
+        _line(14, "listing.changed", at=later, category="beauty", live_listings=3),
+        _line(15, "payment.confirmed", at=later, payment_ref="P1", amount="30",
+              currency="GBP"),  # already credited: rejected
+        _line(16, "order.updated", at=later, order_id="O1", category="beauty",
+              status="completed", dispute_open=False),
+        _line(17, "payment.confirmed", at=later, payment_ref="P7", amount="30",
+              currency="USD"),  # wrong currency: rejected
+        _line(18, "listing.changed", at=later, category="beauty", live_listings=0),
+        # the same id twice in one batch (a duplicate, then a conflict); ids already stored
+        _line(19, "shop.member_added", at=later, telegram_user_id=3, role="staff"),
+        _line(19, "shop.member_added", at=later, telegram_user_id=3, role="staff"),
+        _line(19, "shop.member_added", at=later, telegram_user_id=4, role="staff"),
+        FIRST[3], _line(4, "payment.confirmed", payment_ref="P1", amount="1", currency="GBP"),
+        # a shop with a closure: through the database, between the others
+        _line(20, "listing.changed", "US-3", at=later, category="beauty", live_listings=3),
+        _line(21, "payment.confirmed", "US-3", at=later, payment_ref="P8", amount="30",
+              currency="USD"),
+        _line(22, "arrears.updated", "US-3", at=later, kind="commission", amount="50",
+              currency="USD"),
+        _line(26, "deduction.posted", "US-3", at=later, deduction_id="D2", amount="5",
+              currency="USD", reason="fraud"),
+        # the payment ref and the deduction id the closure's shop just used: taken
+        _line(27, "payment.confirmed", at=later, payment_ref="P8", amount="30",
+              currency="GBP"),
+        _line(28, "deduction.posted", at=later, deduction_id="D2", amount="5",
+              currency="GBP", reason="fraud"),
+        _line(23, "payment.confirmed", at=later, payment_ref="P9", amount="30",
+              currency="GBP"),
+        _line(24, "fx.rate", None, at=later, base="GBP", quote="CNY", rate="9.3"),
+        _line(25, "shop.registered", at=later, entity_name="Shop A2", market="GB",
+              company_region="CN", legal_rep_id_region="CN", scope_categories=["beauty"]),
+    ]
+
+
+async def _scenario(target: str | Path, *, bulk: bool, sqlite_sync: bool,
+                    size: int) -> list[EventResult]:
+    apply = apply_bulk if bulk else apply_batch
+    db = await _open(target, sqlite_sync)
+    results: list[EventResult] = []
+    try:
+        d = Deps(db, load_policy(), ManualClock(NOW), LoggedChannel())
+        results += await apply(d, [parse_line(t) for t in FIRST])
+        d = Deps(db, load_policy(), ManualClock(SOON), LoggedChannel())
+        refs = await _seller_acts(d)
+        lines = _second(refs)
+        for n, start in enumerate(range(0, len(lines), size)):
+            results += await apply(d, [parse_line(t) for t in lines[start:start + size]])
+            await _another_writer(d, n)
+    finally:
+        await db.close()
+    return results
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_seller_actions_and_other_writers_between_batches(
+        backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Withdrawals held and confirmed, quotes, a closure, another writer's notices and
+    ledger rows between batches; a rejection after its shop's changes in the same batch;
+    an id twice in a batch and ids already stored."""
+    if backend == "postgres":
+        require_postgres()
+        monkeypatch.setattr(bulkdb, "COPY_AT", 1)
+
+    async def compare() -> None:
+        if backend == "sqlite":
+            one: str | Path = tmp_path / "one.db"
+            bulk: str | Path = tmp_path / "bulk.db"
+        else:
+            one, bulk = await pgtest.fresh_database("one"), await pgtest.fresh_database("bulk")
+        try:
+            sync = backend == "sqlite"
+            expected = await _scenario(one, bulk=False, sqlite_sync=sync, size=size)
+            got = await _scenario(bulk, bulk=True, sqlite_sync=sync, size=size)
+            assert got == expected
+            outcomes = [r.outcome.value for r in got]
+            assert "rejected" in outcomes and "conflict" in outcomes
+            assert "already applied" in outcomes
+            before, after = await _dump(one), await _dump(bulk)
+            for table in TABLES:
+                assert after[table] == before[table], table
+            assert before["withdrawals"] and before["closures"] and before["push_deliveries"]
+        finally:
+            if backend != "sqlite":
+                await pgtest.drop(str(one))
+                await pgtest.drop(str(bulk))
+
+    asyncio.run(compare())
