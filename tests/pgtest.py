@@ -254,8 +254,12 @@ async def _reset(name: str) -> bool:
             "AND pid <> pg_backend_pid()")
         if stuck or await conn.fetchval(_FINGERPRINT) != _shape.fingerprint:
             return False
-        has_rows = await conn.fetchrow(
-            "SELECT " + ", ".join(f"EXISTS (SELECT FROM {t})" for t in _shape.tables))
+        # A table is used when it holds rows or its file holds pages: a test may have
+        # written rows and deleted them again (expired signatures, claimed updates), and a
+        # fresh clone's files are empty.
+        has_rows = await conn.fetchrow("SELECT " + ", ".join(
+            f"pg_relation_size('{t.replace(chr(39), chr(39) * 2)}'::regclass) > 0 "
+            f"OR EXISTS (SELECT FROM {t})" for t in _shape.tables))
         used = [t for t, rows in zip(_shape.tables, has_rows or (), strict=True) if rows]
         async with conn.transaction():
             await conn.execute("SET LOCAL session_replication_role = replica")

@@ -110,3 +110,30 @@ async def test_a_database_whose_schema_changed_is_dropped_not_reused() -> None:
         assert not await exists(url)
     finally:
         await pgtest.drop(other)
+
+
+async def test_a_table_whose_rows_were_deleted_again_comes_back_empty() -> None:
+    """A test that wrote rows and deleted them (a signature checked then forgotten) leaves a
+    table with no rows but pages in its file: the next test must still get a fresh clone's
+    empty files (it once found a page of http_signatures there)."""
+    require_postgres()
+    clean = await pgtest.fresh_database("clean", reuse=False)
+    try:
+        expected = await state(clean)
+    finally:
+        await pgtest.drop(clean)
+    url = await pgtest.fresh_database("rows-gone")
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("INSERT INTO http_signatures (signature, expires_at) "
+                           "VALUES ('s', '2026-01-05T00:00:00+00:00')")
+        await conn.execute("DELETE FROM http_signatures")
+    finally:
+        await conn.close()
+    await pgtest.drop(url)
+    again = await pgtest.fresh_database("rows-gone")
+    try:
+        assert again == url  # reused
+        assert await state(again) == expected
+    finally:
+        await pgtest.drop(again)
