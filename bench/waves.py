@@ -14,10 +14,11 @@ paid broadcast on, `PaidBroadcast(rate=1000)` and a stand-in limit of 1,000), dr
 product's Sender until nothing is due. Achieved rate = accepted messages after the first ÷
 seconds between the first and the last; lost = sample (member, shop) pairs never accepted;
 duplicated = pairs accepted twice; paid = messages the sender sent with
-`allow_paid_broadcast` (its `deposit_pushes_paid_total` counter). A last row runs the same
-sender with the Bot API answered in the process (no HTTP, no limit): the bot's own ceiling,
-since the stand-in (stdlib HTTP server, one thread per request) answers only about 150
-requests a second on this shared 2-core machine, far below 1,000.
+`allow_paid_broadcast` (its `deposit_pushes_paid_total` counter); CPU s/s is each process's
+CPU seconds per second of the sample (the bot's includes aiosqlite's thread), so a rate
+short of the limit shows which side ran out of CPU. The stand-in is one asyncio loop (about
+0.15 ms of CPU a call), so it is not what limits the rate. A last row runs the same sender
+with the Bot API answered in the process (no HTTP, no limit): the bot's own ceiling.
 """
 
 from __future__ import annotations
