@@ -62,6 +62,7 @@ class AsyncBotApi:
         self.window: deque[float] = deque()  # acceptance times in the last second
         self.sent: list[tuple[int, str, float]] = []
         self.refused = 0
+        self.floods: list[float] = []  # arrival times of the calls answered 429
         self.flood = json.dumps({
             "ok": False, "error_code": 429,
             "description": f"Too Many Requests: retry after {retry_after}",
@@ -78,6 +79,7 @@ class AsyncBotApi:
                 window.popleft()
             if len(window) >= self.limit:
                 self.refused += 1
+                self.floods.append(arrived)
                 return 429, self.flood
         status, body = self.telegram.respond(method, params)
         self.telegram.calls.clear()  # the record is `sent`; 100,000 calls need not stay
@@ -205,7 +207,7 @@ def serve_until_stdin_closes(token: str, limit: int, out: str) -> None:
 
     asyncio.run(main())
     with open(out, "w", encoding="utf-8") as stream:
-        json.dump({"sent": api.sent, "refused": api.refused}, stream)
+        json.dump({"sent": api.sent, "refused": api.refused, "floods": api.floods}, stream)
 
 
 if __name__ == "__main__":
