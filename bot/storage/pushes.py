@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.storage.db import dt, ts
 from bot.storage.repos import _Repo
@@ -83,6 +84,18 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Result:
+    """One attempt's outcome for one copy, as the sender records it."""
+
+    delivery: Delivery
+    status: str  # sent, pending (again later), failed, undeliverable, obsolete
+    error: str | None = None
+    message_id: int | None = None
+    retry_at: datetime | None = None
+    attempted: bool = True  # counts toward max_attempts
+
+
+@dataclass(frozen=True)
 class PushCounts:
     """Deliveries by status, for /metrics and the logs."""
 
@@ -107,26 +120,39 @@ class SqlitePushes(_Repo):
         return [Delivery(r["outbox_id"], r["telegram_user_id"], r["attempts"], _notice(r),
                          r["claimed_at"] is not None) for r in rows]
 
-    async def claim(self, d: Delivery, now: datetime) -> None:
-        """Mark the copy as being sent (one autocommitted statement, before the call)."""
-        await self._run("UPDATE push_deliveries SET claimed_at = ? "
-                        "WHERE outbox_id = ? AND telegram_user_id = ?", ts(now),
-                        d.outbox_id, d.user_id)
+    _CLAIM = ("UPDATE push_deliveries SET claimed_at = ? "
+              "WHERE outbox_id = ? AND telegram_user_id = ?")
+    _RECORD = ("UPDATE push_deliveries SET status = ?, attempts = attempts + ?, "
+               "last_error = ?, sent_at = ?, message_id = ?, next_attempt_at = ?, "
+               "claimed_at = NULL WHERE outbox_id = ? AND telegram_user_id = ?")
+    _DONE = ("UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL AND NOT EXISTS "
+             "(SELECT 1 FROM push_deliveries WHERE outbox_id = ? AND status = 'pending')")
 
-    async def record(self, d: Delivery, status: str, now: datetime, *,
-                     error: str | None = None, message_id: int | None = None,
-                     retry_at: datetime | None = None, attempted: bool = True) -> None:
-        """One attempt's result; the notice is done once no member's copy is pending."""
-        await self._run(
-            "UPDATE push_deliveries SET status = ?, attempts = attempts + ?, last_error = ?, "
-            "sent_at = ?, message_id = ?, next_attempt_at = ?, claimed_at = NULL "
-            "WHERE outbox_id = ? AND telegram_user_id = ?",
-            status, int(attempted), error, ts(now) if status == "sent" else None, message_id,
-            ts(retry_at) if retry_at else "", d.outbox_id, d.user_id)
-        await self._run(
-            "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM push_deliveries WHERE outbox_id = ? AND status = 'pending')",
-            ts(now), d.outbox_id, d.outbox_id)
+    def writes(self, results: Sequence[Result], claims: Sequence[Delivery], now: datetime
+               ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statements (each with its parameter sets) that record the attempts' results
+        (a notice is done once no member's copy is pending) and mark `claims` as being sent,
+        for one transaction of the caller's."""
+        at, writes = ts(now), []
+        if results:
+            writes.append((self._RECORD, [
+                (r.status, int(r.attempted), r.error, at if r.status == "sent" else None,
+                 r.message_id, ts(r.retry_at) if r.retry_at else "", r.delivery.outbox_id,
+                 r.delivery.user_id) for r in results]))
+            notices = dict.fromkeys(r.delivery.outbox_id for r in results)
+            writes.append((self._DONE, [(at, n, n) for n in notices]))
+        if claims:
+            writes.append((self._CLAIM, [(at, d.outbox_id, d.user_id) for d in claims]))
+        return writes
+
+    async def languages(self, users: Sequence[int]) -> dict[int, str | None]:
+        """Each member's push language: the chosen one, else the last Telegram one seen."""
+        if not users:
+            return {}
+        marks = ", ".join("?" * len(users))
+        rows = await self._all("SELECT telegram_user_id, coalesce(language, seen_language) "
+                               f"FROM users WHERE telegram_user_id IN ({marks})", *users)
+        return {int(r[0]): r[1] for r in rows}
 
     async def wave_mates(self, due: list[Delivery], now: datetime) -> list[Delivery]:
         """The other pending, due reminder copies of the members and waves (one scan's
@@ -346,11 +372,6 @@ class PgPushes(SqlitePushes):
                                self.claimant)
         return _others(due, rows)
 
-    async def record(self, d: Delivery, status: str, now: datetime, *,
-                     error: str | None = None, message_id: int | None = None,
-                     retry_at: datetime | None = None, attempted: bool = True) -> None:
-        """As on SQLite, and the copy is nobody's any more."""
-        await super().record(d, status, now, error=error, message_id=message_id,
-                             retry_at=retry_at, attempted=attempted)
-        await self._run("UPDATE push_deliveries SET claimed_by = NULL "
-                        "WHERE outbox_id = ? AND telegram_user_id = ?", d.outbox_id, d.user_id)
+    # as on SQLite, and the copy is nobody's any more
+    _RECORD = SqlitePushes._RECORD.replace("claimed_at = NULL", "claimed_at = NULL, "
+                                           "claimed_by = NULL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from types import SimpleNamespace
 
 import pytest
@@ -88,3 +89,31 @@ def test_the_limiter_paces_under_the_configured_rate() -> None:
     limiter = rate_limiter(30, 2)
     assert isinstance(limiter._base_limiter, EvenPace)
     assert limiter._base_limiter.spacing == pytest.approx(1 / (30 * (1 - pace.PUSH_HEADROOM)))
+
+
+async def test_requests_queued_during_a_flood_wait_resume_on_the_pace_not_in_a_burst() -> None:
+    """A 429 makes PTB's limiter hold every request for retry_after; the ones that took their
+    slot meanwhile used to go at once when it ended, the burst Telegram answered with the
+    next 429, every two seconds (bench/pushes.py against the asyncio stand-in)."""
+    from datetime import timedelta
+
+    from telegram.error import RetryAfter
+
+    limiter = rate_limiter(20, 2)  # a slot every 1 / 19.4 s
+    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
+    loop = asyncio.get_running_loop()
+    called: list[float] = []
+
+    async def call(n: int) -> bool:
+        called.append(loop.time())
+        if n == 0 and len(called) == 1:
+            raise RetryAfter(timedelta(seconds=1))
+        return True
+
+    await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
+                                                   {"chat_id": 1000 + n}, None)
+                           for n in range(6)))
+
+    after = sorted(called[1:])  # the 429's retry and the ones held behind it
+    assert len(after) == 6
+    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after

@@ -71,6 +71,13 @@ async def scan_keys(rows: list[tuple[int, int | None, bool, object]], later: int
                 await uow.reminders.enqueue_due(at(later), RULES)
                 both = {r[0] for r in await db.conn.execute_fetchall(
                     "SELECT dedup_key FROM outbox")}
+                # no foreign key says so since migration 070: every delivery is a member's
+                # copy of a notice that exists, about that member's shop
+                strays = await db.conn.execute_fetchall(
+                    "SELECT d.outbox_id FROM push_deliveries d WHERE NOT EXISTS ("
+                    "SELECT 1 FROM outbox o JOIN members m ON m.shop_id = o.shop_id "
+                    "WHERE o.id = d.outbox_id AND m.telegram_user_id = d.telegram_user_id)")
+                assert not list(strays)
                 await uow.commit()
             return first, both, expected_now, expected_now | expected_later
         finally:
