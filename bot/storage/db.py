@@ -268,11 +268,12 @@ class PgDatabase(Database):
         self.url = url
         self.lock = asyncio.Lock()
         self.checked = "not checked"  # the last integrity check's finding
-        self.reader = None  # every statement goes over the one connection
-        self.reader_lock = asyncio.Lock()
+        self.reader: PgConnection | None = None  # set by `connect` (connect_reader)
+        self.reader_lock = asyncio.Lock()  # a read-only unit of work on the reader
         self.marker = None
         self.pending_marks: dict[int, str] = {}
         self.marks_task = None
+        self._later: set[asyncio.Task[Any]] = set()
 
     @classmethod
     async def connect(cls, url: str) -> PgDatabase:
@@ -281,10 +282,24 @@ class PgDatabase(Database):
         db = cls(PgConnection(raw, {}, lambda: connect_raw(url)), url)
         try:
             await db.migrate()
+            await db.connect_reader()
         except BaseException:
             await raw.close()
             raise
         return db
+
+    async def connect_reader(self) -> None:
+        """A second connection for reads outside any transaction of `conn` (an update's
+        first read, the users' reads) and for read-only units of work (`uow.reading()`), as
+        on a SQLite file: reads never queue behind this process's writes (a push batch, a
+        job's transaction, a mark) on `conn`. It only reads (default_transaction_read_only)
+        and runs its statements with generic plans: they are the same few small statements
+        on keys for every update, and planning the facts statement (a dozen subqueries) cost
+        more than running it (about 0.5 ms of 0.7 ms; 0.2 ms with the generic plan)."""
+        url = self.url
+        raw = await connect_raw(url, reader=True)
+        self.reader = PgConnection(raw, self.conn.identities,
+                                   lambda: connect_raw(url, reader=True), reader=True)
 
     async def migrate(self) -> int:
         """Apply every migration newer than the recorded version, each in its transaction."""
@@ -340,16 +355,27 @@ class PgDatabase(Database):
         return await connect_raw(self.url)
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connections (background writes still pending go first)."""
+        for task in list(self._later):
+            with contextlib.suppress(Exception):
+                await task
+        if self.reader is not None:
+            with contextlib.suppress(Exception):
+                await self.reader.close()
+            self.reader = None
         await self.conn.close()
 
 
-async def connect_raw(url: str) -> asyncpg.Connection:
-    """An asyncpg connection in UTC (the schema keeps timestamps as UTC text)."""
+async def connect_raw(url: str, *, reader: bool = False) -> asyncpg.Connection:
+    """An asyncpg connection in UTC (the schema keeps timestamps as UTC text); `reader`:
+    read-only, generic plans (PgDatabase.connect_reader)."""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
-    return await asyncpg.connect(url, server_settings={"timezone": "UTC",
-                                                       "application_name": "deposit-bot"})
+    settings = {"timezone": "UTC", "application_name": "deposit-bot"}
+    if reader:
+        settings |= {"default_transaction_read_only": "on",
+                     "plan_cache_mode": "force_generic_plan"}
+    return await asyncpg.connect(url, server_settings=settings)
 
 
 async def open_sync(path: str | Path) -> Database:

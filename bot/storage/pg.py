@@ -28,6 +28,8 @@ next statement between transactions connects again.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from types import TracebackType
@@ -36,6 +38,8 @@ from typing import Any, Self
 import asyncpg
 
 from bot.storage.dialect import arguments, translate
+
+log = logging.getLogger(__name__)
 
 # Advisory lock keys of this project (pg_advisory_lock's bigint space is shared by every
 # application on the server: keep ours in one place). pg-cluster adds its own here.
@@ -147,12 +151,18 @@ class PgConnection:
     """One asyncpg connection with aiosqlite's calling convention and SQLite's dialect."""
 
     def __init__(self, raw: asyncpg.Connection, identities: dict[str, str],
-                 reconnect: Callable[[], Awaitable[asyncpg.Connection]] | None = None) -> None:
+                 reconnect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+                 *, reader: bool = False) -> None:
         self.raw = raw  # replaced after a reconnection: do not keep a reference to it
         self.identities = identities  # table → its identity column (for lastrowid)
         self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
         self._reconnect = reconnect
         self._in_transaction = False
+        # The reader (PgDatabase.reader): callers share it without an outer lock, so it
+        # runs one statement at a time itself, and ends its read-only transactions in the
+        # background (see `_run`).
+        self._busy: asyncio.Lock | None = asyncio.Lock() if reader else None
+        self._ending: asyncio.Task[None] | None = None
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
         """Run one statement (awaited or used as `async with … as cur`)."""
@@ -199,6 +209,30 @@ class PgConnection:
         return True
 
     async def _run(self, sql: str, params: Any) -> PgCursor:
+        if self._busy is None:
+            return await self._one(sql, params)
+        await self._busy.acquire()
+        if sql == "ROLLBACK" and self._in_transaction:
+            # A read-only transaction's end changes nothing the caller waits for: it is
+            # sent while the caller goes on (renders, replies), and the reader's next
+            # statement waits for it (`_busy` stays held until it is done).
+            self._ending = asyncio.get_running_loop().create_task(self._end())
+            return PgCursor([], -1)
+        try:
+            return await self._one(sql, params)
+        finally:
+            self._busy.release()
+
+    async def _end(self) -> None:
+        assert self._busy is not None
+        try:
+            await self._one("ROLLBACK", ())
+        except Exception:  # the connection died: its next statement connects again
+            log.warning("ending a read-only transaction failed", exc_info=True)
+        finally:
+            self._busy.release()
+
+    async def _one(self, sql: str, params: Any) -> PgCursor:
         control = _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
         try:
             if not await self._alive(control):
@@ -247,6 +281,10 @@ class PgConnection:
         return self.identities.get(table)
 
     async def close(self) -> None:
+        if self._busy is not None:
+            async with self._busy:  # a read transaction still ending goes first
+                await self.raw.close()
+            return
         await self.raw.close()
 
 
