@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -12,6 +13,8 @@ from bot.storage.repos import _shop
 from bot.storage.support import LIVE
 from bot.storage.visits import Visit, _visit, forget_visit
 from domain.model import Shop
+
+log = logging.getLogger(__name__)
 
 # An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
 # before, and its user's languages, shops, chosen shop and roles, in one read instead of
@@ -138,8 +141,12 @@ class Users:
             self.db.later(self._upsert(user_id, "seen_language", language))
 
     async def _seen_pg(self, user_id: int, language: str) -> None:
-        async with self.db.lock:
-            await self.db.conn.execute(_SEEN_PG, (user_id, language))
+        try:
+            async with self.db.lock:
+                await self.db.conn.execute(_SEEN_PG, (user_id, language))
+        except sqlite3.OperationalError:  # the connection was lost: the next update writes it
+            log.warning("the language seen for user %d was not written", user_id,
+                        exc_info=True)
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember the language a user chose."""
