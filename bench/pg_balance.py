@@ -1,4 +1,4 @@
-"""/balance on PostgreSQL alone, with every statement an update sends timed (for iterating on
+"""/balance on SQLite then PostgreSQL, with every statement an update sends on PostgreSQL timed (for iterating on
 #16's PostgreSQL latency; bench/cluster.py gives the reported figure).
 
 `python -m bench.pg_balance [URL]`: without URL the cached 100,000-shop database is copied to
@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import io
+import os
 import random
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 
 from bench import pgdata, updates
 from bench.common import percentile
-from bench.dataset import SHOPS, database
+from bench.dataset import SHOPS, copy_of, database
 from bot.channels import PrintedChannel
 from bot.clock import ManualClock
 from bot.context import Deps
@@ -32,6 +34,7 @@ from bot.storage.db import Database
 from domain.policy import load_policy
 
 BALANCES = 1_000
+MIX = bool(os.environ.get("PG_BALANCE_MIX"))  # also: statements per update of the mix
 _log: list[tuple[str, float]] = []
 
 
@@ -41,6 +44,8 @@ def _kind(sql: str) -> str:
 
 
 def _instrument() -> None:
+    if hasattr(pg.PgConnection._run, "timed"):
+        return
     run, many = pg.PgConnection._run, pg.PgConnection.executemany
 
     async def timed_run(self: Any, sql: str, params: Any) -> Any:
@@ -57,6 +62,7 @@ def _instrument() -> None:
         finally:
             _log.append(("many " + _kind(sql), time.perf_counter() - start))
 
+    timed_run.timed = True  # type: ignore[attr-defined]
     pg.PgConnection._run = timed_run  # type: ignore[method-assign]
     pg.PgConnection.executemany = timed_many  # type: ignore[method-assign]
 
@@ -87,6 +93,17 @@ async def _measure(url: str, count: int) -> None:
                 each[kind].append(took * 1000)
                 in_db += took
             _log.clear()
+        if MIX:
+            per_text: collections.Counter[str] = collections.Counter()
+            for n in range(30):
+                user = updates._owner(rng.randrange(1, SHOPS + 1))
+                for text in updates.VISIT:
+                    await updates._say(box, user, updates.LANGUAGES[n % 3], text)
+                    per_text[text] += len(_log)
+                    if n == 29:
+                        print(f"  {text!r}: {[k[:40] for k, _ in _log]}")
+                    _log.clear()
+            print({text: per_text[text] / 30 for text in updates.VISIT})
     await db.close()
     ms = [w * 1000 for w in walls]
     print(f"load {Path('/proc/loadavg').read_text().strip()}")
@@ -109,7 +126,11 @@ def main() -> None:
     try:
         if not template:
             template = asyncio.run(pgdata.copy_from_sqlite(database(), "template"))
+        with tempfile.TemporaryDirectory() as tmp:  # SQLite first, for the ratio
+            print("SQLite:")
+            asyncio.run(_measure(str(copy_of(database(), Path(tmp))), count))
         url = asyncio.run(_clone(template))
+        print("PostgreSQL:")
         asyncio.run(_measure(url, count))
     finally:
         asyncio.run(pgdata.drop_all())

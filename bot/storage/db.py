@@ -81,6 +81,14 @@ def migrations(dialect: str = "") -> list[tuple[int, str]]:
 # an update handled to the end (bot/storage/updates.py; Database.flush_marks writes late ones)
 SEEN_MARK = ("INSERT INTO seen_updates (update_id, completed_at) VALUES (?, ?) "
              "ON CONFLICT (update_id) DO NOTHING")
+# PostgreSQL: the same, committed without waiting for its WAL flush (synchronous_commit off
+# for this one statement's transaction). A server crash may then forget the last marks of the
+# past fraction of a second, never anything written before them (WAL is replayed in order):
+# their updates, if Telegram sends them again, run again, exactly as when the bot dies
+# between an update's handlers and its mark (the documented at-least-once).
+SEEN_MARK_PG = ("WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+                "INSERT INTO seen_updates (update_id, completed_at) SELECT ?, ? FROM quick "
+                "ON CONFLICT (update_id) DO NOTHING")
 
 class Database:
     """One aiosqlite connection; an asyncio lock serialises transactions in this process.
@@ -271,8 +279,8 @@ class PgDatabase(Database):
         self.reader: PgConnection | None = None  # set by `connect` (connect_reader)
         self.reader_lock = asyncio.Lock()  # a read-only unit of work on the reader
         self.marker = None
-        self.pending_marks: dict[int, str] = {}
-        self.marks_task = None
+        self.pending_marks: dict[int, str] = {}  # written in the background (updates.py)
+        self.marks_task: asyncio.Task[None] | None = None
         self._later: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -354,11 +362,26 @@ class PgDatabase(Database):
         """Another connection to the same database (a leader lock, LISTEN, a pool…)."""
         return await connect_raw(self.url)
 
+    async def flush_marks(self) -> None:
+        """Write the handled marks waiting in memory (bot/storage/updates.py)."""
+        while self.pending_marks:
+            marks = dict(self.pending_marks)
+            async with self.lock:
+                for mark in marks.items():  # (nearly always one)
+                    await self.conn.execute(SEEN_MARK_PG, mark)
+            for update_id in marks:
+                self.pending_marks.pop(update_id, None)
+
     async def close(self) -> None:
-        """Close the connections (background writes still pending go first)."""
+        """Close the connections (marks and background writes still pending go first)."""
         for task in list(self._later):
             with contextlib.suppress(Exception):
                 await task
+        if self.marks_task is not None and not self.marks_task.done():
+            with contextlib.suppress(Exception):
+                await self.marks_task
+        with contextlib.suppress(Exception):  # the connection is gone: they are lost
+            await self.flush_marks()
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await self.reader.close()

@@ -167,10 +167,12 @@ class PgConnection:
         self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
         self._reconnect = reconnect
         self._in_transaction = False
-        # The reader (PgDatabase.reader): callers share it without an outer lock, so it
-        # runs one statement at a time itself, and ends its read-only transactions in the
-        # background (see `_run`).
-        self._busy: asyncio.Lock | None = asyncio.Lock() if reader else None
+        # One statement at a time, as aiosqlite's queue does: the reader's callers share it
+        # without an outer lock, and writes left to the background (handled marks) must not
+        # meet a statement sent without the database's lock ("another operation is in
+        # progress", which asyncpg reports like a lost connection).
+        self._busy = asyncio.Lock()
+        self._reader = reader  # ends its read-only transactions in the background (`_run`)
         self._ending: asyncio.Task[None] | None = None
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
@@ -187,7 +189,8 @@ class PgConnection:
         text, order = translate(sql)
         try:
             rows = [_clean(arguments(order, p)) for p in seq]
-            await self.raw.executemany(text, rows)
+            async with self._busy:
+                await self.raw.executemany(text, rows)
             self.total_changes += len(rows)
         except Exception as exc:
             raise _mapped(exc) from exc
@@ -195,7 +198,8 @@ class PgConnection:
     async def executescript(self, sql: str) -> None:
         """Run several statements without parameters (PostgreSQL's own dialect)."""
         try:
-            await self.raw.execute(sql)
+            async with self._busy:
+                await self.raw.execute(sql)
         except Exception as exc:
             raise _mapped(exc) from exc
 
@@ -218,10 +222,8 @@ class PgConnection:
         return True
 
     async def _run(self, sql: str, params: Any) -> PgCursor:
-        if self._busy is None:
-            return await self._one(sql, params)
         await self._busy.acquire()
-        if sql == "ROLLBACK" and self._in_transaction:
+        if self._reader and sql == "ROLLBACK" and self._in_transaction:
             # A read-only transaction's end changes nothing the caller waits for: it is
             # sent while the caller goes on (renders, replies), and the reader's next
             # statement waits for it (`_busy` stays held until it is done).
@@ -233,7 +235,6 @@ class PgConnection:
             self._busy.release()
 
     async def _end(self) -> None:
-        assert self._busy is not None
         try:
             await self._one("ROLLBACK", ())
         except Exception:  # the connection died: its next statement connects again
@@ -290,11 +291,8 @@ class PgConnection:
         return self.identities.get(table)
 
     async def close(self) -> None:
-        if self._busy is not None:
-            async with self._busy:  # a read transaction still ending goes first
-                await self.raw.close()
-            return
-        await self.raw.close()
+        async with self._busy:  # a read transaction still ending goes first
+            await self.raw.close()
 
 
 _QUICK = "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
