@@ -1,5 +1,5 @@
-"""/balance on SQLite then PostgreSQL, with every statement an update sends on PostgreSQL timed (for iterating on
-#16's PostgreSQL latency; bench/cluster.py gives the reported figure).
+"""/balance on SQLite then PostgreSQL, every statement an update sends on PostgreSQL timed
+(for iterating on #16's PostgreSQL latency; bench/cluster.py gives the reported figure).
 
 `python -m bench.pg_balance [URL]`: without URL the cached 100,000-shop database is copied to
 the server first (bench/pgdata.py) and dropped at the end; with one, a clone of that database
@@ -81,7 +81,8 @@ async def _measure(url: str, count: int) -> None:
         stats: collections.Counter[str] = collections.Counter()
         spent: collections.Counter[str] = collections.Counter()
         each: dict[str, list[float]] = collections.defaultdict(list)
-        walls, in_db = [], 0.0
+        walls: list[float] = []
+        in_db = 0.0
         for _ in range(count):
             user = updates._owner(rng.randrange(1, SHOPS + 1))
             start = time.perf_counter()
