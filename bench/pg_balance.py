@@ -79,7 +79,7 @@ async def _measure(url: str, count: int) -> None:
         _instrument()
         _log.clear()
         stats: collections.Counter[str] = collections.Counter()
-        spent: collections.Counter[str] = collections.Counter()
+        spent: dict[str, float] = collections.defaultdict(float)
         each: dict[str, list[float]] = collections.defaultdict(list)
         walls: list[float] = []
         in_db = 0.0
