@@ -148,6 +148,12 @@ class FactsReader(Protocol):
         quotes are the open ones with a method, still valid or made after `quotes_since`."""
         ...
 
+    async def of_shop(self, shop_id: str, now: datetime,
+                      quotes_since: datetime) -> ShopFacts | None:
+        """The shop read with its facts (as `read` gives them) in one statement, consistent
+        by itself; None when there is no such shop."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One atomic transaction over every repository."""
@@ -164,9 +170,11 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     reminders: ReminderScanner
 
-    def reading(self) -> Self:
+    def reading(self, *, single: bool = False) -> Self:
         """This unit of work for a use case that only reads (no commit follows): storage
-        may then skip its writer lock and read one consistent snapshot."""
+        may then skip its writer lock and read one consistent snapshot. `single`: the use
+        case sends one statement, consistent by itself, so storage may skip the transaction
+        too."""
         ...
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -51,7 +51,11 @@ async def shop_or_fail(uow: UnitOfWork, shop_id: str) -> Shop:
 
 async def load_facts(uow: UnitOfWork, shop: Shop, now: datetime) -> ShopFacts:
     """Read everything the rules need about one shop inside the current transaction."""
-    facts = await uow.facts.read(shop, now, now - PENDING_ONLINE)
+    return _active(await uow.facts.read(shop, now, now - PENDING_ONLINE))
+
+
+def _active(facts: ShopFacts) -> ShopFacts:
+    """The facts with the closure only while it is under way."""
     if facts.closure is not None and facts.closure.stage not in ACTIVE_CLOSURE:
         return replace(facts, closure=None)
     return facts
@@ -65,9 +69,12 @@ async def current_snapshot(uow: UnitOfWork, shop_id: str, now: datetime,
 
 
 async def get_snapshot(uow: UnitOfWork, shop_id: str, now: datetime, policy: Policy) -> Snapshot:
-    """The deposit page of SPEC §1 for one shop."""
-    async with uow.reading():
-        return await current_snapshot(uow, shop_id, now, policy)
+    """The deposit page of SPEC §1 for one shop (the shop and its facts in one read)."""
+    async with uow.reading(single=True):
+        facts = await uow.facts.of_shop(shop_id, now, now - PENDING_ONLINE)
+    if facts is None:
+        raise UnknownShop(shop_id)
+    return snapshot(_active(facts), now, policy)
 
 
 async def preview_topup(uow: UnitOfWork, shop: Shop, amount: Decimal, policy: Policy

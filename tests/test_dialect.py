@@ -40,3 +40,16 @@ def test_arguments_follow_the_placeholders_order() -> None:
 
     assert arguments(positional, ("one", "two")) == ["two", "one"]
     assert arguments(named, {"a": 1, "b": 2}) == [2, 1]
+
+
+def test_a_write_of_a_flow_state_is_committed_without_waiting_for_the_disk() -> None:
+    from bot.storage.pg import unflushed
+
+    quick = "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    assert unflushed("INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET "
+                     "b = excluded.b") == (f"{quick}INSERT INTO t (a, b) SELECT ?, ? FROM quick"
+                                           " ON CONFLICT (a) DO UPDATE SET b = excluded.b")
+    assert unflushed("DELETE FROM t WHERE a = ? OR b = ?") == (
+        f"{quick}DELETE FROM t WHERE (a = ? OR b = ?) AND EXISTS (SELECT 1 FROM quick)")
+    with pytest.raises(ValueError):
+        unflushed("UPDATE t SET a = ?")

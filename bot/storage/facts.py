@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.storage.db import dt, ts
-from bot.storage.repos import CLOSURE_COLUMNS, _closure, _order, _quote, _withdrawal
+from bot.storage.repos import CLOSURE_COLUMNS, _closure, _order, _quote, _shop, _withdrawal
 from domain import ledger
 from domain.model import Shop, ShopFacts
 from domain.money import Money
@@ -65,6 +65,11 @@ FACTS_SQL = f"""SELECT
          "ORDER BY created_at")} AS quotes"""
 
 
+# The shop's row with its facts: FACTS_SQL over the shop's row (its currency read there).
+SHOP_FACTS_SQL = ("SELECT s.*," + FACTS_SQL[len("SELECT"):].replace(":cur", "s.currency")
+                  + "\nFROM shops s WHERE s.shop_id = :sid")
+
+
 class SqliteFacts:
     """One trip to aiosqlite's thread for a shop's facts instead of ten."""
 
@@ -76,19 +81,33 @@ class SqliteFacts:
         args = {"sid": sid, "cur": cur, "now": ts(now), "since": ts(quotes_since),
                 "deposit": ledger.deposit_account(sid), "arrears": ledger.arrears_account(sid)}
         rows = await self.conn.execute_fetchall(FACTS_SQL, args)
-        r: Any = next(iter(rows))
-        arrears = json.loads(r["arrears"])
-        return ShopFacts(
-            shop=shop,
-            balance=Money.from_minor(int(r["balance"]), cur),
-            withdrawals=tuple(_withdrawal(w) for w in json.loads(r["withdrawals"])),
-            listings=json.loads(r["listings"]) if r["listings"] else {},
-            unfinished_orders=tuple(_order(o) for o in json.loads(r["unfinished"])),
-            open_orders_count=int(r["open_orders"]),
-            latest_order_end=dt(r["latest_end"]),
-            reported_arrears={a["kind"]: Money.from_minor(a["amount_minor"], a["currency"])
-                              for a in arrears},
-            ledger_arrears=-Money.from_minor(int(r["arrears_balance"]), cur),
-            closure=_closure(json.loads(r["closure"])) if r["closure"] else None,
-            pending_quotes=tuple(_quote(q) for q in json.loads(r["quotes"])),
-        )
+        return _facts(shop, next(iter(rows)))
+
+    async def of_shop(self, shop_id: str, now: datetime,
+                      quotes_since: datetime) -> ShopFacts | None:
+        args = {"sid": shop_id, "now": ts(now), "since": ts(quotes_since),
+                "deposit": ledger.deposit_account(shop_id),
+                "arrears": ledger.arrears_account(shop_id)}
+        rows = await self.conn.execute_fetchall(SHOP_FACTS_SQL, args)
+        r = next(iter(rows), None)
+        return None if r is None else _facts(_shop(r), r)
+
+
+def _facts(shop: Shop, r: Any) -> ShopFacts:
+    """A shop's facts from the row of FACTS_SQL (or SHOP_FACTS_SQL)."""
+    cur = shop.currency
+    arrears = json.loads(r["arrears"])
+    return ShopFacts(
+        shop=shop,
+        balance=Money.from_minor(int(r["balance"]), cur),
+        withdrawals=tuple(_withdrawal(w) for w in json.loads(r["withdrawals"])),
+        listings=json.loads(r["listings"]) if r["listings"] else {},
+        unfinished_orders=tuple(_order(o) for o in json.loads(r["unfinished"])),
+        open_orders_count=int(r["open_orders"]),
+        latest_order_end=dt(r["latest_end"]),
+        reported_arrears={a["kind"]: Money.from_minor(a["amount_minor"], a["currency"])
+                          for a in arrears},
+        ledger_arrears=-Money.from_minor(int(r["arrears_balance"]), cur),
+        closure=_closure(json.loads(r["closure"])) if r["closure"] else None,
+        pending_quotes=tuple(_quote(q) for q in json.loads(r["quotes"])),
+    )

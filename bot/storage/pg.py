@@ -28,14 +28,20 @@ next statement between transactions connects again.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Self
 
 import asyncpg
 
 from bot.storage.dialect import arguments, translate
+
+log = logging.getLogger(__name__)
 
 # Advisory lock keys of this project (pg_advisory_lock's bigint space is shared by every
 # application on the server: keep ours in one place). pg-cluster adds its own here.
@@ -139,6 +145,13 @@ _CONTROL = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _control(sql: str) -> tuple[str, bool] | None:
+    """What a transaction statement (BEGIN …, COMMIT, ROLLBACK) is sent as; None for others
+    (cached: the facts statement is 3,000 characters to normalise for every update)."""
+    return _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
+
+
 _LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
          OSError)
 
@@ -147,12 +160,20 @@ class PgConnection:
     """One asyncpg connection with aiosqlite's calling convention and SQLite's dialect."""
 
     def __init__(self, raw: asyncpg.Connection, identities: dict[str, str],
-                 reconnect: Callable[[], Awaitable[asyncpg.Connection]] | None = None) -> None:
+                 reconnect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+                 *, reader: bool = False) -> None:
         self.raw = raw  # replaced after a reconnection: do not keep a reference to it
         self.identities = identities  # table → its identity column (for lastrowid)
         self.total_changes = 0  # rows inserted, updated or deleted (sqlite3's counter)
         self._reconnect = reconnect
         self._in_transaction = False
+        # One statement at a time, as aiosqlite's queue does: the reader's callers share it
+        # without an outer lock, and writes left to the background (handled marks) must not
+        # meet a statement sent without the database's lock ("another operation is in
+        # progress", which asyncpg reports like a lost connection).
+        self._busy = asyncio.Lock()
+        self._reader = reader  # ends its read-only transactions in the background (`_run`)
+        self._ending: asyncio.Task[None] | None = None
 
     def execute(self, sql: str, parameters: Iterable[Any] | dict[str, Any] = ()) -> PgResult:
         """Run one statement (awaited or used as `async with … as cur`)."""
@@ -168,7 +189,8 @@ class PgConnection:
         text, order = translate(sql)
         try:
             rows = [_clean(arguments(order, p)) for p in seq]
-            await self.raw.executemany(text, rows)
+            async with self._busy:
+                await self.raw.executemany(text, rows)
             self.total_changes += len(rows)
         except Exception as exc:
             raise _mapped(exc) from exc
@@ -176,7 +198,8 @@ class PgConnection:
     async def executescript(self, sql: str) -> None:
         """Run several statements without parameters (PostgreSQL's own dialect)."""
         try:
-            await self.raw.execute(sql)
+            async with self._busy:
+                await self.raw.execute(sql)
         except Exception as exc:
             raise _mapped(exc) from exc
 
@@ -199,7 +222,28 @@ class PgConnection:
         return True
 
     async def _run(self, sql: str, params: Any) -> PgCursor:
-        control = _CONTROL.get(" ".join(sql.upper().split()).rstrip(";"))
+        await self._busy.acquire()
+        if self._reader and sql == "ROLLBACK" and self._in_transaction:
+            # A read-only transaction's end changes nothing the caller waits for: it is
+            # sent while the caller goes on (renders, replies), and the reader's next
+            # statement waits for it (`_busy` stays held until it is done).
+            self._ending = asyncio.get_running_loop().create_task(self._end())
+            return PgCursor([], -1)
+        try:
+            return await self._one(sql, params)
+        finally:
+            self._busy.release()
+
+    async def _end(self) -> None:
+        try:
+            await self._one("ROLLBACK", ())
+        except Exception:  # the connection died: its next statement connects again
+            log.warning("ending a read-only transaction failed", exc_info=True)
+        finally:
+            self._busy.release()
+
+    async def _one(self, sql: str, params: Any) -> PgCursor:
+        control = _control(sql)
         try:
             if not await self._alive(control):
                 return PgCursor([], -1)
@@ -247,7 +291,26 @@ class PgConnection:
         return self.identities.get(table)
 
     async def close(self) -> None:
-        await self.raw.close()
+        async with self._busy:  # a read transaction still ending goes first
+            await self.raw.close()
+
+
+_QUICK = "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+_VALUES = re.compile(r"^(INSERT INTO [^(]+\([^)]*\)) VALUES \(([^)]*)\)(.*)$", re.S)
+_DELETE = re.compile(r"^(DELETE FROM \S+) WHERE (.*)$", re.S)
+
+
+@lru_cache(maxsize=64)
+def unflushed(sql: str) -> str:
+    """An `INSERT … VALUES (…) …` or `DELETE … WHERE …` (SQLite's dialect) committed, when
+    it autocommits, without waiting for its WAL flush (synchronous_commit off for its own
+    transaction): for state that may be lost to a server crash, never money. WAL is replayed
+    in order, so a later durable commit also makes everything before it durable."""
+    if found := _VALUES.match(sql):
+        return f"{_QUICK}{found[1]} SELECT {found[2]} FROM quick{found[3]}"
+    if found := _DELETE.match(sql):
+        return f"{_QUICK}{found[1]} WHERE ({found[2]}) AND EXISTS (SELECT 1 FROM quick)"
+    raise ValueError(f"not an INSERT … VALUES or DELETE … WHERE: {sql[:60]}")
 
 
 def _clean(args: list[object]) -> list[object]:

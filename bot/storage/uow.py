@@ -35,6 +35,7 @@ class SqliteUnitOfWork:
         self._bind(db.conn)
         self._open = False
         self._reading = False
+        self._single = False  # reading one statement: no transaction (consistent by itself)
         self._conn = db.conn
         self._lock: asyncio.Lock = db.lock
 
@@ -58,11 +59,14 @@ class SqliteUnitOfWork:
         writer connection)."""
         return self._conn
 
-    def reading(self) -> Self:
+    def reading(self, *, single: bool = False) -> Self:
         """For a use case that only reads: no writer lock, one consistent snapshot (on a
         SQLite file, a read transaction of the database's reader connection, on this thread:
-        no wait for the connection's other work, nor for another process's write)."""
+        no wait for the connection's other work, nor for another process's write; on
+        PostgreSQL, of its reader connection). `single`: the use case sends one statement,
+        a consistent snapshot by itself: no BEGIN and no ROLLBACK are sent."""
         self._reading = True
+        self._single = single
         if self.db.reader is not None:
             self._bind(self.db.reader)
             self._conn, self._lock = self.db.reader, self.db.reader_lock
@@ -70,6 +74,9 @@ class SqliteUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._lock.acquire()
+        if self._single:
+            self.shops.forget()
+            return self
         try:
             if self._reading or not self._write_here():
                 await self._conn.execute("BEGIN" if self._reading else "BEGIN IMMEDIATE")
@@ -90,7 +97,7 @@ class SqliteUnitOfWork:
             if self._conn is not self.db.conn:  # back to the writing connection
                 self._bind(self.db.conn)
                 self._conn, self._lock = self.db.conn, self.db.lock
-            self._reading = False
+            self._reading = self._single = False
             lock.release()
 
     def _write_here(self) -> bool:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from datetime import datetime
 
 from bot.storage.db import SEEN_MARK, Database, ts
 
+log = logging.getLogger(__name__)
 _MARK = SEEN_MARK
-# PostgreSQL: the mark is committed without waiting for its WAL flush (synchronous_commit
-# off for this one statement's transaction). A server crash may then forget the last marks
-# of the past fraction of a second, never anything written before them (WAL is replayed in
-# order): their updates, if Telegram sends them again, run again, exactly as when the bot
-# dies between an update's handlers and its mark (the documented at-least-once). It saves a
-# disk flush per update, the largest single cost of an update there.
-_MARK_PG = ("WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
-            "INSERT INTO seen_updates (update_id, completed_at) SELECT ?, ? FROM quick "
-            "ON CONFLICT (update_id) DO NOTHING")
 
 
 class SeenUpdates:
@@ -42,7 +35,15 @@ class SeenUpdates:
         mark waits in memory (`pending_marks`, which `completed` and `newest` also read) and
         a background task writes it when the lock is free, instead of the update waiting for
         the lock. A mark not yet written when the process dies is lost like a mark the
-        process died before: a resent copy of that update runs again (at-least-once)."""
+        process died before: a resent copy of that update runs again (at-least-once).
+
+        PostgreSQL: always so — the mark is written in the background, after the update's
+        reply, without waiting for the disk (db.SEEN_MARK_PG); the update does not wait for
+        that round trip. Several instances behind a load balancer drop a second copy by
+        their webhook inbox (bot/cluster/inbox.py) in any case."""
+        if self.db.backend == "postgres":
+            self._later(update_id, now)
+            return
         if self.db.marker is not None:
             if not self.db.pending_marks:
                 try:
@@ -51,13 +52,22 @@ class SeenUpdates:
                     return
                 except sqlite3.OperationalError:  # locked by another writer: do not wait
                     pass
-            self.db.pending_marks[update_id] = str(ts(now))
-            if self.db.marks_task is None or self.db.marks_task.done():
-                self.db.marks_task = asyncio.get_running_loop().create_task(self.flush())
+            self._later(update_id, now)
             return
-        sql = _MARK_PG if self.db.backend == "postgres" else _MARK
         async with self.db.lock:
-            await self.db.conn.execute(sql, (update_id, ts(now)))
+            await self.db.conn.execute(_MARK, (update_id, ts(now)))
+
+    def _later(self, update_id: int, now: datetime) -> None:
+        """Keep the mark in memory (`completed` reads it) until a background task writes it."""
+        self.db.pending_marks[update_id] = str(ts(now))
+        if self.db.marks_task is None or self.db.marks_task.done():
+            self.db.marks_task = asyncio.get_running_loop().create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        try:
+            await self.flush()
+        except sqlite3.OperationalError:  # the connection was lost: the next mark retries
+            log.warning("handled marks not written yet", exc_info=True)
 
     async def flush(self) -> None:
         """Write the pending marks (waiting for the lock as every write does)."""

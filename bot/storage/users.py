@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -12,6 +13,8 @@ from bot.storage.repos import _shop
 from bot.storage.support import LIVE
 from bot.storage.visits import Visit, _visit, forget_visit
 from domain.model import Shop
+
+log = logging.getLogger(__name__)
 
 # An update's first statement (bot/handlers/updates.py drop_seen): whether it was handled
 # before, and its user's languages, shops, chosen shop and roles, in one read instead of
@@ -32,6 +35,12 @@ _FIRST_READ = (
 
 _SEEN = ("INSERT INTO users (telegram_user_id, seen_language) VALUES (?, ?) "
          "ON CONFLICT (telegram_user_id) DO UPDATE SET seen_language = excluded.seen_language")
+# PostgreSQL: the same, committed without waiting for its WAL flush (as the handled mark,
+# bot/storage/updates.py): a server crash may forget it, and the user's next update writes it
+# again.
+_SEEN_PG = ("WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+            "INSERT INTO users (telegram_user_id, seen_language) SELECT ?, ? FROM quick "
+            "ON CONFLICT (telegram_user_id) DO UPDATE SET seen_language = excluded.seen_language")
 
 
 class Users:
@@ -111,9 +120,11 @@ class Users:
         """Remember the language Telegram reported for the user, for later pushes. On a
         SQLite file it is written at once without waiting for the lock (Database.marker);
         while another writer holds it (an import's batch), it is written in the background
-        rather than holding the update up: it only matters to a later push."""
+        rather than holding the update up: it only matters to a later push. On PostgreSQL
+        it is written in the background (the update reads on the reader connection
+        meanwhile), without waiting for the disk (`_SEEN_PG`)."""
         marker = self.db.marker
-        if marker is None:
+        if marker is None and self.db.backend != "postgres":
             await self._upsert(user_id, "seen_language", language)
             return
         visit = _visit.get()
@@ -121,10 +132,21 @@ class Users:
             _visit.set(replace(visit, languages=(visit.languages[0], language)))
         else:
             forget_visit()
+        if marker is None:  # PostgreSQL: while the update goes on (close() waits for it)
+            self.db.later(self._seen_pg(user_id, language))
+            return
         try:
             marker.execute(_SEEN, (user_id, language))
         except sqlite3.OperationalError:  # locked by another writer
             self.db.later(self._upsert(user_id, "seen_language", language))
+
+    async def _seen_pg(self, user_id: int, language: str) -> None:
+        try:
+            async with self.db.lock:
+                await self.db.conn.execute(_SEEN_PG, (user_id, language))
+        except sqlite3.OperationalError:  # the connection was lost: the next update writes it
+            log.warning("the language seen for user %d was not written", user_id,
+                        exc_info=True)
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember the language a user chose."""
