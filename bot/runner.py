@@ -21,7 +21,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.context import Deps
-from bot.notify.sender import retry_seconds
+from bot.notify.pace import retry_seconds
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)

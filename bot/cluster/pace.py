@@ -16,10 +16,8 @@ from types import TracebackType
 from typing import Any
 
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter
 
-from bot.notify.pace import PUSH_HEADROOM
-from bot.notify.sender import retry_seconds
+from bot.notify.pace import PUSH_HEADROOM, FloodLimiter, retry_seconds
 
 _NOW = "CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS BIGINT)"  # microseconds
 _TAKE = f"""
@@ -56,7 +54,7 @@ class SharedPace:
             await conn.execute(_PAUSE, round(seconds * 1_000_000))
 
 
-class SharedRateLimiter(AIORateLimiter):
+class SharedRateLimiter(FloodLimiter):
     """AIORateLimiter whose overall pace is the shared grid and whose 429 pauses all."""
 
     def __init__(self, pace: SharedPace, flood_retries: int) -> None:

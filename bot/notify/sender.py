@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -45,12 +44,12 @@ from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics
 from bot.context import Deps
 from bot.handlers.common import shop_token
 from bot.i18n import Translator, translator
+from bot.notify.pace import retry_seconds
 from bot.notify.reminders import Section, digest, reminder_text, topup_button
 from bot.notify.render import render_notice, title
 from bot.storage.db import ts
@@ -455,16 +454,6 @@ def _markup(notice: Notice, shop_id: str, t: Translator) -> InlineKeyboardMarkup
         if owed in data and Money.of(data[owed], data[f"{owed}_currency"]).is_positive:
             return topup_button(shop_id, t)
     return None
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """retry_after is an int in PTB 22 (a timedelta with PTB_TIMEDELTA=1)."""
-    with warnings.catch_warnings():  # the int form is deprecated; either form is read
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]
 
 
 def sender_of(bot_data: dict[str, object]) -> Sender:

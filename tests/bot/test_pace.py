@@ -117,3 +117,38 @@ async def test_requests_queued_during_a_flood_wait_resume_on_the_pace_not_in_a_b
     after = sorted(called[1:])  # the 429's retry and the ones held behind it
     assert len(after) == 6
     assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after
+
+
+async def test_a_request_finishing_during_a_flood_wait_does_not_reopen_the_pace() -> None:
+    """PTB's limiter sets its flood-wait event again after every attempt, a success included:
+    with requests in flight when the 429 lands (Telegram answers after a round trip), the
+    first of them to finish reopened the gate tens of milliseconds into a one-second wait,
+    and slots went out during the flood, two of them back to back (the review's reproduction
+    with 100 ms answers)."""
+    from datetime import timedelta
+
+    from telegram.error import RetryAfter
+
+    limiter = rate_limiter(20, 2)
+    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
+    loop = asyncio.get_running_loop()
+    called: list[float] = []
+    flood: list[float] = []
+
+    async def call(n: int) -> bool:
+        called.append(loop.time())
+        if n == 3 and not flood:  # 0, 1 and 2 are still waiting for their answers
+            flood.append(loop.time())
+            raise RetryAfter(timedelta(seconds=1))
+        await asyncio.sleep(0.1)  # the round trip: several requests are in flight
+        return True
+
+    await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
+                                                   {"chat_id": 1000 + n}, None)
+                           for n in range(12)))
+
+    start = flood[0]
+    during = [t for t in called if start < t < start + 1.0]
+    assert during == [], [round(t - start, 3) for t in during]
+    after = sorted(t for t in called if t >= start + 1.0)
+    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after
