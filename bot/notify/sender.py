@@ -150,6 +150,15 @@ class _Journal:
         """Write everything queued so far."""
         await self._write()
 
+    def carry(self, results: list[Result]) -> None:
+        """Results an earlier batch could not write, to be written first."""
+        self._results[:0] = results
+
+    def unwritten(self) -> list[Result]:
+        """The results no write has taken yet (after a failed flush)."""
+        results, self._results = self._results, []
+        return results
+
     async def _write(self) -> None:
         async with self._lock:
             claims, self._claims = self._claims, []
@@ -160,6 +169,9 @@ class _Journal:
                 await self.store.write(results, [c for copies, _ in claims for c in copies],
                                        self.clock())
             except BaseException as exc:
+                # The results stay for the next write (a copy Telegram accepted must not be
+                # sent again for a lost record); the claims fail: those copies are not sent.
+                self._results[:0] = results
                 for _, waiting in claims:
                     waiting.set_exception(exc)
                     waiting.exception()  # raised here; the waiters need not retrieve it
@@ -192,6 +204,7 @@ class Sender:
         self._paid_lock = asyncio.Lock()  # lanes take from one block, one block at a time
         self._lock = asyncio.Lock()
         self._again = False
+        self._unwritten: list[Result] = []  # results a failed write left for the next batch
 
     async def drain(self, bot: Bot, *, wait: bool = False) -> SendReport:
         """Send everything due now; a drain already running is kicked (or, with wait, joined)."""
@@ -211,8 +224,24 @@ class Sender:
         return PushStore(self.d.db, None if self.claimant is None else self.claimant())
 
     async def _batch(self, bot: Bot, report: SendReport) -> bool:
-        """One batch; True when more may be due at once."""
+        """One batch; True when more may be due at once. Results a failed write left behind
+        (a lost connection, a lock held too long) are written before anything is read as
+        due: otherwise the copies they record, still claimed, would be sent again."""
         store, now = self._store(), self.d.clock.now()
+
+        def recorded(results: list[Result]) -> None:
+            for result in results:
+                field = "retrying" if result.status == "pending" else result.status
+                setattr(report, field, getattr(report, field) + 1)
+                metrics.inc(f"deposit_pushes_{field}_total")
+
+        journal = _Journal(store, self.d.clock.now, recorded)
+        journal.carry(self._unwritten)
+        self._unwritten = []
+        try:
+            await journal.flush()
+        finally:
+            self._unwritten = journal.unwritten()
         due = await store.due(now, self.policy.batch)
         full = len(due) == self.policy.batch
         due += await store.wave_mates(due, now)
@@ -229,20 +258,17 @@ class Sender:
         for unit in units.values():  # a member's pushes keep their order inside one lane
             lanes.setdefault(unit[0].user_id % self.policy.lanes, []).append(unit)
 
-        def recorded(results: list[Result]) -> None:
-            for result in results:
-                field = "retrying" if result.status == "pending" else result.status
-                setattr(report, field, getattr(report, field) + 1)
-                metrics.inc(f"deposit_pushes_{field}_total")
-
         languages = await store.languages(list(dict.fromkeys(d.user_id for d in due)))
-        r = _Round(store, languages, _Journal(store, self.d.clock.now, recorded))
+        r = _Round(store, languages, journal)
         floods: list[float] = []
         try:
             await asyncio.gather(*(self._lane(bot, r, lane, floods)
                                    for lane in lanes.values()))
         finally:
-            await r.journal.flush()
+            try:
+                await journal.flush()
+            finally:
+                self._unwritten = journal.unwritten()
         if floods:  # what the lanes had not started stays pending for the next drain
             self._again = False
             return await self.pause(max(floods))

@@ -363,3 +363,34 @@ async def test_a_push_sent_normally_carries_no_repeat_line(chat: Chat) -> None:
     out = await chat.say("!run-jobs")
 
     assert IGNORE in out and "Sent again" not in out
+
+
+async def test_a_push_whose_record_failed_to_be_written_is_not_sent_again(
+        chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram accepted the copy, then the write recording it failed once (a lost
+    connection, a lock held past the timeout): the result is written by the next write, and
+    the copy, still claimed meanwhile, is not sent a second time (the review found it sent
+    again with the "sent again" line)."""
+    import sqlite3
+
+    from bot.storage.deliveries import PushStore
+
+    real = PushStore.write
+    failed: list[int] = []
+
+    async def flaky(self: PushStore, results: Any, claims: Any, now: Any) -> None:
+        if results and not failed:
+            failed.append(len(results))
+            raise sqlite3.OperationalError("database is locked")
+        await real(self, results, claims, now)
+
+    monkeypatch.setattr(PushStore, "write", flaky)
+    await register(chat)
+
+    first = await chat.say("!run-jobs")
+    later = await chat.say("!clock +1h", "!run-jobs", "!clock +1d")
+
+    assert failed == [1]
+    assert first.count(IGNORE) == 1
+    assert IGNORE not in later and "Sent again" not in later
+    assert await statuses(chat) == {"sent": 1}
