@@ -60,7 +60,8 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         """Money from integer cents (storage format)."""
-        if -_MINOR_BELOW < minor < _MINOR_BELOW and currency in CURRENCIES:
+        if (type(minor) is int and -_MINOR_BELOW < minor < _MINOR_BELOW
+                and currency in CURRENCIES):  # exact: whole cents, nothing to round
             return _exact(Decimal(minor).scaleb(-2), currency)
         return cls(Decimal(minor) / 100, currency)
 

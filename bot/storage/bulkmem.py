@@ -362,6 +362,11 @@ class MemFacts(_Part):
         s.facts[sid] = (s.version, shop, now, quotes_since, facts)
         return facts
 
+    async def of_shop(self, shop_id: str, now: datetime,
+                      quotes_since: datetime) -> ShopFacts | None:
+        shop = await self.uow.shops.get(shop_id)
+        return None if shop is None else await self.read(shop, now, quotes_since)
+
     async def _read(self, shop: Shop, now: datetime, quotes_since: datetime) -> ShopFacts:
         s, sid, cur = self.s, shop.shop_id, shop.currency
         if now != s.now:  # only the batch's now: an order unfinished then is loaded
@@ -409,7 +414,7 @@ class MemoryUnitOfWork:
         self.outbox = MemOutbox(self)
         self._open = False
 
-    def reading(self) -> Self:
+    def reading(self, *, single: bool = False) -> Self:
         return self
 
     async def __aenter__(self) -> Self:

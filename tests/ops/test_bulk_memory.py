@@ -175,3 +175,24 @@ def _comparable(facts: object) -> dict[str, object]:
                                       key=lambda o: o.order_id)
     out["shop"] = asdict(out["shop"])  # type: ignore[call-overload]
     return out
+
+
+def test_the_memory_unit_of_work_gives_the_card_as_the_database_does() -> None:
+    """domain.services.get_snapshot (one read of the shop with its facts, no transaction)
+    works on the memory unit of work too: it keeps the whole UnitOfWork port."""
+    from domain.policy import load_policy
+    from domain.services import UnknownShop, get_snapshot
+
+    async def go() -> None:
+        state = _state()
+        state.now = NOW
+        uow = MemoryUnitOfWork(state)
+        snap = await get_snapshot(uow, "GB-1", NOW, load_policy())
+        assert snap.balance == Money.of(50, "GBP")
+        try:
+            await get_snapshot(uow, "NOPE", NOW, load_policy())
+        except UnknownShop:
+            return
+        raise AssertionError("an unknown shop gave a card")
+
+    asyncio.run(go())

@@ -117,3 +117,12 @@ def test_conversion_rounds_once_at_the_end() -> None:
     paid = convert(amount, Decimal("8.01"), "CNY")
 
     assert paid == Money.of("809.01", "CNY")
+
+
+def test_from_minor_of_a_non_integral_amount_rounds_as_the_checked_path_does() -> None:
+    """The exact fast path takes whole cents only; anything else is rounded to the cent."""
+    from decimal import Decimal as _D
+
+    assert Money.from_minor(_D("150.5"), "GBP") == Money.of("1.51", "GBP")  # type: ignore[arg-type]
+    assert Money.from_minor(_D("150.5"), "GBP").amount.as_tuple().exponent == -2  # type: ignore[arg-type]
+    assert Money.from_minor(150, "GBP") == Money.of("1.50", "GBP")
