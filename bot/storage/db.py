@@ -290,15 +290,18 @@ class Database:
             for update_id in marks:
                 self.pending_marks.pop(update_id, None)
 
-    async def close(self) -> None:
-        """Close the connection (marks and background writes still pending go first)."""
+    async def _settle(self) -> None:
+        """Wait for the background writes and the marks' flush in progress."""
         for task in list(self._later):
             with contextlib.suppress(Exception):
                 await task
-
         if self.marks_task is not None and not self.marks_task.done():
             with contextlib.suppress(Exception):
                 await self.marks_task
+
+    async def close(self) -> None:
+        """Close the connection (marks and background writes still pending go first)."""
+        await self._settle()
         await self.flush_marks()
         if self.reader is not None:
             await self.reader.close()
@@ -444,12 +447,7 @@ class PgDatabase(Database):
 
     async def close(self) -> None:
         """Close the connections (marks and background writes still pending go first)."""
-        for task in list(self._later):
-            with contextlib.suppress(Exception):
-                await task
-        if self.marks_task is not None and not self.marks_task.done():
-            with contextlib.suppress(Exception):
-                await self.marks_task
+        await self._settle()
         with contextlib.suppress(Exception):  # the connection is gone: they are lost
             await self.flush_marks()
         if self.reader is not None:
