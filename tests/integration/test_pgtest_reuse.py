@@ -34,6 +34,15 @@ async def state(url: str) -> tuple[str, str, str]:
     return (row[0], row[1], row[2])
 
 
+async def fresh_clone_state() -> tuple[str, str, str]:
+    """The state of a database just cloned from the template (never reused)."""
+    clean = await pgtest.fresh_database("clean", reuse=False)
+    try:
+        return await state(clean)
+    finally:
+        await pgtest.drop(clean)
+
+
 async def exists(url: str) -> bool:
     conn = await asyncpg.connect(pgtest.server_url())
     try:
@@ -57,11 +66,7 @@ async def fill(url: str) -> None:
 
 async def test_a_used_database_comes_back_like_a_fresh_clone() -> None:
     require_postgres()
-    clean = await pgtest.fresh_database("clean", reuse=False)
-    try:
-        expected = await state(clean)
-    finally:
-        await pgtest.drop(clean)
+    expected = await fresh_clone_state()
     url = await pgtest.fresh_database("reuse")
     await fill(url)
     used = await state(url)
@@ -117,11 +122,7 @@ async def test_a_table_whose_rows_were_deleted_again_comes_back_empty() -> None:
     table with no rows but pages in its file: the next test must still get a fresh clone's
     empty files (it once found a page of http_signatures there)."""
     require_postgres()
-    clean = await pgtest.fresh_database("clean", reuse=False)
-    try:
-        expected = await state(clean)
-    finally:
-        await pgtest.drop(clean)
+    expected = await fresh_clone_state()
     url = await pgtest.fresh_database("rows-gone")
     conn = await asyncpg.connect(url)
     try:
