@@ -45,15 +45,24 @@ class EvenPace:
     async def __aenter__(self) -> None:
         async with self._turn:
             loop = asyncio.get_running_loop()
-            if self.flood is not None:  # no slot during a flood wait: after it, on the grid
-                while (left := self.flood.until - loop.time()) > 0:
-                    await asyncio.sleep(left)
+            await self._flood_out(loop)
             wait = self._slot - loop.time()
             if wait <= 0:  # idle: the grid starts again now
                 self._slot = loop.time() + self.spacing
                 return
             await asyncio.sleep(wait)
+            if await self._flood_out(loop):  # a 429 came back while this slot was awaited:
+                self._slot = loop.time() + self.spacing  # it is void; the grid starts again
+                return
             self._slot = max(self._slot, loop.time() - self.slack) + self.spacing
+
+    async def _flood_out(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wait while a flood wait holds the bot; whether one did."""
+        held = False
+        while self.flood is not None and (left := self.flood.until - loop.time()) > 0:
+            held = True
+            await asyncio.sleep(left)
+        return held
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -152,3 +152,38 @@ async def test_a_request_finishing_during_a_flood_wait_does_not_reopen_the_pace(
     assert during == [], [round(t - start, 3) for t in during]
     after = sorted(t for t in called if t >= start + 1.0)
     assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after
+
+
+async def test_a_slot_waited_for_when_the_flood_began_waits_the_flood_out_too() -> None:
+    """The next message was already sleeping towards its slot when the 429 came back (a
+    round trip after its request): it used to leave at its slot, then wait in PTB's own
+    flood wait and go when that ended, together with the first message the pace let out
+    after the flood — two at once, the 31st of a second, the next 429 (bench/pushes.py's
+    cascade: a 429 every 2.1 s, each flood's end holding two arrivals 1 ms apart)."""
+    from datetime import timedelta
+
+    from telegram.error import RetryAfter
+
+    limiter = rate_limiter(20, 2)
+    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
+    loop = asyncio.get_running_loop()
+    called: list[float] = []
+    flood: list[float] = []
+
+    async def call(n: int) -> bool:
+        called.append(loop.time())
+        await asyncio.sleep(0.005)  # Telegram answers after a round trip
+        if n == 2 and not flood:
+            flood.append(loop.time())
+            raise RetryAfter(timedelta(seconds=1))
+        return True
+
+    await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
+                                                   {"chat_id": 1000 + n}, None)
+                           for n in range(8)))
+
+    start = flood[0]
+    assert [t for t in called if start < t < start + 1.0] == []
+    after = sorted(t for t in called if t >= start + 1.0)
+    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), \
+        [round(b - a, 4) for a, b in itertools.pairwise(after)]
