@@ -91,32 +91,50 @@ def test_the_limiter_paces_under_the_configured_rate() -> None:
     assert limiter._base_limiter.spacing == pytest.approx(1 / (30 * (1 - pace.PUSH_HEADROOM)))
 
 
-async def test_requests_queued_during_a_flood_wait_resume_on_the_pace_not_in_a_burst() -> None:
-    """A 429 makes PTB's limiter hold every request for retry_after; the ones that took their
-    slot meanwhile used to go at once when it ended, the burst Telegram answered with the
-    next 429, every two seconds (bench/pushes.py against the asyncio stand-in)."""
+SPACING_AT_20 = 1 / (20 * (1 - pace.PUSH_HEADROOM))  # rate_limiter(20, …)'s pace
+
+
+async def one_429(count: int, refused: int, *, before: float = 0.0,
+                  after: float = 0.0) -> tuple[list[float], float]:
+    """`count` requests through rate_limiter(20, 2), Telegram answering `before` seconds
+    after a request arrives and holding the connection `after` more for the ones it
+    accepts; request `refused` is answered 429 (retry after 1 s) once. The arrival times
+    and the moment of the 429."""
     from datetime import timedelta
 
     from telegram.error import RetryAfter
 
-    limiter = rate_limiter(20, 2)  # a slot every 1 / 19.4 s
-    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
+    limiter = rate_limiter(20, 2)
     loop = asyncio.get_running_loop()
     called: list[float] = []
+    flood: list[float] = []
 
     async def call(n: int) -> bool:
         called.append(loop.time())
-        if n == 0 and len(called) == 1:
+        if before:
+            await asyncio.sleep(before)
+        if n == refused and not flood:
+            flood.append(loop.time())
             raise RetryAfter(timedelta(seconds=1))
+        if after:
+            await asyncio.sleep(after)
         return True
 
     await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
                                                    {"chat_id": 1000 + n}, None)
-                           for n in range(6)))
+                           for n in range(count)))
+    return called, flood[0]
+
+
+async def test_requests_queued_during_a_flood_wait_resume_on_the_pace_not_in_a_burst() -> None:
+    """A 429 makes PTB's limiter hold every request for retry_after; the ones that took their
+    slot meanwhile used to go at once when it ended, the burst Telegram answered with the
+    next 429, every two seconds (bench/pushes.py against the asyncio stand-in)."""
+    called, _ = await one_429(6, 0)
 
     after = sorted(called[1:])  # the 429's retry and the ones held behind it
     assert len(after) == 6
-    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after
+    assert all(b - a >= SPACING_AT_20 / 2 for a, b in itertools.pairwise(after)), after
 
 
 async def test_a_request_finishing_during_a_flood_wait_does_not_reopen_the_pace() -> None:
@@ -125,33 +143,13 @@ async def test_a_request_finishing_during_a_flood_wait_does_not_reopen_the_pace(
     first of them to finish reopened the gate tens of milliseconds into a one-second wait,
     and slots went out during the flood, two of them back to back (the review's reproduction
     with 100 ms answers)."""
-    from datetime import timedelta
+    # 0, 1 and 2 are still waiting for their answers when 3 is refused
+    called, start = await one_429(12, 3, after=0.1)
 
-    from telegram.error import RetryAfter
-
-    limiter = rate_limiter(20, 2)
-    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
-    loop = asyncio.get_running_loop()
-    called: list[float] = []
-    flood: list[float] = []
-
-    async def call(n: int) -> bool:
-        called.append(loop.time())
-        if n == 3 and not flood:  # 0, 1 and 2 are still waiting for their answers
-            flood.append(loop.time())
-            raise RetryAfter(timedelta(seconds=1))
-        await asyncio.sleep(0.1)  # the round trip: several requests are in flight
-        return True
-
-    await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
-                                                   {"chat_id": 1000 + n}, None)
-                           for n in range(12)))
-
-    start = flood[0]
     during = [t for t in called if start < t < start + 1.0]
     assert during == [], [round(t - start, 3) for t in during]
     after = sorted(t for t in called if t >= start + 1.0)
-    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), after
+    assert all(b - a >= SPACING_AT_20 / 2 for a, b in itertools.pairwise(after)), after
 
 
 async def test_a_slot_waited_for_when_the_flood_began_waits_the_flood_out_too() -> None:
@@ -160,30 +158,9 @@ async def test_a_slot_waited_for_when_the_flood_began_waits_the_flood_out_too() 
     flood wait and go when that ended, together with the first message the pace let out
     after the flood — two at once, the 31st of a second, the next 429 (bench/pushes.py's
     cascade: a 429 every 2.1 s, each flood's end holding two arrivals 1 ms apart)."""
-    from datetime import timedelta
+    called, start = await one_429(8, 2, before=0.005)  # answered after a round trip
 
-    from telegram.error import RetryAfter
-
-    limiter = rate_limiter(20, 2)
-    spacing = 1 / (20 * (1 - pace.PUSH_HEADROOM))
-    loop = asyncio.get_running_loop()
-    called: list[float] = []
-    flood: list[float] = []
-
-    async def call(n: int) -> bool:
-        called.append(loop.time())
-        await asyncio.sleep(0.005)  # Telegram answers after a round trip
-        if n == 2 and not flood:
-            flood.append(loop.time())
-            raise RetryAfter(timedelta(seconds=1))
-        return True
-
-    await asyncio.gather(*(limiter.process_request(call, (n,), {}, "sendMessage",
-                                                   {"chat_id": 1000 + n}, None)
-                           for n in range(8)))
-
-    start = flood[0]
     assert [t for t in called if start < t < start + 1.0] == []
     after = sorted(t for t in called if t >= start + 1.0)
-    assert all(b - a >= spacing / 2 for a, b in itertools.pairwise(after)), \
+    assert all(b - a >= SPACING_AT_20 / 2 for a, b in itertools.pairwise(after)), \
         [round(b - a, 4) for a, b in itertools.pairwise(after)]
