@@ -119,6 +119,7 @@ class Database:
         self.reader_lock = asyncio.Lock()  # one read transaction on it at a time
         self.marker: sqlite3.Connection | None = None  # SQLite file: seen_updates marks
         self.pending_marks: dict[int, str] = {}  # update_id -> completed_at, not yet written
+        self.pending_seen: dict[int, str] = {}  # user_id -> seen language, not yet written
         self.marks_task: asyncio.Task[None] | None = None
         self._later: set[asyncio.Task[Any]] = set()  # writes left to the background
 
@@ -353,6 +354,7 @@ class PgDatabase(Database):
         self.reader_lock = asyncio.Lock()  # a read-only unit of work on the reader
         self.marker = None
         self.pending_marks: dict[int, str] = {}  # written in the background (updates.py)
+        self.pending_seen: dict[int, str] = {}  # user_id -> seen language (users.py)
         self.marks_task: asyncio.Task[None] | None = None
         self._later: set[asyncio.Task[Any]] = set()
 

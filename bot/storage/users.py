@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -77,7 +78,8 @@ class Users:
         shops = [_shop(r) for r in rows if r["shop_id"] is not None]
         roles = {str(r["shop_id"]): str(r["member_role"]) for r in rows
                  if r["shop_id"] is not None}
-        _visit.set(Visit(update, user_id, (first["user_language"], first["user_seen_language"]),
+        seen = self.db.pending_seen.get(user_id, first["user_seen_language"])
+        _visit.set(Visit(update, user_id, (first["user_language"], seen),
                          shops, first["chosen_shop"], roles, bool(first["live_ticket"])))
         return bool(first["update_seen"])
 
@@ -91,7 +93,8 @@ class Users:
         """(chosen language, last Telegram language remembered) of a user."""
         row = await self._row("SELECT language, seen_language FROM users "
                               "WHERE telegram_user_id = ?", user_id)
-        return (row[0], row[1]) if row else (None, None)
+        chosen, seen = (row[0], row[1]) if row else (None, None)
+        return chosen, self.db.pending_seen.get(user_id, seen)
 
     async def shops(self, user_id: int) -> tuple[list[Shop], str | None]:
         """The user's shops (as ShopRepository.shops_of orders them) and their chosen one,
@@ -122,7 +125,9 @@ class Users:
         while another writer holds it (an import's batch), it is written in the background
         rather than holding the update up: it only matters to a later push. On PostgreSQL
         it is written in the background (the update reads on the reader connection
-        meanwhile), without waiting for the disk (`_SEEN_PG`)."""
+        meanwhile), without waiting for the disk (`_SEEN_PG`). Until a background write
+        lands, the language waits in `Database.pending_seen`, which this process's reads of
+        the user's languages prefer to the row."""
         marker = self.db.marker
         if marker is None and self.db.backend != "postgres":
             await self._upsert(user_id, "seen_language", language)
@@ -133,12 +138,27 @@ class Users:
         else:
             forget_visit()
         if marker is None:  # PostgreSQL: while the update goes on (close() waits for it)
-            self.db.later(self._seen_pg(user_id, language))
+            self._later(user_id, language, self._seen_pg(user_id, language))
             return
         try:
             marker.execute(_SEEN, (user_id, language))
+            self.db.pending_seen.pop(user_id, None)  # written: nothing older may win
         except sqlite3.OperationalError:  # locked by another writer
-            self.db.later(self._upsert(user_id, "seen_language", language))
+            self._later(user_id, language, self._upsert(user_id, "seen_language", language))
+
+    def _later(self, user_id: int, language: str, write: Coroutine[Any, Any, None]) -> None:
+        """Leave the write to the background; the language is this process's answer for the
+        user until it has landed (a later update without language_code reads it)."""
+        self.db.pending_seen[user_id] = language
+
+        async def then_forget() -> None:
+            try:
+                await write
+            finally:  # landed, or logged as lost (the next update writes it again)
+                if self.db.pending_seen.get(user_id) == language:
+                    del self.db.pending_seen[user_id]
+
+        self.db.later(then_forget())
 
     async def _seen_pg(self, user_id: int, language: str) -> None:
         try:
