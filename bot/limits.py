@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
@@ -25,6 +28,21 @@ log = logging.getLogger(__name__)
 __all__ = ["BUTTONS", "CALLBACK_BYTES", "CAPTION", "TEXT", "FittingBot", "FittingBuilder",
            "fit_keyboard", "split_text"]
 _OPEN_TAG = re.compile(r"<(\w+)[^>]*>")
+# Set while a caller that throws the sent Message away sends (bot.handlers.common.reply):
+# the Bot API's answer is then not parsed into a Message (PTB's Message.de_json of a reply
+# with a keyboard was the largest single cost of a handled update, issue #16).
+_UNREAD: ContextVar[bool] = ContextVar("deposit_unread_send", default=False)
+
+
+@contextmanager
+def unread() -> Iterator[None]:
+    """Messages sent inside are not parsed back: send_message returns True instead of the
+    Message (errors are raised as always)."""
+    token = _UNREAD.set(True)
+    try:
+        yield
+    finally:
+        _UNREAD.reset(token)
 
 
 def split_text(text: str, limit: int = TEXT) -> list[str]:
@@ -107,6 +125,12 @@ class FittingBot(ExtBot):  # type: ignore[type-arg]
     """ExtBot whose text-sending methods split or carry over what Telegram would refuse."""
 
     __slots__ = ()
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "sendMessage" and isinstance(result, dict) and _UNREAD.get():
+            return True  # Bot._send_message returns True as is, without Message.de_json
+        return result
 
     async def send_message(self, chat_id: int | str, text: str, *args: Any,
                            **kwargs: Any) -> Message:
