@@ -122,3 +122,40 @@ async def test_the_persistence_pass_writes_what_ptbs_own_pass_writes(chat: Chat)
     assert runs[502] == runs[501]
     assert any(states for _, states in runs[501])  # conversation steps were written
     assert any(data for data, _ in runs[501])  # and drafts
+
+
+def test_a_keyboard_is_serialised_as_ptbs_to_dict_would() -> None:
+    """limits.markup_dict: the same dict as PTB's to_dict, key order included, for plain
+    buttons (built directly) and for any other kind (PTB's own to_dict)."""
+    from telegram import (CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup,
+                          LoginUrl, WebAppInfo)
+
+    from bot.limits import markup_dict
+
+    button = InlineKeyboardButton
+    keyboards = [
+        InlineKeyboardMarkup([[button("Top up", callback_data="tu:start:ab12")],
+                              [button("Help", url="https://example.com/h"),
+                               button("中文 ✓", callback_data="lang:zh_Hans")]]),
+        InlineKeyboardMarkup([]),
+        InlineKeyboardMarkup([[button("web", web_app=WebAppInfo("https://example.com/w"))],
+                              [button("login", login_url=LoginUrl("https://example.com/l"))],
+                              [button("copy", copy_text=CopyTextButton("IBAN 123"))],
+                              [button("inline", switch_inline_query="q")],
+                              [button("pay", pay=True)]]),
+        InlineKeyboardMarkup([[button("x", callback_data="y", api_kwargs={"extra": 1})]]),
+        InlineKeyboardMarkup([[button("x", callback_data="y")]], api_kwargs={"extra": 2}),
+    ]
+    for markup in keyboards:
+        fast, ptb = markup_dict(markup), markup.to_dict()
+        assert fast == ptb
+        assert json.dumps(fast) == json.dumps(ptb)  # the same JSON sent
+
+
+async def test_a_card_keyboard_reaches_the_bot_api_unchanged(chat: Chat) -> None:
+    await register(chat)
+    await chat.say("!as 501 en", "/balance")
+    markup = chat.calls("sendMessage")[-1]["reply_markup"]
+    assert markup["inline_keyboard"] and all(
+        set(b) <= {"text", "callback_data", "url"} and "text" in b
+        for row in markup["inline_keyboard"] for b in row)
