@@ -127,8 +127,13 @@ async def test_the_persistence_pass_writes_what_ptbs_own_pass_writes(chat: Chat)
 def test_a_keyboard_is_serialised_as_ptbs_to_dict_would() -> None:
     """limits.markup_dict: the same dict as PTB's to_dict, key order included, for plain
     buttons (built directly) and for any other kind (PTB's own to_dict)."""
-    from telegram import (CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup,
-                          LoginUrl, WebAppInfo)
+    from telegram import (
+        CopyTextButton,
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        LoginUrl,
+        WebAppInfo,
+    )
 
     from bot.limits import markup_dict
 
