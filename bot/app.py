@@ -51,7 +51,7 @@ from bot.handlers import (
     tickets,
     updates,
 )
-from bot.handlers.commands import Commands
+from bot.handlers.commands import Commands, Presses
 from bot.i18n import N_, translator
 from bot.limits import FittingBuilder
 from bot.notify.pace import paid_pace, rate_limiter
@@ -120,15 +120,16 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     later.extend(support_handlers())
     later.append(CommandHandler("cancel", tickets.cancel_request))
     app.add_handler(Commands([h for h in later if isinstance(h, CommandHandler)]))
-    for handler in later:
-        if not isinstance(handler, CommandHandler):
-            app.add_handler(handler)
-    app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
-    app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
-    app.add_handler(CallbackQueryHandler(history.history_button, pattern=r"^hi:"))
-    app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
-    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    # The button handlers in their order, checked as one (a message skips them at once).
+    presses = [h for h in later if not isinstance(h, CommandHandler)]
+    assert all(isinstance(h, CallbackQueryHandler) for h in presses)
+    presses += [CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"),
+                CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"),
+                CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"),
+                CallbackQueryHandler(history.history_button, pattern=r"^hi:"),
+                CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"),
+                CallbackQueryHandler(fallback.stale_button)]
+    app.add_handler(Presses(presses))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.COMMAND & (
         filters.TEXT | filters.PHOTO | filters.Document.ALL), desk.group_message))
