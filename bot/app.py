@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -11,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationHandlerStop,
     BaseHandler,
     BaseRateLimiter,
     CallbackQueryHandler,
@@ -25,6 +27,7 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import commits, metrics
+from bot.application import DepositApplication
 from bot.cluster.leader import Leadership
 from bot.cluster.state import STATE_GROUP, load_update_state
 from bot.context import Deps
@@ -48,7 +51,7 @@ from bot.handlers import (
     tickets,
     updates,
 )
-from bot.handlers.commands import Commands
+from bot.handlers.commands import Commands, Presses
 from bot.i18n import N_, translator
 from bot.limits import FittingBuilder
 from bot.notify.pace import paid_pace, rate_limiter
@@ -90,12 +93,15 @@ PUSH_GROUP = 100  # after every handler of an update: send what it queued
 def register(app: Application, *, shared: bool = False) -> None:  # type: ignore[type-arg]
     """Every handler, in the order PTB should try them; `shared`: several instances."""
     flow.bind(app)
-    app.add_handler(TypeHandler(Update, commits.start_update), group=STATE_GROUP - 1)
+    # What runs before every update's handlers, in this order, as one handler of one group
+    # (each group of its own cost PTB a pass of its loop per update; same outcome: a step
+    # that stops the update stops the rest, an error goes to the error handlers and the
+    # next step runs, as PTB does between groups).
+    steps: list[Step] = [commits.start_update]
     if shared:  # another instance may have moved this user's conversation on
-        app.add_handler(TypeHandler(Update, load_update_state), group=STATE_GROUP)
-    app.add_handler(TypeHandler(Update, updates.drop_seen), group=-3)
-    app.add_handler(TypeHandler(Update, count_update), group=-2)
-    app.add_handler(TypeHandler(Update, flow.track), group=-1)
+        steps.append(load_update_state)
+    steps += [updates.drop_seen, count_update, flow.track]
+    app.add_handler(TypeHandler(Update, before_update(steps)), group=STATE_GROUP - 1)
     app.add_handler(private.handler())
     app.add_handler(build_close())
     app.add_handler(build_topup())
@@ -114,15 +120,16 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     later.extend(support_handlers())
     later.append(CommandHandler("cancel", tickets.cancel_request))
     app.add_handler(Commands([h for h in later if isinstance(h, CommandHandler)]))
-    for handler in later:
-        if not isinstance(handler, CommandHandler):
-            app.add_handler(handler)
-    app.add_handler(CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"))
-    app.add_handler(CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"))
-    app.add_handler(CallbackQueryHandler(history.history_button, pattern=r"^hi:"))
-    app.add_handler(CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"))
-    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    # The button handlers in their order, checked as one (a message skips them at once).
+    presses = [h for h in later if not isinstance(h, CommandHandler)]
+    assert all(isinstance(h, CallbackQueryHandler) for h in presses)
+    presses += [CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"),
+                CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"),
+                CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"),
+                CallbackQueryHandler(history.history_button, pattern=r"^hi:"),
+                CallbackQueryHandler(faq.faq_button, pattern=r"^faq:"),
+                CallbackQueryHandler(fallback.stale_button)]
+    app.add_handler(Presses(presses))
     app.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & ~filters.COMMAND & (
         filters.TEXT | filters.PHOTO | filters.Document.ALL), desk.group_message))
@@ -153,6 +160,25 @@ def support_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
         found.append(CommandHandler(name, callback))
     found.append(CallbackQueryHandler(deduct.deduct_button, pattern=r"^dd:(ok|no):"))
     return found
+
+
+Step = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def before_update(steps: list[Step]) -> Step:
+    """One callback running `steps` in order as PTB runs handlers of consecutive groups: an
+    ApplicationHandlerStop ends the update; any other error goes to the error handlers, and
+    the next step runs unless one of them stopped the update."""
+    async def run_steps(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        for step in steps:
+            try:
+                await step(update, context)
+            except ApplicationHandlerStop:
+                raise
+            except Exception as exc:
+                if await context.application.process_error(update=update, error=exc):
+                    raise ApplicationHandlerStop from None
+    return run_steps
 
 
 async def count_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,7 +264,8 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     """The PTB Application with every handler; `request` replaces the network in tests;
     `leadership` and `limiter` are the cluster's on PostgreSQL; `paid` turns on paid
     broadcast for reminder waves."""
-    builder = FittingBuilder().token(token).defaults(Defaults(parse_mode=ParseMode.HTML))
+    builder = (FittingBuilder().application_class(DepositApplication).token(token)
+               .defaults(Defaults(parse_mode=ParseMode.HTML)))
     limiter = limiter or rate_limiter(push_rate, flood_retries)
     if paid is not None and isinstance(limiter, AIORateLimiter):
         paid_pace(limiter, paid.rate)

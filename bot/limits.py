@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import ApplicationBuilder, ExtBot
 
 from bot.telegram_rules import BUTTONS, CALLBACK_BYTES, CAPTION, TEXT, utf16_len
@@ -25,6 +28,21 @@ log = logging.getLogger(__name__)
 __all__ = ["BUTTONS", "CALLBACK_BYTES", "CAPTION", "TEXT", "FittingBot", "FittingBuilder",
            "fit_keyboard", "split_text"]
 _OPEN_TAG = re.compile(r"<(\w+)[^>]*>")
+# Set while a caller that throws the sent Message away sends (bot.handlers.common.reply):
+# the Bot API's answer is then not parsed into a Message (PTB's Message.de_json of a reply
+# with a keyboard was the largest single cost of a handled update, issue #16).
+_UNREAD: ContextVar[bool] = ContextVar("deposit_unread_send", default=False)
+
+
+@contextmanager
+def unread() -> Iterator[None]:
+    """Messages sent inside are not parsed back: send_message returns True instead of the
+    Message (errors are raised as always)."""
+    token = _UNREAD.set(True)
+    try:
+        yield
+    finally:
+        _UNREAD.reset(token)
 
 
 def split_text(text: str, limit: int = TEXT) -> list[str]:
@@ -103,10 +121,58 @@ def fit_keyboard(markup: Any) -> Any:
     return InlineKeyboardMarkup([*kept, last])
 
 
+# The Bot API fields of an inline button as PTB 22 has them (its __slots__, in to_dict's order).
+_BUTTON_FIELDS = ("callback_data", "callback_game", "copy_text", "icon_custom_emoji_id",
+                  "login_url", "pay", "style", "switch_inline_query",
+                  "switch_inline_query_chosen_chat", "switch_inline_query_current_chat", "text",
+                  "url", "web_app")
+_FAST_KEYBOARDS = tuple(sorted(InlineKeyboardButton.__slots__)) == _BUTTON_FIELDS
+
+
+def markup_dict(markup: InlineKeyboardMarkup) -> dict[str, Any]:
+    """`markup.to_dict()`, the same dict, built directly when every button has only text,
+    callback data and URL (every keyboard of this bot): PTB's generic to_dict walked each
+    button's thirteen fields through several calls each, the largest cost of sending a card
+    or a page (issue #16). Anything else goes through PTB's to_dict."""
+    if not _FAST_KEYBOARDS or markup.api_kwargs or not markup.inline_keyboard:
+        return markup.to_dict()
+    rows = []
+    for row in markup.inline_keyboard:
+        out = []
+        for b in row:
+            if (b.api_kwargs or b.callback_game is not None or b.copy_text is not None
+                    or b.icon_custom_emoji_id is not None or b.login_url is not None
+                    or b.pay is not None or b.style is not None
+                    or b.switch_inline_query is not None
+                    or b.switch_inline_query_chosen_chat is not None
+                    or b.switch_inline_query_current_chat is not None
+                    or b.web_app is not None or not isinstance(b.callback_data, str | None)):
+                out.append(b.to_dict())
+                continue
+            button: dict[str, Any] = {}
+            if b.callback_data is not None:
+                button["callback_data"] = b.callback_data
+            button["text"] = b.text
+            if b.url is not None:
+                button["url"] = b.url
+            out.append(button)
+        rows.append(out)
+    return {"inline_keyboard": rows}
+
+
 class FittingBot(ExtBot):  # type: ignore[type-arg]
     """ExtBot whose text-sending methods split or carry over what Telegram would refuse."""
 
     __slots__ = ()
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        markup = data.get("reply_markup") if data else None
+        if type(markup) is InlineKeyboardMarkup:  # serialised here, the same JSON
+            data["reply_markup"] = markup_dict(markup)
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "sendMessage" and isinstance(result, dict) and _UNREAD.get():
+            return True  # Bot._send_message returns True as is, without Message.de_json
+        return result
 
     async def send_message(self, chat_id: int | str, text: str, *args: Any,
                            **kwargs: Any) -> Message:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import MessageEntity, Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 
 async def _unused(update: object, context: object) -> None:
@@ -56,4 +56,34 @@ class Commands(BaseHandler[Update, Any, None]):
         """Run the chosen CommandHandler as PTB would (its context arguments included)."""
         assert isinstance(check_result, tuple)  # what check_update returned
         handler: CommandHandler[Any, Any] = check_result[0]
+        return await handler.handle_update(update, application, check_result[1], context)
+
+
+class Presses(BaseHandler[Update, Any, None]):
+    """Consecutive CallbackQueryHandlers of a group as one handler: an update without a
+    button press (every message) is refused with one test instead of one check_update per
+    handler; a press is checked by each handler in order, as PTB would."""
+
+    def __init__(self, handlers: Sequence[CallbackQueryHandler[Any, Any]]) -> None:
+        super().__init__(_unused)
+        self.handlers = list(handlers)
+        if not all(h.block for h in self.handlers):
+            raise ValueError("Presses takes blocking CallbackQueryHandlers only")
+
+    def check_update(self, update: object,
+                     ) -> tuple[CallbackQueryHandler[Any, Any], object] | None:
+        """The first handler whose own check passes, with its result (None for no press)."""
+        if not isinstance(update, Update) or update.callback_query is None:
+            return None  # CallbackQueryHandler.check_update's own first condition
+        for handler in self.handlers:
+            found = handler.check_update(update)
+            if found is not None and found is not False:
+                return handler, found
+        return None
+
+    async def handle_update(self, update: Update, application: Any, check_result: object,
+                            context: Any) -> Any:
+        """Run the chosen CallbackQueryHandler as PTB would (its pattern's match included)."""
+        assert isinstance(check_result, tuple)
+        handler: CallbackQueryHandler[Any, Any] = check_result[0]
         return await handler.handle_update(update, application, check_result[1], context)

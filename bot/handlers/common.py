@@ -9,15 +9,18 @@ from telegram.ext import ContextTypes
 
 from bot.context import deps, user_translator
 from bot.i18n import Translator
+from bot.limits import unread
 from bot.storage.visits import visit_of
 from domain.model import Shop
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer in the chat the update came from (edits nothing)."""
+    """Answer in the chat the update came from (edits nothing). The sent Message is not
+    needed, so the Bot API's answer is not parsed into one (bot/limits.py)."""
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_message(text, reply_markup=markup)
+        with unread():
+            await chat.send_message(text, reply_markup=markup)
 
 
 async def user_shops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[Shop]:
