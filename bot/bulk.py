@@ -59,7 +59,7 @@ from domain.apply import (
     bulk_writable,
     new_shop,
     order_after,
-    validate,
+    validate_many,
 )
 from domain.model import Member, Shop
 from domain.money import Money
@@ -78,11 +78,11 @@ async def _run(d: Deps, batch: Batch, now: datetime, raws: Sequence[Any]
                ) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(raws)
     valid: list[tuple[int, Any, str]] = []
+    lines = [(i, raw) for i, raw in enumerate(raws) if not isinstance(raw, BadLine)]
     for i, raw in enumerate(raws):
         if isinstance(raw, BadLine):
             results[i] = raw.result()
-            continue
-        checked = validate(raw)
+    for (i, raw), checked in zip(lines, validate_many([raw for _, raw in lines]), strict=True):
         if isinstance(checked, EventResult):
             results[i] = checked
         else:
