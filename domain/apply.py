@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,6 +145,31 @@ def bulk_writable(event: Any, balance: Money, policy: Policy) -> bool:
     if type(event) not in SHOP_ROW_ONLY:
         return False
     return not drops.may_lower_required(event) or balance.amount < policy.min_withdrawal
+
+
+def counted_kept(event: Any, scope: tuple[str, ...], listings: Mapping[str, int],
+                 orders: Mapping[str, Order], now: datetime) -> bool:
+    """Whether every category that counts at `now` (domain.required.counted_categories) still
+    counts after a listing or order event: then the required amount cannot be lower and the
+    drop push cannot follow, whatever the balance. `listings` and `orders` are the shop's
+    before the event, every order unfinished at `now` among them (the bulk import's state)."""
+    if isinstance(event, ev.ListingChanged):
+        if event.live_listings > 0 or listings.get(event.category, 0) <= 0:
+            return True  # no category loses its listings
+        gone, order_id = event.category, None
+    elif isinstance(event, ev.OrderUpdated):
+        before = orders.get(event.order_id)
+        if before is None or before.finished(now):
+            return True  # no unfinished order goes
+        after = order_after(before, event)
+        if after is None or (not after.finished(now) and after.category == before.category):
+            return True  # stale, or still unfinished in its category
+        gone, order_id = before.category, event.order_id
+    else:
+        return False
+    return (gone in scope or (order_id is not None and listings.get(gone, 0) > 0)
+            or any(o.category == gone and o.order_id != order_id and not o.finished(now)
+                   for o in orders.values()))
 
 
 def order_after(before: Order | None, e: ev.OrderUpdated) -> Order | None:
