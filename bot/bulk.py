@@ -29,7 +29,11 @@ writer advisory lock on PostgreSQL), all events at the same `now` (as apply_batc
    order event that may lower the required amount waits only while the deposit balance is
    below the withdrawal minimum (the drop push compares the figures before and after that
    one event, and can follow only when what can be withdrawn — never above the balance,
-   which these events do not move — reaches the minimum).
+   which these events do not move — reaches the minimum), or while every category that
+   counts still counts after it (domain.apply.counted_kept: the order that finishes leaves
+   another unfinished order, a live listing or the scope behind its category, or the
+   listing that goes leaves the scope or an unfinished order; the required amount cannot
+   fall, so there is no push to compare for).
    The events of a shop with a closure (whose rules read the closure and its checklist) go
    through apply_valid on the database instead, in the batch's savepoint, after everything
    before them is written.
@@ -57,9 +61,10 @@ from domain.apply import (
     Outcome,
     apply_valid,
     bulk_writable,
+    counted_kept,
     new_shop,
     order_after,
-    validate,
+    validate_many,
 )
 from domain.model import Member, Shop
 from domain.money import Money
@@ -78,11 +83,11 @@ async def _run(d: Deps, batch: Batch, now: datetime, raws: Sequence[Any]
                ) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(raws)
     valid: list[tuple[int, Any, str]] = []
+    lines = [(i, raw) for i, raw in enumerate(raws) if not isinstance(raw, BadLine)]
     for i, raw in enumerate(raws):
         if isinstance(raw, BadLine):
             results[i] = raw.result()
-            continue
-        checked = validate(raw)
+    for (i, raw), checked in zip(lines, validate_many([raw for _, raw in lines]), strict=True):
         if isinstance(checked, EventResult):
             results[i] = checked
         else:
@@ -173,7 +178,9 @@ class _Rows:
             return False
         balance = self.state.balances.get((ledger.deposit_account(shop.shop_id),
                                            shop.currency), 0)
-        if not bulk_writable(e, Money.from_minor(balance, shop.currency), self.policy):
+        if not (bulk_writable(e, Money.from_minor(balance, shop.currency), self.policy)
+                or counted_kept(e, shop.scope_categories, self.state.listings.get(
+                    shop.shop_id, {}), self.state.orders.get(shop.shop_id, {}), self.now)):
             return False
         return (type(e) in FIGURES_UNCHANGED or shop.shortfall_since is None
                 or shop.shortfall_since == self.now)

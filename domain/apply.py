@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,9 +72,19 @@ def validate(raw: Any) -> Any:
     try:
         return ev.parse_event(raw)
     except EventRejected as exc:
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        event_id = event_id if isinstance(event_id, str) else None
-        return EventResult(event_id, Outcome.REJECTED, _type(raw), exc.field, exc.reason)
+        return _rejected(raw, exc)
+
+
+def validate_many(raws: list[Any]) -> list[Any]:
+    """validate of each raw, with one call into pydantic's core for the lot (the bulk import)."""
+    return [_rejected(raw, checked) if isinstance(checked, EventRejected) else checked
+            for raw, checked in zip(raws, ev.parse_events(raws), strict=True)]
+
+
+def _rejected(raw: Any, exc: EventRejected) -> EventResult:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    event_id = event_id if isinstance(event_id, str) else None
+    return EventResult(event_id, Outcome.REJECTED, _type(raw), exc.field, exc.reason)
 
 
 def seen_result(event: Any, seen: str, content: str) -> EventResult:
@@ -134,6 +145,31 @@ def bulk_writable(event: Any, balance: Money, policy: Policy) -> bool:
     if type(event) not in SHOP_ROW_ONLY:
         return False
     return not drops.may_lower_required(event) or balance.amount < policy.min_withdrawal
+
+
+def counted_kept(event: Any, scope: tuple[str, ...], listings: Mapping[str, int],
+                 orders: Mapping[str, Order], now: datetime) -> bool:
+    """Whether every category that counts at `now` (domain.required.counted_categories) still
+    counts after a listing or order event: then the required amount cannot be lower and the
+    drop push cannot follow, whatever the balance. `listings` and `orders` are the shop's
+    before the event, every order unfinished at `now` among them (the bulk import's state)."""
+    if isinstance(event, ev.ListingChanged):
+        if event.live_listings > 0 or listings.get(event.category, 0) <= 0:
+            return True  # no category loses its listings
+        gone, order_id = event.category, None
+    elif isinstance(event, ev.OrderUpdated):
+        before = orders.get(event.order_id)
+        if before is None or before.finished(now):
+            return True  # no unfinished order goes
+        after = order_after(before, event)
+        if after is None or (not after.finished(now) and after.category == before.category):
+            return True  # stale, or still unfinished in its category
+        gone, order_id = before.category, event.order_id
+    else:
+        return False
+    return (gone in scope or (order_id is not None and listings.get(gone, 0) > 0)
+            or any(o.category == gone and o.order_id != order_id and not o.finished(now)
+                   for o in orders.values()))
 
 
 def order_after(before: Order | None, e: ev.OrderUpdated) -> Order | None:

@@ -260,9 +260,16 @@ EVENT_TYPES = (
 _ADAPTER: TypeAdapter[PlatformEvent] = TypeAdapter(PlatformEvent)
 
 
+# One decoder for every line: json.loads(text, parse_float=Decimal) builds a JSONDecoder and
+# its scanner per call, half the cost of a short line (issue #16.2 profile).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(text: str) -> Any:
     """JSON with every number read as Decimal (never float)."""
-    return json.loads(text, parse_float=Decimal)
+    if not isinstance(text, str) or text.startswith("\ufeff"):
+        return json.loads(text, parse_float=Decimal)  # bytes, or json.loads's BOM error
+    return _DECODER.decode(text)
 
 
 def digest(raw: dict[str, Any]) -> str:
@@ -313,6 +320,27 @@ def parse_event(raw: Any) -> PlatformEvent:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         raise _first_error(exc) from None
+
+
+_MANY: TypeAdapter[list[PlatformEvent]] = TypeAdapter(list[PlatformEvent])
+
+
+def parse_events(raws: list[Any]) -> list[PlatformEvent | EventRejected]:
+    """parse_event of each, as its event or its rejection: one list validated in pydantic's
+    core at once (a third cheaper than one call per event), each on its own if any fails."""
+    if all(type(raw) is dict for raw in raws):
+        try:
+            return list(_MANY.validate_python(raws))
+        except ValidationError:
+            pass
+    return [_parsed_or_rejection(raw) for raw in raws]
+
+
+def _parsed_or_rejection(raw: Any) -> PlatformEvent | EventRejected:
+    try:
+        return parse_event(raw)
+    except EventRejected as exc:
+        return exc
 
 
 def when(event: Event) -> datetime:

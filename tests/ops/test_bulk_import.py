@@ -238,6 +238,38 @@ def test_a_shop_short_since_an_earlier_import_gets_this_import_s_moment(
     asyncio.run(_compare(backend, tmp_path, lines, 3, 10))
 
 
+def test_orders_of_a_funded_shop_finish_with_and_without_a_drop(backend: str,
+                                                                 tmp_path: Path) -> None:
+    """A funded shop's orders finish: while another order, a listing or the scope keeps
+    their category counted the bulk path defers them (domain.apply.counted_kept); the one
+    that ends the last pin drops the required amount and its push is the same both ways."""
+    if backend == "postgres":
+        require_postgres()
+    at = MOMENTS[0]
+
+    def line(n: int, kind: str, **fields: Any) -> str:
+        return json.dumps({"type": kind, "event_id": f"f{n}", "shop_id": "GB-1",
+                           "occurred_at": at, **fields})
+
+    def order(n: int, order_id: str, status: str, category: str = "supplements") -> str:
+        return line(n, "order.updated", order_id=order_id, category=category, status=status)
+
+    lines = [
+        line(1, "shop.registered", entity_name="A", market="GB", company_region="CN",
+             legal_rep_id_region="CN", scope_categories=["apparel"]),
+        line(2, "payment.confirmed", payment_ref="P1", amount="2500", currency="GBP"),
+        order(3, "O1", "open"), order(4, "O2", "open"), order(5, "O3", "open", "apparel"),
+        line(6, "listing.changed", category="beauty", live_listings=2),
+        order(7, "O4", "open", "beauty"),
+        order(8, "O1", "completed"),  # O2 still pins supplements: kept
+        order(9, "O3", "closed", "apparel"),  # in scope: kept
+        order(10, "O4", "closed", "beauty"),  # listed: kept
+        order(11, "O2", "closed"),  # the last pin: required drops, push
+        line(12, "listing.changed", category="beauty", live_listings=0),  # drops again
+    ]
+    asyncio.run(_compare(backend, tmp_path, lines, 0, 20))
+
+
 # The seams of the in-memory unit of work (bot/storage/bulkmem.py): state loaded per batch,
 # rows written at its end, ids taken for the batch, and the database path for a shop with a
 # closure. One scenario, run bulk and one by one on two databases, compared as above.
