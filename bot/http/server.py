@@ -121,7 +121,7 @@ async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries,
                             leadership=node.leadership,
                             limiter=node.limiter(settings.push_rate, settings.flood_retries),
-                            paid=settings.paid())
+                            paid=settings.paid(), http_client=settings.http_client)
     hook = None
     if args.webhook_url:
         deliver = _queue(app)
