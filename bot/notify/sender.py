@@ -49,6 +49,7 @@ from bot import metrics
 from bot.context import Deps
 from bot.handlers.common import shop_token
 from bot.i18n import Translator, translator
+from bot.limits import FittingBot
 from bot.notify.pace import retry_seconds
 from bot.notify.reminders import Section, digest, reminder_text, topup_button
 from bot.notify.render import render_notice, title
@@ -398,8 +399,7 @@ class Sender:
         results: list[Result]
         wait: float | None = None
         try:  # None leaves the parameter out of the request
-            message = await bot.send_message(user, text, reply_markup=markup,
-                                             allow_paid_broadcast=True if paid else None)
+            message_id = await _send_text(bot, user, text, markup, True if paid else None)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             log.warning("flood wait %s s; push %s waits", wait, keys)
@@ -415,7 +415,7 @@ class Sender:
         except (NetworkError, TelegramError) as exc:
             results = [self._retry_later(c, exc) for c in copies]
         else:
-            results = [Result(c, "sent", message_id=message.message_id) for c in copies]
+            results = [Result(c, "sent", message_id=message_id) for c in copies]
             if paid:
                 metrics.inc("deposit_pushes_paid_total")
         for result in results:
@@ -454,6 +454,17 @@ class Sender:
             return None
         return _again(render_notice(notice, shop, t), delivery.uncertain, t), \
             _markup(notice, shop.shop_id, t)
+
+
+async def _send_text(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                     paid: bool | None) -> int:
+    """The message id; the Application's FittingBot does not build a Message from the answer
+    (bot/limits.py), any other Bot sends as usual."""
+    if isinstance(bot, FittingBot):
+        return await bot.send_text(chat_id, text, markup, allow_paid_broadcast=paid)
+    message = await bot.send_message(chat_id, text, reply_markup=markup,
+                                     allow_paid_broadcast=paid)
+    return message.message_id
 
 
 def _any_uncertain(copies: list[Delivery]) -> bool:
