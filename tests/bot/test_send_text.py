@@ -13,8 +13,10 @@ from telegram.error import Forbidden
 from telegram.ext import Defaults
 from telegram.request import BaseRequest, RequestData
 
+from bot.i18n import translator
 from bot.limits import FittingBot, FittingBuilder
 from bot.notify.pace import rate_limiter
+from bot.notify.reminders import topup_button, topup_keyboard
 
 ME = {"id": 42, "is_bot": True, "first_name": "T", "username": "t_bot"}
 
@@ -97,3 +99,10 @@ async def test_a_text_over_the_limit_goes_in_parts_as_send_message_sends_it() ->
     assert all(len(p["text"]) <= 4096 for _, p in request.calls)
     assert "".join(p["text"] for _, p in request.calls).replace("\n", "") == \
         text.replace("\n", "")
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans", "zh_Hant"])
+def test_the_reminder_keyboard_is_the_top_up_button_as_json(language: str) -> None:
+    t = translator(language)
+
+    assert topup_keyboard("CN-42", t) == topup_button("CN-42", t).to_dict()
