@@ -12,7 +12,6 @@ real HTTP) on the sample instead (with `--cprofile`, the bot's side profiled). N
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 from bench.dataset import copy_of, database
 from bench.reminders import scan_in_child
 from bench.waves import PAID_RATE, _in_process, _measure, _sample
+from bot.runner import run_loop
 
 SCANNED = Path("/tmp/waves-scanned.db")
 
@@ -56,21 +56,21 @@ def main() -> None:
         if "--pyinstrument" in sys.argv:
             from pyinstrument import Profiler
             with Profiler(async_mode="enabled") as profiler:
-                sent, seconds = asyncio.run(_in_process(db))
+                sent, seconds = run_loop(_in_process(db))
             out = sys.argv[sys.argv.index("--pyinstrument") + 1]
             Path(out).write_text(profiler.output_text(unicode=True, show_all=False))
         elif "--cprofile" in sys.argv:
             import cProfile
             import pstats
             prof = cProfile.Profile(time.process_time)  # CPU, not waits
-            sent, seconds = prof.runcall(asyncio.run, _in_process(db))
+            sent, seconds = prof.runcall(run_loop, _in_process(db))
             out = sys.argv[sys.argv.index("--cprofile") + 1]
             with open(out, "w") as stream:
                 stats = pstats.Stats(prof, stream=stream)
                 stats.sort_stats("cumulative").print_stats(60)
                 stats.sort_stats("tottime").print_stats(40)
         else:
-            sent, seconds = asyncio.run(_in_process(db))
+            sent, seconds = run_loop(_in_process(db))
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     print(f"{sent} messages in {seconds:.2f} s: {sent / seconds:.0f} msg/s; "
           f"CPU {cpu / sent * 1000:.2f} ms a message (whole run {wall:.1f} s); "
