@@ -9,7 +9,8 @@ whole wave at 30/s takes most of an hour, so each rate is measured on a **sample
 wave's members (every other member's copies are set to wait far in the future, so the
 drain sends exactly the sample) and the whole wave's time is **estimated** as messages ÷
 the sample's achieved rate. The stand-in is bench/standin.py in its own process; the
-Application is the product's (`build_application`, real HTTP, DEPOSIT_PUSH_RATE 30; with
+Application is the product's (`build_application`, real HTTP, the service's event loop
+(`bot.runner.run_loop`, uvloop), DEPOSIT_PUSH_RATE 30; with
 paid broadcast on, `PaidBroadcast(rate=1000)` and a stand-in limit of 1,000), drained by the
 product's Sender until nothing is due. Achieved rate = accepted messages after the first ÷
 seconds between the first and the last; lost = sample (member, shop) pairs never accepted;
@@ -39,6 +40,7 @@ from bench.common import Row
 from bench.dataset import copy_of, database
 from bench.reminders import scan_in_child
 from bench.standin_capacity import cpu_seconds
+from bot.runner import run_loop
 
 TOKEN = "4242:bench"
 FREE_RATE, PAID_RATE = 30, 1000
@@ -139,7 +141,7 @@ def _measure(scanned: Path, folder: Path, limit: int, messages: int,
     try:
         url = standin.stdout.readline().strip()
         standin_cpu, bot_cpu = cpu_seconds(standin.pid), time.process_time()
-        elapsed, spent = asyncio.run(_deliver(db_path, url, paid))
+        elapsed, spent = run_loop(_deliver(db_path, url, paid))  # the service's loop
         standin_cpu = cpu_seconds(standin.pid) - standin_cpu
         bot_cpu = time.process_time() - bot_cpu
     finally:
@@ -174,7 +176,7 @@ def run() -> list[Row]:
         paid = _measure(scanned, folder, PAID_RATE, PAID_SAMPLE, paid=True)
         alone = copy_of(scanned, folder, "alone.db")
         _sample(alone, INPROCESS_SAMPLE)
-        sent, seconds = asyncio.run(_in_process(alone))
+        sent, seconds = run_loop(_in_process(alone))
     rows = [Row("reminder wave (100,000 shops)", f"{members:,} messages",
                 f"{queued:,} reminders, {copies:,} member copies", "one message per member",
                 None, "after the scan; a member's copies of one wave are one digest")]

@@ -152,7 +152,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         fail(CONFIG, "--webhook-url needs --http HOST:PORT (the webhook is served there)")
     if not settings.telegram_bot_token:
         fail(CONFIG, "TELEGRAM_BOT_TOKEN is not set (see README: Configuration)")
-    asyncio.run(_polling(args, settings, settings.telegram_bot_token))
+    from bot.runner import run_loop
+
+    run_loop(_polling(args, settings, settings.telegram_bot_token), settings.event_loop)
 
 
 async def _polling(args: argparse.Namespace, settings: Settings, token: str) -> None:
@@ -183,7 +185,7 @@ async def _poll_with(db: Database, args: argparse.Namespace, settings: Settings,
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries,
                             leadership=node.leadership,
                             limiter=node.limiter(settings.push_rate, settings.flood_retries),
-                            paid=settings.paid())
+                            paid=settings.paid(), http_client=settings.http_client)
     log.info("polling Telegram with database %s", shown(db.path))
     try:
         await run_polling(app)

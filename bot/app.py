@@ -64,6 +64,7 @@ from bot.notify.sender import (
     sleep_then_go_on,
 )
 from bot.storage.persistence import SqlitePersistence
+from bot.transport import AiohttpRequest, HttpClient
 from domain.jobs import JobReport, run_due
 
 log = logging.getLogger(__name__)
@@ -260,17 +261,23 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
                       leadership: Leadership | None = None,
                       limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
                       paid: PaidBroadcast | None = None,
+                      http_client: HttpClient = "aiohttp",
                       ) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler; `request` replaces the network in tests;
     `leadership` and `limiter` are the cluster's on PostgreSQL; `paid` turns on paid
-    broadcast for reminder waves."""
+    broadcast for reminder waves; `http_client` is the Bot API's HTTP client (bot/transport.py)."""
     builder = (FittingBuilder().application_class(DepositApplication).token(token)
                .defaults(Defaults(parse_mode=ParseMode.HTML)))
     limiter = limiter or rate_limiter(push_rate, flood_retries)
     if paid is not None and isinstance(limiter, AIORateLimiter):
         paid_pace(limiter, paid.rate)
     builder = builder.rate_limiter(limiter)
-    if request is not None:
+    if request is None and http_client == "aiohttp":
+        request = AiohttpRequest()  # the shutdown's last getUpdates gets its own pool
+        builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=2,
+                                                             pool_timeout=5))
+        builder = builder.request(request)
+    elif request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:  # the shutdown's last getUpdates must not wait for the long poll's connection
         builder = builder.get_updates_connection_pool_size(2).get_updates_pool_timeout(5)

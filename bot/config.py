@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
     push_rate: float = Field(default=30, gt=0, le=1000, validation_alias="DEPOSIT_PUSH_RATE")
     flood_retries: int = Field(default=2, ge=0, le=10, validation_alias="DEPOSIT_FLOOD_RETRIES")
+    # The Bot API's HTTP client (bot/transport.py): aiohttp costs a third of httpx's CPU per
+    # call; httpx is PTB's own HTTPXRequest
+    http_client: Literal["aiohttp", "httpx"] = Field(default="aiohttp",
+                                                     validation_alias="DEPOSIT_HTTP_CLIENT")
+    # The service's event loop (bot/runner.py run_loop): uvloop, or asyncio's own
+    event_loop: Literal["uvloop", "asyncio"] = Field(default="uvloop",
+                                                     validation_alias="DEPOSIT_EVENT_LOOP")
     # Reminder waves with Bot API allow_paid_broadcast (issue #16.3): off by default; each
     # message above Telegram's free 30/s is billed 0.1 Telegram Star to the bot's balance
     paid_broadcast: bool = Field(default=False, validation_alias="DEPOSIT_PAID_BROADCAST")

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.http.api import create_api
 from bot.http.webhook import Webhook
 from bot.notify.sender import sender_of
-from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, start, stop
+from bot.runner import ALLOWED_UPDATES, deps_for, handle, poll, run_loop, start, stop
 from bot.startup import CONFIG, UNAVAILABLE, closing, fail, open_database
 from bot.storage.db import Database, shown
 
@@ -82,7 +82,7 @@ def run_http(args: argparse.Namespace, settings: Settings) -> None:
     """Entry of `run --http`: checks, then one asyncio loop for PTB and uvicorn."""
     host, port = address(args.http)
     webhook_secret = check(settings, args.webhook_url, db_target(args.db or settings.db))
-    asyncio.run(_serve(args, settings, host, port, webhook_secret))
+    run_loop(_serve(args, settings, host, port, webhook_secret), settings.event_loop)
 
 
 async def _serve(args: argparse.Namespace, settings: Settings, host: str, port: int,
@@ -121,7 +121,7 @@ async def _serve_with(db: Database, args: argparse.Namespace, settings: Settings
                             push_rate=settings.push_rate, flood_retries=settings.flood_retries,
                             leadership=node.leadership,
                             limiter=node.limiter(settings.push_rate, settings.flood_retries),
-                            paid=settings.paid())
+                            paid=settings.paid(), http_client=settings.http_client)
     hook = None
     if args.webhook_url:
         deliver = _queue(app)

@@ -49,8 +49,9 @@ from bot import metrics
 from bot.context import Deps
 from bot.handlers.common import shop_token
 from bot.i18n import Translator, translator
+from bot.limits import FittingBot
 from bot.notify.pace import retry_seconds
-from bot.notify.reminders import Section, digest, reminder_text, topup_button
+from bot.notify.reminders import Section, digest, reminder_text, topup_button, topup_keyboard
 from bot.notify.render import render_notice, title
 from bot.storage.db import ts
 from bot.storage.deliveries import PushStore
@@ -60,12 +61,13 @@ from domain.errors import UnknownShop
 from domain.model import ClosureStage
 from domain.money import Money
 from domain.notices import Notice
-from domain.services import current_snapshot
+from domain.services import current_snapshot, get_snapshot
 from domain.status import Snapshot
 
 log = logging.getLogger(__name__)
 REPEAT_MARK = "↻ "
 Pause = Callable[[float], Awaitable[bool]]
+Keyboard = InlineKeyboardMarkup | dict[str, Any] | None  # a dict: the Bot API's JSON object
 
 
 @dataclass(frozen=True)
@@ -390,7 +392,7 @@ class Sender:
             return True
 
     async def _send(self, bot: Bot, r: _Round, copies: list[Delivery], text: str,
-                    markup: InlineKeyboardMarkup | None, reminder: bool) -> float | None:
+                    markup: Keyboard, reminder: bool) -> float | None:
         """One message for `copies` (one member's); every copy records its result."""
         await r.journal.claim(copies)
         paid = reminder and await self._use_paid()
@@ -398,8 +400,7 @@ class Sender:
         results: list[Result]
         wait: float | None = None
         try:  # None leaves the parameter out of the request
-            message = await bot.send_message(user, text, reply_markup=markup,
-                                             allow_paid_broadcast=True if paid else None)
+            message_id = await _send_text(bot, user, text, markup, True if paid else None)
         except RetryAfter as exc:
             wait = retry_seconds(exc)
             log.warning("flood wait %s s; push %s waits", wait, keys)
@@ -415,7 +416,7 @@ class Sender:
         except (NetworkError, TelegramError) as exc:
             results = [self._retry_later(c, exc) for c in copies]
         else:
-            results = [Result(c, "sent", message_id=message.message_id) for c in copies]
+            results = [Result(c, "sent", message_id=message_id) for c in copies]
             if paid:
                 metrics.inc("deposit_pushes_paid_total")
         for result in results:
@@ -432,20 +433,22 @@ class Sender:
         return Result(delivery, "pending", error=str(exc), retry_at=retry_at)
 
     async def _render(self, r: _Round, delivery: Delivery
-                      ) -> tuple[str, InlineKeyboardMarkup | None] | None:
+                      ) -> tuple[str, Keyboard] | None:
         """Text and buttons in the member's language; None when the push no longer applies."""
         notice, d = delivery.notice, self.d
         t = self._translator(r, delivery.user_id)
-        if notice.kind == reminders.KIND:  # the snapshot reads the shop: no read of its own
-            snap = (await self._snapshots([notice.shop_id]))[notice.shop_id]
-            if isinstance(snap, Exception):
-                raise snap
+        if notice.kind == reminders.KIND:  # the shop and its facts: one statement
+            try:
+                snap: Snapshot | None = await get_snapshot(d.uow(), notice.shop_id,
+                                                           d.clock.now(), d.policy)
+            except UnknownShop:
+                snap = None
             stage = notice.data.get("stage", "")
             if snap is None or not reminders.still_due(stage, snap):
                 return None
             body = reminder_text(stage, snap, t, d.policy)
             return _again("\n".join([title(snap.facts.shop, t), *body]), delivery.uncertain,
-                          t), topup_button(notice.shop_id, t)
+                          t), topup_keyboard(notice.shop_id, t)
         shop, closure = await r.store.shop_and_closure(notice.shop_id)
         if shop is None:
             return None
@@ -454,6 +457,17 @@ class Sender:
             return None
         return _again(render_notice(notice, shop, t), delivery.uncertain, t), \
             _markup(notice, shop.shop_id, t)
+
+
+async def _send_text(bot: Bot, chat_id: int, text: str, markup: Keyboard,
+                     paid: bool | None) -> int:
+    """The message id; the Application's FittingBot does not build a Message from the answer
+    (bot/limits.py), any other Bot sends as usual."""
+    if isinstance(bot, FittingBot):
+        return await bot.send_text(chat_id, text, markup, allow_paid_broadcast=paid)
+    message = await bot.send_message(chat_id, text, reply_markup=markup,  # type: ignore[arg-type]
+                                     allow_paid_broadcast=paid)
+    return message.message_id
 
 
 def _any_uncertain(copies: list[Delivery]) -> bool:
