@@ -64,7 +64,7 @@ from bot.notify.sender import (
     sleep_then_go_on,
 )
 from bot.storage.persistence import SqlitePersistence
-from bot.transport import AiohttpRequest, HttpClient
+from bot.transport import AiohttpRequest, HttpClient, ignored_proxy, redact_proxy
 from domain.jobs import JobReport, run_due
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,6 @@ def register(app: Application, *, shared: bool = False) -> None:  # type: ignore
     app.add_handler(Commands([h for h in later if isinstance(h, CommandHandler)]))
     # The button handlers in their order, checked as one (a message skips them at once).
     presses = [h for h in later if not isinstance(h, CommandHandler)]
-    assert all(isinstance(h, CallbackQueryHandler) for h in presses)
     presses += [CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"),
                 CallbackQueryHandler(balance.balance_button, pattern=r"^bal:"),
                 CallbackQueryHandler(shops.shop_chosen, pattern=r"^sh:"),
@@ -272,6 +271,10 @@ def build_application(d: Deps, token: str, *, request: BaseRequest | None = None
     if paid is not None and isinstance(limiter, AIORateLimiter):
         paid_pace(limiter, paid.rate)
     builder = builder.rate_limiter(limiter)
+    if request is None and http_client == "aiohttp" and (proxy := ignored_proxy()):
+        log.warning("the proxy %s (environment) is one aiohttp does not use: the Bot API "
+                    "goes through httpx instead (DEPOSIT_HTTP_CLIENT)", redact_proxy(proxy))
+        http_client = "httpx"
     if request is None and http_client == "aiohttp":
         request = AiohttpRequest()  # the shutdown's last getUpdates gets its own pool
         builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=2,

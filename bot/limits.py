@@ -195,6 +195,15 @@ class FittingBot(ExtBot):  # type: ignore[type-arg]
         them), the same rate limiter and errors: `Bot._post` is the step every method
         goes through. A text over the limit goes through send_message, split. The keyboard
         may be its JSON object already (a dict is sent as it is)."""
+        token = _UNREAD.set(False)  # the id is read back even inside `unread()`
+        try:
+            return await self._send_text(chat_id, text, reply_markup, allow_paid_broadcast)
+        finally:
+            _UNREAD.reset(token)
+
+    async def _send_text(self, chat_id: int, text: str,
+                         reply_markup: InlineKeyboardMarkup | dict[str, Any] | None,
+                         allow_paid_broadcast: bool | None) -> int:
         if utf16_len(text) > TEXT:
             sent = await self.send_message(chat_id, text, reply_markup=reply_markup,
                                            allow_paid_broadcast=allow_paid_broadcast)
@@ -204,11 +213,7 @@ class FittingBot(ExtBot):  # type: ignore[type-arg]
             "disable_notification": DEFAULT_NONE, "protect_content": DEFAULT_NONE,
             "link_preview_options": DEFAULT_NONE, "reply_markup": fit_keyboard(reply_markup),
             "allow_paid_broadcast": allow_paid_broadcast}
-        token = _UNREAD.set(False)  # the id is read back even inside `unread()`
-        try:
-            result = await self._post("sendMessage", data)
-        finally:
-            _UNREAD.reset(token)
+        result = await self._post("sendMessage", data)
         return int(result["message_id"])
 
     async def edit_message_text(self, text: str, *args: Any, **kwargs: Any) -> Any:

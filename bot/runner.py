@@ -38,9 +38,12 @@ def run_loop(main: Coroutine[Any, Any, T], loop: EventLoop = "uvloop") -> T:
     0.5 ms of CPU less per push at a paid broadcast's rate (bench/fixes.md, "#16 send"),
     or on asyncio's own loop. PTB, aiohttp, aiosqlite and asyncpg run on either."""
     if loop == "uvloop":
-        import uvloop
-
-        return uvloop.run(main)
+        try:
+            import uvloop
+        except ImportError:  # not built for this platform (Windows): Python's own loop
+            log.warning("uvloop is not installed here: running on asyncio's own event loop")
+        else:
+            return uvloop.run(main)
     return asyncio.run(main)
 
 

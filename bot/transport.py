@@ -14,7 +14,9 @@ over one `aiohttp.ClientSession`, with HTTPXRequest's defaults and error mapping
   does for httpx's. aiohttp has no write timeout: a call is bounded as a whole by the sum of
   the read, write and connect timeouts (see `_timeouts`);
 - parameters go as JSON (see `_body`); uploads as a multipart form, as httpx sends them;
-- proxies come from the environment (HTTPS_PROXY…), as with httpx.
+- proxies come from the environment (HTTPS_PROXY…), as with httpx; a proxy aiohttp would
+  not use (ALL_PROXY alone, an https:// proxy URL: `ignored_proxy`) makes build_application
+  take httpx instead, with a warning.
 
 `DEPOSIT_HTTP_CLIENT=httpx` keeps PTB's client (bot/config.py).
 """
@@ -32,6 +34,22 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 HttpClient = Literal["aiohttp", "httpx"]
+
+
+def ignored_proxy(proxies: dict[str, str] | None = None) -> str | None:
+    """A proxy of the environment that httpx uses and aiohttp would not (aiohttp reads only
+    HTTP(S)_PROXY, and skips a proxy reached over https://), else None."""
+    found = getproxies() if proxies is None else proxies
+    https = found.get("https") or ("" if "https" in found else found.get("all", ""))
+    if https and ("https" not in found or https.lower().startswith("https://")):
+        return https
+    return None
+
+
+def redact_proxy(url: str) -> str:
+    """The proxy's address without its credentials, for a log line."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url.rpartition("@")[2]
 _JSON = {"Content-Type": "application/json"}
 
 

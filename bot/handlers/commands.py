@@ -67,8 +67,8 @@ class Presses(BaseHandler[Update, Any, None]):
     def __init__(self, handlers: Sequence[CallbackQueryHandler[Any, Any]]) -> None:
         super().__init__(_unused)
         self.handlers = list(handlers)
-        if not all(h.block for h in self.handlers):
-            raise ValueError("Presses takes blocking CallbackQueryHandlers only")
+        if not all(isinstance(h, CallbackQueryHandler) and h.block for h in self.handlers):
+            raise TypeError("Presses takes blocking CallbackQueryHandlers only")
 
     def check_update(self, update: object,
                      ) -> tuple[CallbackQueryHandler[Any, Any], object] | None:

@@ -140,9 +140,11 @@ class Users:
         if marker is None:  # PostgreSQL: while the update goes on (close() waits for it)
             self._later(user_id, language, self._seen_pg(user_id, language))
             return
+        if user_id in self.db.pending_seen:  # behind the user's queued write, not before it
+            self._later(user_id, language, self._upsert(user_id, "seen_language", language))
+            return
         try:
             marker.execute(_SEEN, (user_id, language))
-            self.db.pending_seen.pop(user_id, None)  # written: nothing older may win
         except sqlite3.OperationalError:  # locked by another writer
             self._later(user_id, language, self._upsert(user_id, "seen_language", language))
 

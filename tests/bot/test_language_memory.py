@@ -64,3 +64,25 @@ class _Locked:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.marker, name)
+
+
+async def test_an_older_seen_language_left_to_the_background_does_not_win(
+        chat: Chat, monkeypatch: Any) -> None:
+    """A seen language queued behind another writer, then a newer one: the newer one is the
+    row's in the end (SQLite: the newer one no longer skips the queue on the marker)."""
+    await register(chat)
+    db = chat.box.deps.db
+    held: list[Coroutine[Any, Any, Any]] = []
+    monkeypatch.setattr(db, "later", held.append)
+    marker = db.marker
+    if marker is not None:  # SQLite file: an import holds the lock for the first one
+        monkeypatch.setattr(db, "marker", _Locked(marker))
+    await chat.say("!as 501 en", "/balance")
+    if marker is not None:  # the import committed: the marker could write at once now
+        monkeypatch.setattr(db, "marker", marker)
+    await chat.say("!as 501 zh-hans", "/balance")
+    for write in held:  # the queued writes land in their order
+        await write
+
+    assert await chat.box.deps.users.languages(501) == (None, "zh_Hans")
+    assert not db.pending_seen

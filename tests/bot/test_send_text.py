@@ -14,7 +14,7 @@ from telegram.ext import Defaults
 from telegram.request import BaseRequest, RequestData
 
 from bot.i18n import translator
-from bot.limits import FittingBot, FittingBuilder
+from bot.limits import FittingBot, FittingBuilder, unread
 from bot.notify.pace import rate_limiter
 from bot.notify.reminders import topup_button, topup_keyboard
 
@@ -99,6 +99,19 @@ async def test_a_text_over_the_limit_goes_in_parts_as_send_message_sends_it() ->
     assert all(len(p["text"]) <= 4096 for _, p in request.calls)
     assert "".join(p["text"] for _, p in request.calls).replace("\n", "") == \
         text.replace("\n", "")
+
+
+@pytest.mark.parametrize("text", ["short", "x " * 3000])
+async def test_send_text_answers_the_message_id_inside_unread(text: str) -> None:
+    """unread() (a handler's reply) lets send_message skip parsing Telegram's answer; the
+    sender's send_text needs the id back wherever it is called from, long texts included."""
+    bot = _bot(Recorded(), Defaults(parse_mode=ParseMode.HTML))
+
+    async with bot:
+        with unread():
+            message_id = await bot.send_text(5, text)
+
+    assert message_id == 77
 
 
 @pytest.mark.parametrize("language", ["en", "zh_Hans", "zh_Hant"])
