@@ -21,7 +21,28 @@ async def _unused(update: object, context: object) -> None:
     """Commands hands each update to the chosen handler's own callback."""
 
 
-class Commands(BaseHandler[Update, Any, None]):
+class _Routed(BaseHandler[Update, Any, None]):
+    """Several handlers of a group as one: check_update answers the first of some of them
+    whose own check passes (with its result), handle_update runs that one as PTB would."""
+
+    @staticmethod
+    def _first(handlers: Sequence[BaseHandler[Any, Any, Any]], update: Update,
+               ) -> tuple[BaseHandler[Any, Any, Any], object] | None:
+        for handler in handlers:
+            found = handler.check_update(update)
+            if found is not None and found is not False:
+                return handler, found
+        return None
+
+    async def handle_update(self, update: Update, application: Any, check_result: object,
+                            context: Any) -> Any:
+        """Run the chosen handler as PTB would (its context arguments, its pattern's match)."""
+        assert isinstance(check_result, tuple)  # what check_update returned
+        handler: BaseHandler[Any, Any, Any] = check_result[0]
+        return await handler.handle_update(update, application, check_result[1], context)
+
+
+class Commands(_Routed):
     """One handler in the group for every CommandHandler given, checked by command name."""
 
     def __init__(self, handlers: Sequence[CommandHandler[Any, Any]]) -> None:
@@ -45,21 +66,10 @@ class Commands(BaseHandler[Update, Any, None]):
                 and entities[0].offset == 0 and text):
             return None
         name = text[1:entities[0].length].split("@")[0].lower()
-        for handler in self.by_name.get(name, ()):
-            found = handler.check_update(update)
-            if found is not None and found is not False:
-                return handler, found
-        return None
-
-    async def handle_update(self, update: Update, application: Any, check_result: object,
-                            context: Any) -> Any:
-        """Run the chosen CommandHandler as PTB would (its context arguments included)."""
-        assert isinstance(check_result, tuple)  # what check_update returned
-        handler: CommandHandler[Any, Any] = check_result[0]
-        return await handler.handle_update(update, application, check_result[1], context)
+        return self._first(self.by_name.get(name, ()), update)  # type: ignore[return-value]
 
 
-class Presses(BaseHandler[Update, Any, None]):
+class Presses(_Routed):
     """Consecutive CallbackQueryHandlers of a group as one handler: an update without a
     button press (every message) is refused with one test instead of one check_update per
     handler; a press is checked by each handler in order, as PTB would."""
@@ -75,15 +85,4 @@ class Presses(BaseHandler[Update, Any, None]):
         """The first handler whose own check passes, with its result (None for no press)."""
         if not isinstance(update, Update) or update.callback_query is None:
             return None  # CallbackQueryHandler.check_update's own first condition
-        for handler in self.handlers:
-            found = handler.check_update(update)
-            if found is not None and found is not False:
-                return handler, found
-        return None
-
-    async def handle_update(self, update: Update, application: Any, check_result: object,
-                            context: Any) -> Any:
-        """Run the chosen CallbackQueryHandler as PTB would (its pattern's match included)."""
-        assert isinstance(check_result, tuple)
-        handler: CallbackQueryHandler[Any, Any] = check_result[0]
-        return await handler.handle_update(update, application, check_result[1], context)
+        return self._first(self.handlers, update)  # type: ignore[return-value]
