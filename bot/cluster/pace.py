@@ -23,7 +23,7 @@ _NOW = "CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS BIGINT)"  # micr
 _TAKE = f"""
 INSERT INTO cluster_pace AS p (id, next_at) VALUES (1, {_NOW} + $1)
 ON CONFLICT (id) DO UPDATE SET next_at = greatest(p.next_at, {_NOW}) + $1
-RETURNING next_at - $1 - {_NOW}
+RETURNING next_at - $1 AS slot, next_at - $1 - {_NOW} AS wait
 """
 _PAUSE = f"""
 INSERT INTO cluster_pace AS p (id, next_at) VALUES (1, {_NOW} + $1)
@@ -38,9 +38,15 @@ class SharedPace:
         self.pool = pool
         self.spacing = round(1_000_000 / (rate * (1 - PUSH_HEADROOM)))  # microseconds
 
-    async def __aenter__(self) -> None:
+    async def take(self) -> tuple[int, float]:
+        """This message's slot (microseconds since the epoch on the database's clock) and the
+        seconds until it."""
         async with self.pool.acquire() as conn:
-            wait = int(await conn.fetchval(_TAKE, self.spacing)) / 1_000_000
+            row = await conn.fetchrow(_TAKE, self.spacing)
+        return int(row["slot"]), int(row["wait"]) / 1_000_000
+
+    async def __aenter__(self) -> None:
+        _, wait = await self.take()
         if wait > 0:
             await asyncio.sleep(wait)
 
