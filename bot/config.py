@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     job_interval_seconds: int = Field(default=30, validation_alias="DEPOSIT_JOB_INTERVAL")
     push_rate: float = Field(default=30, gt=0, le=1000, validation_alias="DEPOSIT_PUSH_RATE")
     flood_retries: int = Field(default=2, ge=0, le=10, validation_alias="DEPOSIT_FLOOD_RETRIES")
-    # The Bot API's HTTP client (bot/transport.py): aiohttp costs a third of httpx's CPU per
+    # The Bot API's HTTP client (bot/transport.py): aiohttp costs a fifth of httpx's CPU per
     # call; httpx is PTB's own HTTPXRequest
     http_client: Literal["aiohttp", "httpx"] = Field(default="aiohttp",
                                                      validation_alias="DEPOSIT_HTTP_CLIENT")
