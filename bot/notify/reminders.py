@@ -90,17 +90,20 @@ def _deadline(stage: str, snap: Snapshot, t: Translator, policy: Policy) -> list
                       "may be delisted.").format(date=t.date(overdue_on, shop.timezone))]
 
 
+def _topup(shop_id: str, t: Translator) -> dict[str, str]:
+    """The Top up button's text and callback data (it opens the top-up flow for the shop)."""
+    return {"text": t.gettext("Top up"), "callback_data": f"tu:start:{shop_token(shop_id)}"}
+
+
 def topup_button(shop_id: str, t: Translator) -> InlineKeyboardMarkup:
     """The Top up button that opens the top-up flow for this shop."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(
-        t.gettext("Top up"), callback_data=f"tu:start:{shop_token(shop_id)}")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(**_topup(shop_id, t))]])
 
 
 def topup_keyboard(shop_id: str, t: Translator) -> dict[str, Any]:
     """topup_button as the Bot API's JSON object, for the reminder wave: building PTB's
     objects and their to_dict cost more than the rest of a reminder's request."""
-    return {"inline_keyboard": [[{"text": t.gettext("Top up"),
-                                  "callback_data": f"tu:start:{shop_token(shop_id)}"}]]}
+    return {"inline_keyboard": [[_topup(shop_id, t)]]}
 
 
 @dataclass(frozen=True)
